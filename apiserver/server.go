@@ -1,0 +1,203 @@
+// Package apiserver is Portiere's HTTP API (Fiber): health and readiness,
+// the OpenAPI document with Swagger UI and ReDoc, and the /api/v1 routes the
+// Portiere SDK calls.
+//
+// Handlers stay thin: they decode and validate, call a domain package with a
+// context.Context, and encode a response DTO. Errors become JSON
+// {"detail": ...} bodies in one place (errorHandler).
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/cors"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+
+	"github.com/portiere/portiere/apiserver/docsui"
+	"github.com/portiere/portiere/apiserver/openapi"
+)
+
+// Config is what the server needs to know about its surroundings.
+type Config struct {
+	Version     string
+	CORSOrigins []string
+	Logger      *slog.Logger
+	// Dependencies are probed by /health/ready; each one that fails is
+	// named in the 503 body.
+	Dependencies []Dependency
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the API. Build it with New, run it with Serve.
+type Server struct {
+	app  *fiber.App
+	doc  *openapi.Document
+	spec []byte
+	cfg  Config
+}
+
+// New builds the router and the OpenAPI document.
+func New(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, doc: openapi.New("Portiere API", cfg.Version)}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "portiere",
+		DisableStartupMessage: true,
+		ErrorHandler:          s.errorHandler,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		BodyLimit:             32 << 20,
+	})
+	s.app.Use(recover.New())
+	s.app.Use(requestid.New())
+	s.app.Use(s.logRequests)
+	s.app.Use(cors.New(cors.Config{
+		AllowOrigins: strings.Join(cfg.CORSOrigins, ","),
+		AllowHeaders: "Origin, Content-Type, Accept, Authorization, X-API-Key, X-Request-ID",
+		AllowMethods: "GET,POST,PUT,PATCH,DELETE,OPTIONS",
+	}))
+
+	s.routes()
+
+	spec, err := s.doc.JSON()
+	if err != nil {
+		return nil, fmt.Errorf("apiserver: render OpenAPI document: %w", err)
+	}
+	s.spec = spec
+	return s, nil
+}
+
+// route registers a handler and documents it in one step, so every route
+// is in the OpenAPI document by construction.
+func (s *Server) route(method, path string, op openapi.Operation, h fiber.Handler) {
+	s.app.Add(method, path, h)
+	s.doc.Add(method, path, op)
+}
+
+func (s *Server) routes() {
+	s.healthRoutes()
+
+	s.route(fiber.MethodGet, "/openapi.json", openapi.Operation{
+		Summary: "This OpenAPI 3 document", Tags: []string{"docs"},
+		Responses: map[int]openapi.Response{200: {Description: "OpenAPI document", Schema: openapi.Schema{"type": "object"}}},
+	}, func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+		return c.Send(s.spec)
+	})
+	html := map[int]openapi.Response{200: {Description: "HTML page", ContentType: "text/html"}}
+	s.route(fiber.MethodGet, "/docs", openapi.Operation{Summary: "Swagger UI", Tags: []string{"docs"}, Responses: html},
+		docsui.Swagger("Portiere API", "/openapi.json"))
+	s.route(fiber.MethodGet, "/redoc", openapi.Operation{Summary: "ReDoc", Tags: []string{"docs"}, Responses: html},
+		docsui.Redoc("Portiere API", "/openapi.json"))
+	s.route(fiber.MethodGet, docsui.AssetPrefix+":name", openapi.Operation{
+		Summary: "Embedded documentation assets", Tags: []string{"docs"},
+		Responses: map[int]openapi.Response{
+			200: {Description: "Asset", ContentType: "application/octet-stream"},
+			404: {Description: "No such asset", Schema: openapi.Ref("Error")},
+		},
+	}, docsui.Assets())
+
+	s.doc.AddSchema("Error", openapi.Schema{
+		"type": "object", "required": []string{"detail"},
+		"properties": map[string]any{"detail": openapi.Schema{"type": "string"}},
+	})
+}
+
+// App exposes the router for in-process tests (app.Test).
+func (s *Server) App() *fiber.App { return s.app }
+
+// Spec is the rendered OpenAPI document.
+func (s *Server) Spec() []byte { return s.spec }
+
+// Documented reports whether method on a Fiber route path is in the OpenAPI
+// document.
+func (s *Server) Documented(method, path string) bool { return s.doc.Has(method, path) }
+
+// Serve accepts connections on ln until ctx is cancelled, then stops
+// accepting and waits up to drain for in-flight requests to finish.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, drain time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.app.Listener(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	if err := s.app.ShutdownWithContext(sctx); err != nil {
+		return fmt.Errorf("apiserver: shutdown: %w", err)
+	}
+	<-errc
+	return nil
+}
+
+// Error is an error with an HTTP status whose message is safe to show.
+type Error struct {
+	Status int
+	Detail string
+}
+
+func (e *Error) Error() string { return e.Detail }
+
+// errorHandler turns any error a handler returns into {"detail": ...}.
+// Unexpected errors are logged with the request id and hidden behind a
+// generic message.
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	status, detail := fiber.StatusInternalServerError, "internal server error"
+	var ae *Error
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &ae):
+		status, detail = ae.Status, ae.Detail
+	case errors.As(err, &fe):
+		status, detail = fe.Code, fe.Message
+	default:
+		s.cfg.Logger.Error("request failed", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "error", err)
+	}
+	return c.Status(status).JSON(fiber.Map{"detail": detail})
+}
+
+func requestID(c *fiber.Ctx) string {
+	if v, ok := c.Locals(requestid.ConfigDefault.ContextKey).(string); ok {
+		return v
+	}
+	return ""
+}
+
+// logRequests writes one structured line per request, carrying the request
+// id that is also returned in the X-Request-ID header.
+func (s *Server) logRequests(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	if err != nil {
+		// Let the error handler set the status before we log it.
+		if herr := s.app.ErrorHandler(c, err); herr != nil {
+			c.Status(fiber.StatusInternalServerError)
+		}
+	}
+	status := c.Response().StatusCode()
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	s.cfg.Logger.Log(c.UserContext(), level, "request",
+		"request_id", requestID(c), "method", c.Method(), "path", c.Path(),
+		"status", status, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+	return nil
+}

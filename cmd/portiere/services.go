@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+
+	"github.com/portiere/portiere/apiserver"
+	"github.com/portiere/portiere/config"
+	"github.com/portiere/portiere/devstack"
+	"github.com/portiere/portiere/platform/migrate"
+	"github.com/portiere/portiere/platform/postgres"
+	"github.com/portiere/portiere/platform/temporal"
+	"github.com/portiere/portiere/worker"
+)
+
+func devCommand(ctx context.Context) *cobra.Command {
+	var dataDir string
+	var temporalPort, temporalUIPort int
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run the whole stack on this machine (PostgreSQL, Temporal, worker, API)",
+		Long: `Run the whole stack on this machine with one command.
+
+Unless DB_HOST is set, a private PostgreSQL cluster is created from this
+machine's server binaries (initdb, pg_ctl) in <data-dir>/pg and started on a
+free port on 127.0.0.1. Unless TEMPORAL_ADDRESS is set, the Temporal
+development server is started (Web UI on --temporal-ui-port). Migrations run,
+then the worker and the API (API_PORT, default 8000). Secrets are generated on
+first start and kept in <data-dir>/dev-secrets.env. Ctrl-C stops everything;
+a second start reuses the data.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, logger, err := loadConfig(config.ModeDev, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			abs, err := absDir(dataDir)
+			if err != nil {
+				return err
+			}
+			return devstack.Run(ctx, devstack.Options{
+				Config: cfg, DataDir: abs,
+				TemporalSet:    os.Getenv("TEMPORAL_ADDRESS") != "",
+				TemporalPort:   temporalPort,
+				TemporalUIPort: temporalUIPort,
+				Version:        version, Logger: logger, Out: cmd.OutOrStdout(),
+			})
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", ".portiere", "folder for the private database, Temporal state and dev secrets")
+	cmd.Flags().IntVar(&temporalPort, "temporal-port", 7233, "port of the Temporal development server (when TEMPORAL_ADDRESS is unset)")
+	cmd.Flags().IntVar(&temporalUIPort, "temporal-ui-port", 8233, "port of the Temporal Web UI (when TEMPORAL_ADDRESS is unset)")
+	return cmd
+}
+
+func apiCommand(ctx context.Context) *cobra.Command {
+	var host string
+	cmd := &cobra.Command{
+		Use:   "api",
+		Short: "Serve the HTTP API (needs DB_PASSWORD, JWT_SECRET, API_KEY_SALT)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, logger, err := loadConfig(config.ModeAPI, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			pool, err := postgres.Open(ctx, cfg.DB.ConnString(), postgres.Options{})
+			if err != nil {
+				return err
+			}
+			defer pool.Close()
+			// Lazy: the API starts even while Temporal is down, and
+			// /health/ready says so instead.
+			tc, err := client.NewLazyClient(temporal.Options(cfg.Temporal.Address, cfg.Temporal.Namespace, logger))
+			if err != nil {
+				return err
+			}
+			defer tc.Close()
+			rdb, es, err := apiserver.OpenOptional(cfg)
+			if err != nil {
+				return err
+			}
+			if rdb != nil {
+				defer rdb.Close()
+			}
+			backends := apiserver.Backends{Pool: pool, Temporal: tc, Redis: rdb, Elasticsearch: es}
+			srv, err := apiserver.New(apiserver.Config{
+				Version: version, CORSOrigins: cfg.HTTP.CORSOrigins, Logger: logger, Dependencies: backends.Dependencies(),
+			})
+			if err != nil {
+				return err
+			}
+			addr := net.JoinHostPort(host, strconv.Itoa(cfg.HTTP.Port))
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", addr, err)
+			}
+			logger.Info("API listening", "addr", addr, "version", version)
+			return ignoreCancel(srv.Serve(ctx, ln, config.ShutdownTimeout))
+		},
+	}
+	cmd.Flags().StringVar(&host, "host", "0.0.0.0", "interface to listen on")
+	return cmd
+}
+
+func workerCommand(ctx context.Context) *cobra.Command {
+	return &cobra.Command{
+		Use:   "worker",
+		Short: "Run the Temporal worker (needs DB_PASSWORD and a reachable TEMPORAL_ADDRESS)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, logger, err := loadConfig(config.ModeWorker, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			pool, err := postgres.Open(ctx, cfg.DB.ConnString(), postgres.Options{})
+			if err != nil {
+				return err
+			}
+			defer pool.Close()
+			tc, err := temporal.Dial(ctx, cfg.Temporal.Address, cfg.Temporal.Namespace, logger, 2*time.Minute)
+			if err != nil {
+				return err
+			}
+			defer tc.Close()
+			return ignoreCancel(worker.Run(ctx, tc, logger))
+		},
+	}
+}
+
+func migrateCommand(ctx context.Context) *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply pending schema migrations (safe to run from several replicas at once)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, logger, err := loadConfig(config.ModeMigrate, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			pool, err := postgres.Open(ctx, cfg.DB.ConnString(), postgres.Options{MaxConns: 2})
+			if err != nil {
+				return err
+			}
+			defer pool.Close()
+			res, err := migrate.Up(ctx, pool, migrate.Schema())
+			if err != nil {
+				return err
+			}
+			for _, m := range res.Applied {
+				logger.Info("applied migration", "version", m.Version, "name", m.Name)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "schema at version %d (%d applied now)\n", res.Current, len(res.Applied))
+			return nil
+		},
+	}
+}
+
+func absDir(dir string) (string, error) {
+	if dir == "" {
+		return "", fmt.Errorf("--data-dir must not be empty")
+	}
+	return filepath.Abs(dir)
+}

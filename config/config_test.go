@@ -1,0 +1,121 @@
+package config
+
+import (
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+const secret = "0123456789abcdef0123456789abcdef"
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(ModeAPI, env(map[string]string{
+		"DB_PASSWORD": "pw", "JWT_SECRET": secret, "API_KEY_SALT": secret,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DB.Host != "localhost" || c.DB.Port != 5432 || c.DB.Name != "portiere" || c.DB.User != "portiere" {
+		t.Errorf("db defaults: %+v", c.DB)
+	}
+	if c.HTTP.Port != 8000 || c.HTTP.RateLimitPerMinute != 60 {
+		t.Errorf("http defaults: %+v", c.HTTP)
+	}
+	if got := strings.Join(c.HTTP.CORSOrigins, ","); got != DefaultCORSOrigins {
+		t.Errorf("cors default %q", got)
+	}
+	if c.Temporal.Address != "localhost:7233" || c.Temporal.Namespace != "default" {
+		t.Errorf("temporal defaults: %+v", c.Temporal)
+	}
+	if c.Redis.Configured() || c.Elasticsearch.Configured() {
+		t.Error("redis/elasticsearch must default to unconfigured (in-process)")
+	}
+	if c.Search.EmbeddingModel != "hash" || c.LogLevel != slog.LevelInfo {
+		t.Errorf("search/log defaults: %+v %v", c.Search, c.LogLevel)
+	}
+}
+
+func TestLoadMissingNamesEveryVariableInOneLine(t *testing.T) {
+	_, err := Load(ModeAPI, env(nil))
+	var cerr *Error
+	if !errors.As(err, &cerr) {
+		t.Fatalf("want *Error, got %v", err)
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "\n") {
+		t.Errorf("message spans lines: %q", msg)
+	}
+	for _, name := range []string{"DB_PASSWORD", "JWT_SECRET", "API_KEY_SALT"} {
+		if !strings.Contains(msg, name) {
+			t.Errorf("message %q does not name %s", msg, name)
+		}
+	}
+	// The worker needs the database but not the API's secrets.
+	_, err = Load(ModeWorker, env(nil))
+	if err == nil || !strings.Contains(err.Error(), "DB_PASSWORD") || strings.Contains(err.Error(), "JWT_SECRET") {
+		t.Errorf("worker: %v", err)
+	}
+}
+
+func TestLoadInvalidValuesNameTheVariable(t *testing.T) {
+	cases := map[string]string{
+		"DB_PORT":               "abc",
+		"API_PORT":              "70000",
+		"REDIS_PORT":            "-1",
+		"LOG_LEVEL":             "loud",
+		"RATE_LIMIT_PER_MINUTE": "0",
+		"EMBEDDING_MODEL":       "bert",
+		"ELASTICSEARCH_URL":     "localhost:9200",
+		"CORS_ORIGINS":          "http://ok.example,notaurl",
+		"TEMPORAL_ADDRESS":      "nohostport",
+		"JWT_SECRET":            "short",
+	}
+	for name, value := range cases {
+		t.Run(name, func(t *testing.T) {
+			m := map[string]string{"DB_PASSWORD": "pw", "JWT_SECRET": secret, "API_KEY_SALT": secret}
+			m[name] = value
+			_, err := Load(ModeAPI, env(m))
+			var cerr *Error
+			if !errors.As(err, &cerr) || len(cerr.Invalid) != 1 {
+				t.Fatalf("want one invalid variable, got %v", err)
+			}
+			if !strings.HasPrefix(cerr.Invalid[0], name+":") {
+				t.Errorf("%q does not start with %s", cerr.Invalid[0], name)
+			}
+		})
+	}
+}
+
+func TestLoadDevModeNeedsNothing(t *testing.T) {
+	c, err := Load(ModeDev, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DB.Host != "" {
+		t.Errorf("dev mode without DB_HOST must leave it empty (private cluster), got %q", c.DB.Host)
+	}
+	if _, err := Load(ModeDev, env(map[string]string{"DB_HOST": "db.internal"})); err == nil || !strings.Contains(err.Error(), "DB_PASSWORD") {
+		t.Errorf("dev mode against a real database must require DB_PASSWORD, got %v", err)
+	}
+}
+
+func TestLogLevelAliases(t *testing.T) {
+	for v, want := range map[string]slog.Level{"debug": slog.LevelDebug, "WARNING": slog.LevelWarn, "warn": slog.LevelWarn, "Error": slog.LevelError} {
+		c, err := Load(ModeCLI, env(map[string]string{"LOG_LEVEL": v}))
+		if err != nil || c.LogLevel != want {
+			t.Errorf("LOG_LEVEL=%s: %v %v", v, c.LogLevel, err)
+		}
+	}
+}
+
+func TestConnStringQuotes(t *testing.T) {
+	d := Database{Host: "h", Port: 1, Name: "n", User: "u", Password: `p'w\x`}
+	if got := d.ConnString(); !strings.Contains(got, `password='p\'w\\x'`) {
+		t.Errorf("conn string %q", got)
+	}
+}

@@ -1,0 +1,230 @@
+// Package devstack runs the whole Portiere stack on one machine for
+// `portiere dev`: a private PostgreSQL cluster (unless DB_HOST is set), the
+// Temporal development server (unless TEMPORAL_ADDRESS is set), migrations,
+// the worker and the API, all stopped in order on cancellation.
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/portiere/portiere/apiserver"
+	"github.com/portiere/portiere/config"
+	"github.com/portiere/portiere/platform/migrate"
+	"github.com/portiere/portiere/platform/pgcluster"
+	"github.com/portiere/portiere/platform/ports"
+	"github.com/portiere/portiere/platform/postgres"
+	"github.com/portiere/portiere/platform/temporal"
+	"github.com/portiere/portiere/platform/temporaldev"
+	"github.com/portiere/portiere/worker"
+)
+
+// Options configure Run.
+type Options struct {
+	Config  config.Config // loaded with config.ModeDev
+	DataDir string        // private cluster, Temporal state, dev secrets
+	// TemporalSet reports whether TEMPORAL_ADDRESS was given; if not, the
+	// development server is started on TemporalPort / TemporalUIPort.
+	TemporalSet    bool
+	TemporalPort   int
+	TemporalUIPort int
+	Version        string
+	Logger         *slog.Logger
+	Out            io.Writer // where the URLs are printed
+}
+
+// Run starts the stack and blocks until ctx is cancelled, then stops
+// everything it started, in reverse order.
+func Run(ctx context.Context, o Options) (err error) {
+	cfg := o.Config
+	log := o.Logger
+	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
+		return fmt.Errorf("devstack: %w", err)
+	}
+	// Fail before starting anything if a port we need is taken.
+	needed := []int{cfg.HTTP.Port}
+	if !o.TemporalSet {
+		needed = append(needed, o.TemporalPort, o.TemporalUIPort)
+	}
+	for _, p := range needed {
+		if err := ports.Available(p); err != nil {
+			return err
+		}
+	}
+
+	secrets, err := devSecrets(filepath.Join(o.DataDir, secretsFile), "JWT_SECRET", "API_KEY_SALT", "DB_PASSWORD")
+	if err != nil {
+		return err
+	}
+	if cfg.Auth.JWTSecret == "" {
+		cfg.Auth.JWTSecret = secrets["JWT_SECRET"]
+	}
+	if cfg.Auth.APIKeySalt == "" {
+		cfg.Auth.APIKeySalt = secrets["API_KEY_SALT"]
+	}
+
+	// stops run in reverse order when Run returns.
+	var stops []func()
+	defer func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}()
+
+	if cfg.DB.Host == "" {
+		cl, err := startCluster(ctx, filepath.Join(o.DataDir, "pg"), secrets["DB_PASSWORD"], log)
+		if err != nil {
+			return err
+		}
+		stops = append(stops, func() {
+			log.Info("stopping PostgreSQL")
+			if err := cl.Stop(context.Background()); err != nil {
+				log.Error("stop PostgreSQL", "error", err)
+			}
+		})
+		cfg.DB = config.Database{Host: "127.0.0.1", Port: cl.Port(), Name: config.DefaultDBName, User: pgcluster.Superuser, Password: secrets["DB_PASSWORD"]}
+		if err := ensureDatabase(ctx, cl.ConnString("postgres"), cfg.DB.Name); err != nil {
+			return err
+		}
+	}
+
+	var temporalUI string
+	if !o.TemporalSet {
+		cli, err := temporaldev.FindCLI()
+		if err != nil {
+			return err
+		}
+		logf, err := os.OpenFile(filepath.Join(o.DataDir, "temporal.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return fmt.Errorf("devstack: %w", err)
+		}
+		stops = append(stops, func() { logf.Close() })
+		log.Info("starting Temporal development server", "cli", cli, "port", o.TemporalPort, "ui_port", o.TemporalUIPort)
+		ts, err := temporaldev.Start(ctx, temporaldev.Options{
+			CLI: cli, DBFile: filepath.Join(o.DataDir, "temporal.db"),
+			Port: o.TemporalPort, UIPort: o.TemporalUIPort, Namespace: cfg.Temporal.Namespace, Log: logf,
+		})
+		if err != nil {
+			return err
+		}
+		stops = append(stops, func() {
+			log.Info("stopping Temporal")
+			if err := ts.Stop(); err != nil {
+				log.Error("stop Temporal", "error", err)
+			}
+		})
+		cfg.Temporal.Address = ts.Address()
+		temporalUI = ts.UIURL()
+	}
+
+	pool, err := postgres.Open(ctx, cfg.DB.ConnString(), postgres.Options{})
+	if err != nil {
+		return err
+	}
+	stops = append(stops, pool.Close)
+	res, err := migrate.Up(ctx, pool, migrate.Schema())
+	if err != nil {
+		return err
+	}
+	log.Info("schema migrated", "applied", len(res.Applied), "version", res.Current)
+
+	tc, err := temporal.Dial(ctx, cfg.Temporal.Address, cfg.Temporal.Namespace, log, time.Minute)
+	if err != nil {
+		return err
+	}
+	stops = append(stops, tc.Close)
+
+	rdb, es, err := apiserver.OpenOptional(cfg)
+	if err != nil {
+		return err
+	}
+	if rdb != nil {
+		stops = append(stops, func() { rdb.Close() })
+	}
+	backends := apiserver.Backends{Pool: pool, Temporal: tc, Redis: rdb, Elasticsearch: es}
+	srv, err := apiserver.New(apiserver.Config{
+		Version: o.Version, CORSOrigins: cfg.HTTP.CORSOrigins, Logger: log, Dependencies: backends.Dependencies(),
+	})
+	if err != nil {
+		return err
+	}
+	apiAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.HTTP.Port))
+	ln, err := net.Listen("tcp", apiAddr)
+	if err != nil {
+		return &ports.PortInUseError{Port: cfg.HTTP.Port}
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return worker.Run(gctx, tc, log) })
+	g.Go(func() error { return srv.Serve(gctx, ln, config.ShutdownTimeout) })
+
+	api := "http://localhost:" + strconv.Itoa(cfg.HTTP.Port)
+	fmt.Fprintf(o.Out, "\nPortiere is running (Ctrl-C stops everything):\n")
+	fmt.Fprintf(o.Out, "  API            %s\n", api)
+	fmt.Fprintf(o.Out, "  Readiness      %s/health/ready\n", api)
+	fmt.Fprintf(o.Out, "  API docs       %s/docs  (ReDoc: %s/redoc, OpenAPI: %s/openapi.json)\n", api, api, api)
+	if temporalUI != "" {
+		fmt.Fprintf(o.Out, "  Temporal UI    %s\n", temporalUI)
+	}
+	fmt.Fprintf(o.Out, "  Temporal       %s (namespace %s)\n", cfg.Temporal.Address, cfg.Temporal.Namespace)
+	fmt.Fprintf(o.Out, "  PostgreSQL     postgres://%s@%s:%d/%s\n", cfg.DB.User, cfg.DB.Host, cfg.DB.Port, cfg.DB.Name)
+	fmt.Fprintf(o.Out, "  Data folder    %s\n\n", o.DataDir)
+
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	log.Info("shutting down")
+	return err
+}
+
+func startCluster(ctx context.Context, dir, password string, log *slog.Logger) (*pgcluster.Cluster, error) {
+	cl, err := pgcluster.New(pgcluster.Options{Dir: dir, Password: password})
+	if err != nil {
+		return nil, err
+	}
+	if !cl.Initialized() {
+		log.Info("initialising private PostgreSQL cluster", "dir", dir)
+	}
+	if err := cl.Init(ctx); err != nil {
+		return nil, err
+	}
+	if err := cl.Start(ctx); err != nil {
+		return nil, err
+	}
+	log.Info("PostgreSQL running", "port", cl.Port(), "pid", cl.PID())
+	return cl, nil
+}
+
+// ensureDatabase creates the application database on first start.
+func ensureDatabase(ctx context.Context, adminConn, name string) error {
+	conn, err := pgx.Connect(ctx, adminConn)
+	if err != nil {
+		return fmt.Errorf("devstack: %w", err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	err = conn.QueryRow(ctx, "select exists (select 1 from pg_database where datname = $1)", name).Scan(&exists)
+	if err != nil {
+		return fmt.Errorf("devstack: %w", err)
+	}
+	if exists {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, "create database "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return fmt.Errorf("devstack: create database %s: %w", name, err)
+	}
+	return nil
+}
+

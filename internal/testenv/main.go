@@ -1,0 +1,87 @@
+// Command testenv runs a command (normally `go test ./...`) with a private
+// PostgreSQL cluster started once for the whole run: it sets
+// PORTIERE_TEST_DATABASE_URL, runs the command, and stops the cluster
+// however the command ends.
+//
+//	go run ./internal/testenv -- go test ./...
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/portiere/portiere/platform/pgcluster"
+	"github.com/portiere/portiere/platform/postgres/dbtest"
+)
+
+func main() {
+	code, err := run(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func run(args []string) (int, error) {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		return 2, errors.New("usage: testenv -- COMMAND [ARGS...]")
+	}
+	ctx := context.Background()
+	tmp, err := os.MkdirTemp("", "portiere-testenv-")
+	if err != nil {
+		return 1, err
+	}
+	defer os.RemoveAll(tmp)
+	os.Chmod(tmp, 0o755) // PostgreSQL may run as the postgres user
+	cl, err := pgcluster.New(pgcluster.Options{Dir: filepath.Join(tmp, "pg"), Password: "testenv"})
+	if err != nil {
+		return 1, err
+	}
+	fmt.Fprintln(os.Stderr, "testenv: starting a private PostgreSQL cluster for the test run")
+	if err := cl.Init(ctx); err != nil {
+		return 1, err
+	}
+	if err := cl.Start(ctx); err != nil {
+		return 1, err
+	}
+	defer func() {
+		if err := cl.Stop(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, "testenv:", err)
+		}
+	}()
+	fmt.Fprintf(os.Stderr, "testenv: PostgreSQL on 127.0.0.1:%d\n", cl.Port())
+
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), dbtest.EnvURL+"="+cl.ConnString("postgres"))
+	// Forward Ctrl-C / SIGTERM to the command and still stop the cluster.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return 1, err
+	}
+	go func() {
+		for s := range sigs {
+			cmd.Process.Signal(s)
+		}
+	}()
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode(), nil
+	}
+	return 0, err
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs what `make run` and `make test` need, idempotently, and says what
+# it is doing. As root on Debian/Ubuntu it installs missing system packages
+# with apt-get; elsewhere it stops with a message naming what to install.
+# Go tools go into ./bin with `go install`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TEMPORAL_CLI_VERSION=v1.5.1
+BIN="$PWD/bin"
+mkdir -p "$BIN"
+
+say() { echo "bootstrap: $*"; }
+
+have_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
+
+apt_updated=""
+apt_install() {
+	if ! have_apt; then
+		say "missing: $* — install it (Debian/Ubuntu: sudo apt-get install -y $*) and run make again"
+		exit 1
+	fi
+	if [ -z "$apt_updated" ]; then
+		say "apt-get update"
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		apt_updated=1
+	fi
+	say "apt-get install -y $*"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# Go is the one thing we cannot install for you: everything else is built with it.
+if ! command -v go >/dev/null 2>&1; then
+	say "Go 1.24 or newer is required: https://go.dev/doc/install"
+	exit 1
+fi
+
+# PostgreSQL server binaries (initdb, pg_ctl) for the private clusters that
+# `portiere dev` and the tests run. Not needed when DB_HOST points elsewhere,
+# but the tests always need them.
+if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then
+	say "PostgreSQL server binaries: present"
+else
+	apt_install postgresql
+	# The Debian package starts its own cluster on 5432; we do not use it.
+	if command -v pg_ctlcluster >/dev/null 2>&1; then
+		for c in $(pg_lsclusters -h 2>/dev/null | awk '{print $1"/"$2}'); do
+			pg_ctlcluster ${c%/*} ${c#*/} stop >/dev/null 2>&1 || true
+		done
+	fi
+fi
+if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+	say "creating system user postgres (PostgreSQL refuses to run as root)"
+	useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
+fi
+
+# Temporal CLI: the development server `portiere dev` and the tests start.
+if [ -x "$BIN/temporal" ]; then
+	say "Temporal CLI: present ($BIN/temporal)"
+else
+	say "installing Temporal CLI $TEMPORAL_CLI_VERSION into $BIN (go install; a few minutes the first time)"
+	GOBIN="$BIN" GOFLAGS=-buildvcs=false go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+fi
+
+say "ready"
