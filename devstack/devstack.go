@@ -227,4 +227,3 @@ func ensureDatabase(ctx context.Context, adminConn, name string) error {
 	}
 	return nil
 }
-

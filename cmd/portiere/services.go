@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"path/filepath"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
