@@ -1,0 +1,344 @@
+package search
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/kljensen/snowball/english"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Analyzer turns clinical text into index terms. It is the one place that
+// decides when two spellings are the same word, so index and query always
+// agree:
+//
+//   - lowercase and accent folding ("Sjögren" = "sjogren");
+//   - punctuation splits words; letters and digits split too, so "500mg" =
+//     "500 mg" and "E11.9" yields "e", "11.9";
+//   - numbers are canonical ("0.50" = ".5" = "0,5" = "0.5"; "500.0" = "500");
+//   - units have one spelling ("milligram", "mgs" → "mg"; "µg", "ug" →
+//     "mcg"; "%" is a term of its own);
+//   - British spellings fold to American ("haemorrhage" = "hemorrhage",
+//     "tumour" = "tumor", "oesophagus" = "esophagus");
+//   - English (Snowball) stemming, so "metabolism" and "metabolic" meet;
+//   - a short list of stop words is dropped.
+//
+// An Analyzer is safe for concurrent use.
+type Analyzer struct {
+	stemCache sync.Map // word → stem; stemming dominates analysis time
+}
+
+// Token is one analysed term.
+type Token struct {
+	Term    string // normalised, stemmed form used for matching
+	Numeric bool   // the term is a number
+}
+
+var stopWords = map[string]bool{
+	"a": true, "an": true, "the": true, "of": true, "in": true, "on": true, "at": true,
+	"by": true, "for": true, "to": true, "and": true, "or": true, "as": true, "from": true,
+}
+
+var unitAliases = map[string]string{
+	"milligram": "mg", "milligrams": "mg", "mgs": "mg",
+	"gram": "g", "grams": "g", "gm": "g", "gr": "g",
+	"microgram": "mcg", "micrograms": "mcg", "ug": "mcg", "µg": "mcg", "μg": "mcg",
+	"nanogram": "ng", "nanograms": "ng",
+	"milliliter": "ml", "milliliters": "ml", "millilitre": "ml", "millilitres": "ml", "mls": "ml",
+	"liter": "l", "litre": "l", "liters": "l", "litres": "l",
+	"unit": "unt", "units": "unt", "iu": "unt", "u": "unt",
+	"milliequivalent": "meq", "milliequivalents": "meq",
+	"percent": "%", "pct": "%",
+	"hr": "hour", "hrs": "hour", "hours": "hour", "h": "hour",
+}
+
+// Analyze returns the terms of text in order.
+func (a *Analyzer) Analyze(text string) []Token {
+	out := make([]Token, 0, 8)
+	a.each(text, func(t Token) { out = append(out, t) })
+	return out
+}
+
+// Terms returns just the term strings of text.
+func (a *Analyzer) Terms(text string) []string {
+	out := make([]string, 0, 8)
+	a.each(text, func(t Token) { out = append(out, t.Term) })
+	return out
+}
+
+func (a *Analyzer) each(text string, emit func(Token)) {
+	text = fold(text)
+	i := 0
+	for i < len(text) {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		switch {
+		case r == '%':
+			emit(Token{Term: "%"})
+			i += size
+		case isDigit(r) || (r == '.' || r == ',') && i+1 < len(text) && isDigit(rune(text[i+1])) && (i == 0 || !isDigit(rune(text[i-1]))):
+			j := scanNumber(text, i)
+			emit(Token{Term: canonicalNumber(text[i:j]), Numeric: true})
+			i = j
+		case unicode.IsLetter(r):
+			j := i + size
+			for j < len(text) {
+				r2, s2 := utf8.DecodeRuneInString(text[j:])
+				if !unicode.IsLetter(r2) {
+					break
+				}
+				j += s2
+			}
+			word := text[i:j]
+			i = j
+			if stopWords[word] {
+				continue
+			}
+			if u, ok := unitAliases[word]; ok {
+				emit(Token{Term: u})
+				continue
+			}
+			if usan, ok := innToUSAN[word]; ok {
+				word = usan
+			}
+			if root, op, ok := splitProcedureSuffix(word); ok {
+				emit(Token{Term: a.stem(root)})
+				emit(Token{Term: op})
+				continue
+			}
+			emit(Token{Term: a.stem(word)})
+		default:
+			i += size
+		}
+	}
+}
+
+func isDigit(r rune) bool { return r >= '0' && r <= '9' }
+
+// scanNumber returns the end of the number starting at i: digits with at
+// most one decimal separator ('.' or ',') followed by a digit.
+func scanNumber(s string, i int) int {
+	j := i
+	sep := false
+	for j < len(s) {
+		c := s[j]
+		if c >= '0' && c <= '9' {
+			j++
+			continue
+		}
+		if (c == '.' || c == ',') && !sep && j+1 < len(s) && s[j+1] >= '0' && s[j+1] <= '9' {
+			sep = true
+			j++
+			continue
+		}
+		break
+	}
+	return j
+}
+
+// canonicalNumber writes a number one way: "0,50" and ".5" become "0.5",
+// "500.0" becomes "500", leading zeros go.
+func canonicalNumber(s string) string {
+	s = strings.Replace(s, ",", ".", 1)
+	if strings.HasPrefix(s, ".") {
+		s = "0" + s
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return s
+}
+
+// fold lowercases, strips accents and maps British to American spelling.
+func fold(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if !ascii {
+		var b strings.Builder
+		for _, r := range norm.NFKD.String(s) {
+			if unicode.Is(unicode.Mn, r) {
+				continue
+			}
+			switch r {
+			case 'µ', 'μ':
+				b.WriteString("u")
+				continue
+			case 'ß':
+				b.WriteString("ss")
+				continue
+			case 'æ', 'Æ':
+				b.WriteString("e")
+				continue
+			case 'œ', 'Œ':
+				b.WriteString("e")
+				continue
+			}
+			b.WriteRune(r)
+		}
+		s = b.String()
+	}
+	return strings.ToLower(s)
+}
+
+func (a *Analyzer) stem(word string) string {
+	if v, ok := a.stemCache.Load(word); ok {
+		return v.(string)
+	}
+	s := americanize(word)
+	if len(s) > 3 {
+		s = english.Stem(s, false)
+	}
+	a.stemCache.Store(word, s)
+	return s
+}
+
+// americanize applies the regular British→American spelling differences
+// that matter in clinical text.
+func americanize(w string) string {
+	if len(w) < 5 {
+		return w
+	}
+	// haem-, anaem-, oesophag-, oedema, paediatric, foetal, diarrhoea.
+	if strings.Contains(w, "ae") || strings.Contains(w, "oe") {
+		w = strings.NewReplacer("haem", "hem", "aem", "em", "paed", "ped", "oesoph", "esoph", "oedem", "edem", "foet", "fet", "rrhoea", "rrhea", "oestr", "estr").Replace(w)
+	}
+	switch {
+	case strings.HasSuffix(w, "our") && len(w) > 5: // tumour, colour
+		w = w[:len(w)-3] + "or"
+	case strings.HasSuffix(w, "tre") && len(w) > 5: // litre, centre
+		w = w[:len(w)-3] + "ter"
+	case strings.HasSuffix(w, "isation"):
+		w = w[:len(w)-7] + "ization"
+	}
+	return w
+}
+
+// innToUSAN maps International Nonproprietary Names (and British Approved
+// Names) to the United States Adopted Names RxNorm uses, for the common
+// drugs whose names differ by more than spelling: "paracetamol" is
+// "acetaminophen" in RxNorm.
+var innToUSAN = map[string]string{
+	"paracetamol": "acetaminophen", "salbutamol": "albuterol", "adrenaline": "epinephrine",
+	"noradrenaline": "norepinephrine", "aciclovir": "acyclovir", "valaciclovir": "valacyclovir",
+	"ciclosporin": "cyclosporine", "cyclosporin": "cyclosporine", "frusemide": "furosemide",
+	"lignocaine": "lidocaine", "glibenclamide": "glyburide", "pethidine": "meperidine",
+	"beclometasone": "beclomethasone", "colecalciferol": "cholecalciferol",
+	"thyroxine": "levothyroxine", "oestradiol": "estradiol",
+	"bendrofluazide": "bendroflumethiazide", "amoxycillin": "amoxicillin",
+	"cefalexin": "cephalexin", "cefalotin": "cephalothin",
+	"rifampicin": "rifampin", "isoprenaline": "isoproterenol", "orciprenaline": "metaproterenol",
+	"dimeticone": "dimethicone", "cromoglicate": "cromolyn",
+	"hyoscine": "scopolamine", "chlorphenamine": "chlorpheniramine", "dosulepin": "dothiepin",
+	"mesalazine": "mesalamine",
+	"aluminium":  "aluminum", "sulphate": "sulfate", "sulphur": "sulfur",
+	"benzylpenicillin": "penicillin", "phenoxymethylpenicillin": "penicillin", "flucloxacillin": "floxacillin",
+	"clomifene": "clomiphene", "dexamfetamine": "dextroamphetamine",
+	"amfetamine": "amphetamine", "metamizole": "dipyrone",
+	"torasemide": "torsemide", "acetylsalicylic": "aspirin",
+	"guaiphenesin": "guaifenesin",
+	"moxisylyte":   "thymoxamine", "glyceryl": "nitroglycerin",
+	"tetracosactide": "cosyntropin",
+}
+
+// procedureSuffixes decompose one-word procedure names into the root and
+// the operation, so "parathyroidectomy" meets "excision of parathyroid
+// gland". Each maps to the stem of the operation's plain-English word.
+var procedureSuffixes = []struct{ suffix, op string }{
+	{"ectomies", "excis"}, {"ectomy", "excis"},
+	{"otomies", "incis"}, {"otomy", "incis"},
+	{"orrhaphy", "sutur"}, {"rrhaphy", "sutur"},
+	{"oplasty", "repair"}, {"plasty", "repair"},
+	{"opexy", "fixat"}, {"pexy", "fixat"},
+	{"oscopy", "endoscop"}, {"scopy", "endoscop"},
+	{"ocentesis", "punctur"}, {"centesis", "punctur"},
+}
+
+func splitProcedureSuffix(w string) (root, op string, ok bool) {
+	for _, s := range procedureSuffixes {
+		if strings.HasSuffix(w, s.suffix) && len(w)-len(s.suffix) >= 4 {
+			return w[:len(w)-len(s.suffix)], s.op, true
+		}
+	}
+	return "", "", false
+}
+
+// relatedWords lets a query word also match words with a related meaning
+// at a discount: a drug package's route ("intravenous") against the dose
+// forms RxNorm names ("injectable", "injection").
+var relatedWords = map[string][]string{
+	"intravenous":   {"injectable", "injection", "infusion"},
+	"iv":            {"injectable", "injection", "intravenous"},
+	"subcutaneous":  {"injectable", "injection", "injector"},
+	"intramuscular": {"injectable", "injection"},
+	"parenteral":    {"injectable", "injection"},
+	"dermal":        {"topical"},
+	"auricular":     {"otic"},
+	"ocular":        {"ophthalmic", "eye"},
+	"eye":           {"ophthalmic"},
+	"transdermal":   {"patch"},
+	"inhalation":    {"inhalant", "inhaler"},
+	"sublingual":    {"sublingual"},
+	"buccal":        {"buccal"},
+	"peroral":       {"oral"},
+	"enteral":       {"oral"},
+
+	// Operations named differently in procedure classifications.
+	"excision":            {"removal", "resection", "extirpation"},
+	"removal":             {"excision", "extraction"},
+	"resection":           {"excision"},
+	"extirpation":         {"excision", "removal"},
+	"ligature":            {"ligation"},
+	"implantation":        {"insertion", "implant"},
+	"insertion":           {"implantation"},
+	"suture":              {"repair"},
+	"evacuation":          {"drainage"},
+	"destruction":         {"ablation"},
+	"thermocauterisation": {"cauterization"},
+
+	// Anatomical adjectives and the organs they name.
+	"cerebral":   {"brain"},
+	"brain":      {"cerebral", "intracranial"},
+	"cranial":    {"skull"},
+	"skull":      {"cranial", "cranium"},
+	"renal":      {"kidney"},
+	"kidney":     {"renal"},
+	"hepatic":    {"liver"},
+	"liver":      {"hepatic"},
+	"pulmonary":  {"lung"},
+	"lung":       {"pulmonary"},
+	"cardiac":    {"heart"},
+	"heart":      {"cardiac"},
+	"gastric":    {"stomach"},
+	"stomach":    {"gastric"},
+	"vertebral":  {"spine", "spinal"},
+	"spine":      {"spinal", "vertebral"},
+	"spinal":     {"spine"},
+	"dental":     {"tooth", "teeth"},
+	"tooth":      {"dental"},
+	"cutaneous":  {"skin", "topical"},
+	"skin":       {"cutaneous"},
+	"vesical":    {"bladder"},
+	"uterine":    {"uterus"},
+	"ovarian":    {"ovary"},
+	"intestinal": {"intestine", "bowel"},
+	"bowel":      {"intestine", "intestinal"},
+	"mammary":    {"breast"},
+	"breast":     {"mammary"},
+	"nasal":      {"nose", "spray"},
+	"nose":       {"nasal"},
+	"oral":       {"mouth"},
+	"aural":      {"ear"},
+	"orbital":    {"orbit"},
+	"orbita":     {"orbit"},
+	"epidural":   {"extradural"},
+	"extradural": {"epidural"},
+	"disease":    {"disorder"},
+	"disorder":   {"disease"},
+}

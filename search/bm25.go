@@ -1,0 +1,363 @@
+package search
+
+import (
+	"math"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Text kinds: which text of a concept matched.
+const (
+	KindName    uint8 = 0
+	KindSynonym uint8 = 1
+)
+
+// BM25 parameters. b is below the usual 0.75 because concept names are short
+// and their lengths carry little information.
+const (
+	bm25K1 = 1.2
+	bm25B  = 0.5
+)
+
+// textRef is one indexed text: a concept's name or one of its synonyms.
+type textRef struct {
+	concept int32
+	syn     int32 // index into Synonyms, or -1 for the name
+	terms   [2]uint32
+}
+
+// BM25Index is the embedded lexical index: BM25 over the analysed terms of
+// every concept name and synonym, with misspelling-tolerant expansion of
+// query terms the vocabulary does not contain. Search is safe for
+// concurrent use once built.
+type BM25Index struct {
+	an      *Analyzer
+	corpus  *Corpus
+	texts   []textRef
+	termBuf []uint32  // texts' term ids, sliced by textRef.terms
+	norm    []float32 // per text: k1*(1-b+b*len/avg)
+
+	dict     map[string]uint32
+	terms    []string
+	df       []uint32
+	idf      []float32
+	postings [][]uint32 // term → texts containing it (ascending, one entry per text)
+	tfs      [][]uint8  // term → term frequency in the text at the same position
+
+	grams   map[string][]uint32    // character trigram → terms, for fuzzy expansion
+	related map[string][]expansion // query term → related index terms (routes → dose forms)
+	codes   map[string][]int32     // upper-cased concept_code → ordinals
+
+	scratch sync.Pool // *accumulator
+}
+
+type accumulator struct {
+	score   []float32
+	touched []uint32
+}
+
+// NewBM25Index analyses and indexes every text of c.
+func NewBM25Index(c *Corpus, an *Analyzer) *BM25Index {
+	ix := &BM25Index{an: an, corpus: c, dict: map[string]uint32{}, codes: map[string][]int32{}}
+	var total int
+	add := func(concept, syn int32, text string) {
+		start := uint32(len(ix.termBuf))
+		seen := map[uint32]bool{}
+		for _, t := range an.Terms(text) {
+			id, ok := ix.dict[t]
+			if !ok {
+				id = uint32(len(ix.terms))
+				ix.dict[t] = id
+				ix.terms = append(ix.terms, t)
+				ix.df = append(ix.df, 0)
+				ix.postings = append(ix.postings, nil)
+				ix.tfs = append(ix.tfs, nil)
+			}
+			ix.termBuf = append(ix.termBuf, id)
+			doc := uint32(len(ix.texts))
+			if !seen[id] {
+				seen[id] = true
+				ix.df[id]++
+				ix.postings[id] = append(ix.postings[id], doc)
+				ix.tfs[id] = append(ix.tfs[id], 1)
+			} else if p := ix.tfs[id]; p[len(p)-1] < 255 {
+				p[len(p)-1]++
+			}
+		}
+		end := uint32(len(ix.termBuf))
+		total += int(end - start)
+		ix.texts = append(ix.texts, textRef{concept: concept, syn: syn, terms: [2]uint32{start, end}})
+	}
+	for o := range c.Concepts {
+		con := &c.Concepts[o]
+		add(int32(o), -1, con.Name)
+		for s, syn := range con.Synonyms {
+			add(int32(o), int32(s), syn)
+		}
+		if con.Code != "" {
+			code := strings.ToUpper(con.Code)
+			ix.codes[code] = append(ix.codes[code], int32(o))
+		}
+	}
+	n := float64(len(ix.texts))
+	avg := float64(total) / math.Max(n, 1)
+	ix.norm = make([]float32, len(ix.texts))
+	for i, t := range ix.texts {
+		l := float64(t.terms[1] - t.terms[0])
+		ix.norm[i] = float32(bm25K1 * (1 - bm25B + bm25B*l/math.Max(avg, 1)))
+	}
+	ix.idf = make([]float32, len(ix.terms))
+	for id, df := range ix.df {
+		ix.idf[id] = float32(math.Log(1 + (n-float64(df)+0.5)/(float64(df)+0.5)))
+	}
+	ix.grams = map[string][]uint32{}
+	for id, t := range ix.terms {
+		if len(t) < 4 || isNumber(t) {
+			continue
+		}
+		for _, g := range trigrams(t) {
+			ix.grams[g] = append(ix.grams[g], uint32(id))
+		}
+	}
+	ix.related = map[string][]expansion{}
+	for word, rel := range relatedWords {
+		from := an.Terms(word)
+		if len(from) != 1 {
+			continue
+		}
+		for _, r := range rel {
+			for _, to := range an.Terms(r) {
+				if id, ok := ix.dict[to]; ok {
+					ix.related[from[0]] = append(ix.related[from[0]], expansion{id: id, weight: 0.8})
+				}
+			}
+		}
+	}
+	ix.scratch.New = func() any { return &accumulator{score: make([]float32, len(ix.texts))} }
+	return ix
+}
+
+func isNumber(t string) bool { return t != "" && (t[0] >= '0' && t[0] <= '9') }
+
+// trigrams of a word with boundary markers, deduplicated.
+func trigrams(w string) []string {
+	p := "^" + w + "$"
+	out := make([]string, 0, len(p))
+	seen := map[string]bool{}
+	for i := 0; i+3 <= len(p); i++ {
+		g := p[i : i+3]
+		if !seen[g] {
+			seen[g] = true
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// queryTerm is one term the query is scored with.
+type queryTerm struct {
+	id     uint32
+	weight float32 // 1 for exact terms, the similarity for expansions
+	slot   int     // which analysed query term it stands for
+}
+
+// expand maps the analysed query terms to index terms: exact matches, or
+// for terms the vocabulary lacks (misspellings, variants), the most similar
+// index terms by trigram overlap.
+func (ix *BM25Index) expand(terms []string) ([]queryTerm, int) {
+	var out []queryTerm
+	slots := 0
+	seen := map[string]bool{}
+	for _, t := range terms {
+		if seen[t] {
+			continue
+		}
+		seen[t] = true
+		slot := slots
+		slots++
+		id, known := ix.dict[t]
+		if known {
+			out = append(out, queryTerm{id: id, weight: 1, slot: slot})
+		}
+		for _, r := range ix.related[t] {
+			out = append(out, queryTerm{id: r.id, weight: r.weight, slot: slot})
+		}
+		// Unknown words are likely misspellings; known words may still have
+		// close variants the vocabulary prefers ("aciclovir" / "acyclovir",
+		// "scleral" / "sclera"), taken only when very similar.
+		minDice := float32(0.5)
+		if known {
+			minDice = 0.7
+		}
+		for _, e := range ix.fuzzy(t, 2, minDice) {
+			if !known || e.id != id {
+				out = append(out, queryTerm{id: e.id, weight: e.weight * fuzzyDiscount(known), slot: slot})
+			}
+		}
+	}
+	return out, slots
+}
+
+func fuzzyDiscount(known bool) float32 {
+	if known {
+		return 0.8
+	}
+	return 1
+}
+
+type expansion struct {
+	id     uint32
+	weight float32
+}
+
+// fuzzy finds up to n index terms similar to t (Dice coefficient over
+// boundary trigrams ≥ 0.5).
+func (ix *BM25Index) fuzzy(t string, n int, minDice float32) []expansion {
+	if len(t) < 4 || isNumber(t) {
+		return nil
+	}
+	qg := trigrams(t)
+	counts := make(map[uint32]int, 256)
+	for _, g := range qg {
+		for _, id := range ix.grams[g] {
+			counts[id]++
+		}
+	}
+	var cands []expansion
+	for id, shared := range counts {
+		if 2*shared < len(qg)/2 {
+			continue // cannot reach the threshold
+		}
+		other := len(ix.terms[id]) + 2 - 2 // trigram count of "^w$" is len(w)
+		dice := 2 * float32(shared) / float32(len(qg)+other)
+		if dice >= minDice && ix.terms[id] != t {
+			cands = append(cands, expansion{id: id, weight: dice})
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		if cands[i].weight != cands[j].weight {
+			return cands[i].weight > cands[j].weight
+		}
+		return ix.df[cands[i].id] > ix.df[cands[j].id]
+	})
+	if len(cands) > n {
+		cands = cands[:n]
+	}
+	return cands
+}
+
+// textHit is a scored text.
+type textHit struct {
+	text  uint32
+	score float32
+}
+
+// search scores every text containing a query term and returns the best
+// limit texts whose concept passes keep.
+func (ix *BM25Index) search(qterms []queryTerm, limit int, keep func(concept int32) bool) []textHit {
+	acc := ix.scratch.Get().(*accumulator)
+	defer func() {
+		for _, d := range acc.touched {
+			acc.score[d] = 0
+		}
+		acc.touched = acc.touched[:0]
+		ix.scratch.Put(acc)
+	}()
+	for _, qt := range qterms {
+		w := qt.weight * ix.idf[qt.id]
+		posts, tfs := ix.postings[qt.id], ix.tfs[qt.id]
+		for i, d := range posts {
+			tf := float32(tfs[i])
+			s := w * tf * (bm25K1 + 1) / (tf + ix.norm[d])
+			if acc.score[d] == 0 {
+				acc.touched = append(acc.touched, d)
+			}
+			acc.score[d] += s
+		}
+	}
+	h := topK{limit: limit}
+	for _, d := range acc.touched {
+		s := acc.score[d]
+		if h.full() && s <= h.min() {
+			continue
+		}
+		if keep != nil && !keep(ix.texts[d].concept) {
+			continue
+		}
+		h.push(textHit{text: d, score: s})
+	}
+	return h.sorted()
+}
+
+// text returns the string of an indexed text.
+func (ix *BM25Index) text(d uint32) string {
+	t := ix.texts[d]
+	c := &ix.corpus.Concepts[t.concept]
+	if t.syn < 0 {
+		return c.Name
+	}
+	return c.Synonyms[t.syn]
+}
+
+// textTerms returns the term ids of an indexed text.
+func (ix *BM25Index) textTerms(d uint32) []uint32 {
+	t := ix.texts[d]
+	return ix.termBuf[t.terms[0]:t.terms[1]]
+}
+
+// topK keeps the best hits in a min-heap.
+type topK struct {
+	limit int
+	h     []textHit
+}
+
+func (t *topK) full() bool   { return len(t.h) >= t.limit }
+func (t *topK) min() float32 { return t.h[0].score }
+func (t *topK) less(i, j int) bool {
+	if t.h[i].score != t.h[j].score {
+		return t.h[i].score < t.h[j].score
+	}
+	return t.h[i].text > t.h[j].text // deterministic: lower text id wins ties
+}
+
+func (t *topK) push(x textHit) {
+	if len(t.h) < t.limit {
+		t.h = append(t.h, x)
+		for i := len(t.h) - 1; i > 0; {
+			p := (i - 1) / 2
+			if !t.less(i, p) {
+				break
+			}
+			t.h[i], t.h[p] = t.h[p], t.h[i]
+			i = p
+		}
+		return
+	}
+	t.h[0] = x
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(t.h) && t.less(l, m) {
+			m = l
+		}
+		if r < len(t.h) && t.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		t.h[i], t.h[m] = t.h[m], t.h[i]
+		i = m
+	}
+}
+
+func (t *topK) sorted() []textHit {
+	out := append([]textHit(nil), t.h...)
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].score != out[j].score {
+			return out[i].score > out[j].score
+		}
+		return out[i].text < out[j].text
+	})
+	return out
+}

@@ -1,0 +1,366 @@
+package search
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Filter restricts which concepts a search returns. Empty lists allow all.
+type Filter struct {
+	Vocabularies   []string
+	Domains        []string
+	Classes        []string
+	StandardOnly   bool // only standard concepts; non-standard hits are scored as their "Maps to" targets
+	IncludeInvalid bool // also return deprecated / upgraded concepts
+}
+
+// Query is one search.
+type Query struct {
+	Text   string
+	Limit  int // candidates to return; 0 means 10
+	Filter Filter
+}
+
+// Fusion selects how lexical and dense evidence are combined.
+type Fusion string
+
+// Fusion modes.
+const (
+	// FusionWeighted scores every candidate from both tiers by a weighted
+	// sum of normalised evidence (query coverage, text coverage, BM25,
+	// dense similarity). The default.
+	FusionWeighted Fusion = "weighted"
+	// FusionRRF is reciprocal-rank fusion of the lexical and dense rankings.
+	FusionRRF Fusion = "rrf"
+	// FusionLexical and FusionDense use one tier alone (for ablations).
+	FusionLexical Fusion = "lexical"
+	FusionDense   Fusion = "dense"
+)
+
+// Candidate is one concept proposed for a query, with why.
+type Candidate struct {
+	Concept *Concept
+	Score   float64 // fused score, higher is better; comparable within one result
+	// Explanation.
+	LexicalRank  int     // 1-based rank in the lexical tier, 0 if absent
+	LexicalScore float64 // BM25
+	DenseRank    int     // 1-based rank in the dense tier, 0 if absent
+	DenseScore   float64 // cosine similarity
+	MatchedText  string  // the name, synonym or code that matched
+	MatchedField string  // "name", "synonym" or "code"
+	// Via is the non-standard concept whose text matched when this
+	// standard concept was reached through "Maps to"; nil otherwise.
+	Via *Concept
+
+	feat features
+}
+
+// Result is the ranked candidates of a query and the routing of the best.
+type Result struct {
+	Candidates []Candidate
+	Confidence float64 // calibrated probability that Candidates[0] is right
+	Route      Route
+}
+
+// Options configure an Engine. The zero value is lexical-only with default
+// weights.
+type Options struct {
+	Fusion Fusion
+	// RRFK is the k of reciprocal-rank fusion (default 60).
+	RRFK float64
+	// Dense is the embedding tier; nil disables it.
+	Dense *DenseTier
+	// Routing thresholds; zero values take the defaults (0.95 / 0.70).
+	Thresholds Thresholds
+	// Depth is how many texts each tier contributes before fusion
+	// (default 100).
+	Depth int
+	// Weights of the weighted fusion; zero means DefaultWeights.
+	Weights Weights
+}
+
+// Engine answers queries over one Corpus. It is safe for concurrent use.
+type Engine struct {
+	corpus *Corpus
+	lex    *BM25Index
+	an     *Analyzer
+	opts   Options
+	vocab  map[string]bool
+	cal    Calibration
+}
+
+// ErrEmptyQuery is returned for a query with no searchable text.
+var ErrEmptyQuery = errors.New("search: empty query")
+
+// UnknownVocabularyError names a filter vocabulary the corpus lacks.
+type UnknownVocabularyError struct{ Vocabulary string }
+
+func (e *UnknownVocabularyError) Error() string {
+	return fmt.Sprintf("search: unknown vocabulary %q", e.Vocabulary)
+}
+
+// NewEngine indexes c.
+func NewEngine(c *Corpus, opts Options) *Engine {
+	if opts.Fusion == "" {
+		opts.Fusion = FusionWeighted
+		if opts.Dense == nil {
+			opts.Fusion = FusionLexical
+		}
+	}
+	if opts.RRFK == 0 {
+		opts.RRFK = 60
+	}
+	if opts.Depth == 0 {
+		opts.Depth = 100
+	}
+	opts.Thresholds = opts.Thresholds.withDefaults()
+	if opts.Weights == (Weights{}) {
+		opts.Weights = DefaultWeights
+	}
+	an := &Analyzer{}
+	e := &Engine{corpus: c, an: an, lex: NewBM25Index(c, an), opts: opts, vocab: map[string]bool{}, cal: defaultCalibration}
+	for i := range c.Concepts {
+		e.vocab[c.Concepts[i].Vocabulary] = true
+	}
+	return e
+}
+
+// Corpus returns the searched corpus.
+func (e *Engine) Corpus() *Corpus { return e.corpus }
+
+// HasVocabulary reports whether any concept belongs to vocabulary v.
+func (e *Engine) HasVocabulary(v string) bool { return e.vocab[v] }
+
+// compiledFilter is a Filter turned into fast membership tests.
+type compiledFilter struct {
+	f                        Filter
+	vocabs, domains, classes map[string]bool
+}
+
+func (e *Engine) compile(f Filter) (*compiledFilter, error) {
+	set := func(xs []string) map[string]bool {
+		if len(xs) == 0 {
+			return nil
+		}
+		m := map[string]bool{}
+		for _, x := range xs {
+			m[x] = true
+		}
+		return m
+	}
+	for _, v := range f.Vocabularies {
+		if !e.vocab[v] {
+			return nil, &UnknownVocabularyError{Vocabulary: v}
+		}
+	}
+	return &compiledFilter{f: f, vocabs: set(f.Vocabularies), domains: set(f.Domains), classes: set(f.Classes)}, nil
+}
+
+// admits reports whether concept c may be returned as is.
+func (cf *compiledFilter) admits(c *Concept) bool {
+	if cf.f.StandardOnly && c.Standard != "S" {
+		return false
+	}
+	if !cf.f.IncludeInvalid && !c.Valid() {
+		return false
+	}
+	return (cf.vocabs == nil || cf.vocabs[c.Vocabulary]) &&
+		(cf.domains == nil || cf.domains[c.Domain]) &&
+		(cf.classes == nil || cf.classes[c.Class])
+}
+
+// targets returns the concepts a hit on ordinal o stands for: itself when
+// admitted, else (standard-only mode) its admitted "Maps to" targets.
+func (e *Engine) targets(cf *compiledFilter, o int32) []int32 {
+	c := &e.corpus.Concepts[o]
+	if cf.admits(c) {
+		return []int32{o}
+	}
+	if !cf.f.StandardOnly || c.Standard == "S" {
+		return nil
+	}
+	var out []int32
+	for _, t := range e.corpus.mapsTo[o] {
+		if cf.admits(&e.corpus.Concepts[t]) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Search runs q.
+func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
+	if q.Limit <= 0 {
+		q.Limit = 10
+	}
+	text := strings.TrimSpace(q.Text)
+	if text == "" {
+		return Result{}, ErrEmptyQuery
+	}
+	cf, err := e.compile(q.Filter)
+	if err != nil {
+		return Result{}, err
+	}
+	terms := e.an.Terms(text)
+
+	// Collect evidence per final concept.
+	type evidence struct {
+		target               int32
+		text                 uint32 // best lexical text, if any
+		hasText              bool
+		lexRank, denseRank   int
+		lexScore, denseScore float64
+		features             features
+		matched, field       string
+		via                  int32
+		codeHit              bool
+	}
+	cands := map[int32]*evidence{}
+	get := func(t int32) *evidence {
+		ev, ok := cands[t]
+		if !ok {
+			ev = &evidence{target: t, via: -1}
+			cands[t] = ev
+		}
+		return ev
+	}
+
+	// Exact code: "E11.9", "4548-4".
+	for _, o := range e.lex.codes[strings.ToUpper(text)] {
+		for _, t := range e.targets(cf, o) {
+			ev := get(t)
+			ev.codeHit = true
+			ev.matched, ev.field = e.corpus.Concepts[o].Code, "code"
+			if t != o {
+				ev.via = o
+			}
+		}
+	}
+
+	keep := func(o int32) bool { return len(e.targets(cf, o)) > 0 }
+	qterms, slots := e.lex.expand(terms)
+	if e.opts.Fusion != FusionDense && len(qterms) > 0 {
+		hits := e.lex.search(qterms, e.opts.Depth, keep)
+		rank := 0
+		for _, h := range hits {
+			o := e.lex.texts[h.text].concept
+			for _, t := range e.targets(cf, o) {
+				ev := get(t)
+				if ev.lexRank != 0 {
+					continue // a better text of this concept already counted
+				}
+				rank++
+				ev.lexRank, ev.lexScore = rank, float64(h.score)
+				ev.text, ev.hasText = h.text, true
+				if !ev.codeHit {
+					ev.matched, ev.field = e.lex.text(h.text), fieldName(e.lex.texts[h.text].syn)
+					if t != o {
+						ev.via = o
+					}
+				}
+			}
+		}
+	}
+
+	if d := e.opts.Dense; d != nil && e.opts.Fusion != FusionLexical {
+		dh, err := d.search(ctx, text, e.opts.Depth, keep)
+		if err != nil {
+			return Result{}, err
+		}
+		rank := 0
+		for _, h := range dh {
+			o := e.lex.texts[h.text].concept
+			for _, t := range e.targets(cf, o) {
+				ev := get(t)
+				if ev.denseRank != 0 {
+					continue
+				}
+				rank++
+				ev.denseRank, ev.denseScore = rank, float64(h.score)
+				if !ev.hasText {
+					ev.text, ev.hasText = h.text, true
+					if !ev.codeHit {
+						ev.matched, ev.field = e.lex.text(h.text), fieldName(e.lex.texts[h.text].syn)
+						if t != o {
+							ev.via = o
+						}
+					}
+				}
+			}
+		}
+	}
+	if len(cands) == 0 {
+		return Result{Route: RouteManual}, nil
+	}
+
+	// Score.
+	maxLex := 0.0
+	for _, ev := range cands {
+		maxLex = math.Max(maxLex, ev.lexScore)
+	}
+	qinfo := e.lex.queryInfo(terms, qterms, slots)
+	out := make([]Candidate, 0, len(cands))
+	for _, ev := range cands {
+		if ev.hasText {
+			ev.features = e.lex.features(qinfo, qterms, ev.text)
+		}
+		ev.features.lexNorm = 0
+		if maxLex > 0 {
+			ev.features.lexNorm = ev.lexScore / maxLex
+		}
+		ev.features.dense = ev.denseScore
+		var score float64
+		switch e.opts.Fusion {
+		case FusionRRF:
+			if ev.lexRank > 0 {
+				score += 1 / (e.opts.RRFK + float64(ev.lexRank))
+			}
+			if ev.denseRank > 0 {
+				score += 1 / (e.opts.RRFK + float64(ev.denseRank))
+			}
+		case FusionDense:
+			score = ev.denseScore
+		default:
+			score = e.opts.Weights.combine(ev.features, e.opts.Dense != nil && e.opts.Fusion != FusionLexical)
+		}
+		if ev.codeHit {
+			score += 10 // an exact code outranks any text match
+			ev.features.code = true
+		}
+		c := Candidate{
+			Concept: &e.corpus.Concepts[ev.target], Score: score,
+			LexicalRank: ev.lexRank, LexicalScore: ev.lexScore,
+			DenseRank: ev.denseRank, DenseScore: ev.denseScore,
+			MatchedText: ev.matched, MatchedField: ev.field, feat: ev.features,
+		}
+		if ev.via >= 0 {
+			c.Via = &e.corpus.Concepts[ev.via]
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Score != out[j].Score {
+			return out[i].Score > out[j].Score
+		}
+		return out[i].Concept.ID < out[j].Concept.ID
+	})
+	res := Result{}
+	res.Confidence = e.cal.confidence(out)
+	res.Route = e.opts.Thresholds.Route(res.Confidence)
+	if len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	res.Candidates = out
+	return res, nil
+}
+
+func fieldName(syn int32) string {
+	if syn < 0 {
+		return "name"
+	}
+	return "synonym"
+}

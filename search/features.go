@@ -1,0 +1,126 @@
+package search
+
+import "math"
+
+// features is the evidence that a text answers a query, each in [0, 1].
+type features struct {
+	qcov    float64 // share of the query's information (IDF) the text matches
+	dcov    float64 // share of the text's information the query matches
+	lexNorm float64 // BM25 relative to the best lexical hit of the query
+	dense   float64 // cosine similarity of the embeddings
+	numbers float64 // share of the query's numbers the text contains (1 without numbers)
+	code    bool    // the query is this concept's code
+}
+
+// Weights of the weighted fusion. The defaults express a simple prior — a
+// good answer covers the query and says little else — rather than a fit to
+// any test set.
+type Weights struct {
+	QueryCoverage float64 // share of the query matched
+	TextCoverage  float64 // share of the candidate text matched
+	BM25          float64 // BM25 relative to the best hit
+	Dense         float64 // embedding cosine
+	Numbers       float64 // penalty per share of query numbers missing
+}
+
+// DefaultWeights are used when Options.Weights is zero.
+var DefaultWeights = Weights{QueryCoverage: 0.45, TextCoverage: 0.25, BM25: 0.10, Dense: 0.20, Numbers: 0.15}
+
+func (w Weights) combine(f features, withDense bool) float64 {
+	s := w.QueryCoverage*f.qcov + w.TextCoverage*f.dcov + w.BM25*f.lexNorm + w.Numbers*(f.numbers-1)
+	if withDense {
+		s += w.Dense * f.dense
+	} else {
+		s *= 1 / (1 - w.Dense)
+	}
+	return s
+}
+
+// queryInfo is what coverage needs to know about the query.
+type queryInfo struct {
+	slotIDF  []float32 // information of each distinct query term
+	totalIDF float32
+	numbers  map[uint32]bool // numeric query terms present in the index
+	nNumbers int             // numeric query terms, present or not
+}
+
+func (ix *BM25Index) queryInfo(terms []string, qterms []queryTerm, slots int) queryInfo {
+	qi := queryInfo{slotIDF: make([]float32, slots), numbers: map[uint32]bool{}}
+	maxIDF := float32(math.Log(1 + float64(len(ix.texts))))
+	for i := range qi.slotIDF {
+		qi.slotIDF[i] = maxIDF // unknown terms carry full information, unmatched
+	}
+	seenSlot := make([]bool, slots)
+	for _, qt := range qterms {
+		if !seenSlot[qt.slot] || ix.idf[qt.id] > qi.slotIDF[qt.slot] {
+			qi.slotIDF[qt.slot] = ix.idf[qt.id]
+		}
+		seenSlot[qt.slot] = true
+		if isNumber(ix.terms[qt.id]) {
+			qi.numbers[qt.id] = true
+		}
+	}
+	seen := map[string]bool{}
+	for _, t := range terms {
+		if isNumber(t) && !seen[t] {
+			seen[t] = true
+			qi.nNumbers++
+		}
+	}
+	for _, v := range qi.slotIDF {
+		qi.totalIDF += v
+	}
+	return qi
+}
+
+// features measures how well text d covers the query and vice versa.
+func (ix *BM25Index) features(qi queryInfo, qterms []queryTerm, d uint32) features {
+	dterms := ix.textTerms(d)
+	in := func(id uint32) bool {
+		for _, t := range dterms {
+			if t == id {
+				return true
+			}
+		}
+		return false
+	}
+	slotHit := make([]float32, len(qi.slotIDF))
+	matched := map[uint32]bool{}
+	for _, qt := range qterms {
+		if in(qt.id) {
+			matched[qt.id] = true
+			if qt.weight > slotHit[qt.slot] {
+				slotHit[qt.slot] = qt.weight
+			}
+		}
+	}
+	var f features
+	var got float32
+	for s, w := range slotHit {
+		got += w * qi.slotIDF[s]
+	}
+	if qi.totalIDF > 0 {
+		f.qcov = float64(got / qi.totalIDF)
+	}
+	var dTotal, dGot float32
+	for _, t := range dterms {
+		dTotal += ix.idf[t]
+		if matched[t] {
+			dGot += ix.idf[t]
+		}
+	}
+	if dTotal > 0 {
+		f.dcov = float64(dGot / dTotal)
+	}
+	f.numbers = 1
+	if qi.nNumbers > 0 {
+		n := 0
+		for id := range qi.numbers {
+			if matched[id] {
+				n++
+			}
+		}
+		f.numbers = float64(n) / float64(qi.nNumbers)
+	}
+	return f
+}

@@ -1,0 +1,208 @@
+package search_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/portiere/portiere/search"
+)
+
+// devData is ../shared/data beside the repository.
+const devData = "../../shared/data"
+
+var (
+	devOnce   sync.Once
+	devCorpus *search.Corpus
+	devErr    error
+)
+
+// loadDevCorpus reads the 125k-concept development vocabulary once.
+func loadDevCorpus(t testing.TB) *search.Corpus {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(devData, "athena-dev", "CONCEPT.csv")); err != nil {
+		t.Skipf("development vocabulary not found at %s", devData)
+	}
+	devOnce.Do(func() { devCorpus, devErr = readAthenaTSV(filepath.Join(devData, "athena-dev")) })
+	if devErr != nil {
+		t.Fatal(devErr)
+	}
+	return devCorpus
+}
+
+func readAthenaTSV(dir string) (*search.Corpus, error) {
+	b := search.NewCorpusBuilder()
+	each := func(name string, fn func([]string) error) error {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		sc.Scan()
+		for sc.Scan() {
+			if err := fn(strings.Split(strings.TrimRight(sc.Text(), "\r"), "\t")); err != nil {
+				return err
+			}
+		}
+		return sc.Err()
+	}
+	id := func(s string) int32 { n, _ := strconv.Atoi(s); return int32(n) }
+	if err := each("CONCEPT.csv", func(r []string) error {
+		return b.AddConcept(search.Concept{ID: id(r[0]), Name: r[1], Domain: r[2], Vocabulary: r[3], Class: r[4], Standard: r[5], Code: r[6], InvalidReason: r[9]})
+	}); err != nil {
+		return nil, err
+	}
+	if err := each("CONCEPT_SYNONYM.csv", func(r []string) error { b.AddSynonym(id(r[0]), r[1]); return nil }); err != nil {
+		return nil, err
+	}
+	if err := each("CONCEPT_RELATIONSHIP.csv", func(r []string) error {
+		b.AddRelationship(id(r[0]), id(r[1]), r[2], r[5])
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return b.Build(), nil
+}
+
+type goldRow struct {
+	code, text string
+	targets    map[int32]bool
+}
+
+type goldSet struct {
+	name   string
+	file   string
+	filter search.Filter
+}
+
+var goldSets = []goldSet{
+	{"procedures", "procedures_ncsp_to_snomed.csv", search.Filter{StandardOnly: true}},
+	{"drug packages", "drug_packages_to_rxnorm.csv", search.Filter{StandardOnly: true}},
+	{"disease names", "disease_names_to_icd10cm.csv", search.Filter{Vocabularies: []string{"ICD10CM"}}},
+}
+
+func readGold(t testing.TB, file string) []goldRow {
+	t.Helper()
+	f, err := os.Open(filepath.Join(devData, "gold-dev", file))
+	if err != nil {
+		t.Skip(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []goldRow
+	for _, r := range rows[1:] {
+		g := goldRow{code: r[0], text: r[1], targets: map[int32]bool{}}
+		for _, s := range strings.Split(r[2], ";") {
+			n, _ := strconv.Atoi(strings.TrimSpace(s))
+			g.targets[int32(n)] = true
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+type quality struct {
+	n                 int
+	top1, top5, top10 float64
+	mrr               float64
+	auto, autoCorrect int
+}
+
+func measure(t testing.TB, e *search.Engine, gs goldSet, rows []goldRow, failures func(goldRow, search.Result)) quality {
+	var q quality
+	for _, g := range rows {
+		res, err := e.Search(context.Background(), search.Query{Text: g.text, Limit: 10, Filter: gs.filter})
+		if err != nil {
+			t.Fatalf("%q: %v", g.text, err)
+		}
+		q.n++
+		rank := 0
+		for i, c := range res.Candidates {
+			if g.targets[c.Concept.ID] {
+				rank = i + 1
+				break
+			}
+		}
+		if rank == 1 {
+			q.top1++
+		} else if failures != nil {
+			failures(g, res)
+		}
+		if rank >= 1 && rank <= 5 {
+			q.top5++
+		}
+		if rank >= 1 {
+			q.top10++
+			q.mrr += 1 / float64(rank)
+		}
+		if res.Route == search.RouteAuto {
+			q.auto++
+			if rank == 1 {
+				q.autoCorrect++
+			}
+		}
+	}
+	n := float64(q.n)
+	q.top1, q.top5, q.top10, q.mrr = q.top1/n, q.top5/n, q.top10/n, q.mrr/n
+	return q
+}
+
+// TestQualityReport prints quality per gold set. It runs with
+// PORTIERE_QUALITY=1 (make bench runs it); PORTIERE_QUALITY_FAILURES=N also
+// prints N misses per set.
+func TestQualityReport(t *testing.T) {
+	if os.Getenv("PORTIERE_QUALITY") == "" {
+		t.Skip("set PORTIERE_QUALITY=1")
+	}
+	corpus := loadDevCorpus(t)
+	opts := search.Options{}
+	if w := os.Getenv("PORTIERE_WEIGHTS"); w != "" { // experiments: "qcov,dcov,bm25,dense,numbers"
+		var ws [5]float64
+		fmt.Sscanf(w, "%f,%f,%f,%f,%f", &ws[0], &ws[1], &ws[2], &ws[3], &ws[4])
+		opts.Weights = search.Weights{QueryCoverage: ws[0], TextCoverage: ws[1], BM25: ws[2], Dense: ws[3], Numbers: ws[4]}
+	}
+	e := search.NewEngine(corpus, opts)
+	nFail, _ := strconv.Atoi(os.Getenv("PORTIERE_QUALITY_FAILURES"))
+	for _, gs := range goldSets {
+		rows := readGold(t, gs.file)
+		shown := 0
+		q := measure(t, e, gs, rows, func(g goldRow, res search.Result) {
+			if shown >= nFail {
+				return
+			}
+			shown++
+			var top []string
+			for i, c := range res.Candidates {
+				if i == 3 {
+					break
+				}
+				mark := ""
+				if g.targets[c.Concept.ID] {
+					mark = "*"
+				}
+				top = append(top, fmt.Sprintf("%s%s [%s %.3f]", mark, c.Concept.Name, c.Concept.Vocabulary, c.Score))
+			}
+			var want []string
+			for id := range g.targets {
+				if c, ok := corpus.Lookup(id); ok {
+					want = append(want, c.Name)
+				}
+			}
+			t.Logf("MISS %q want %v got %v", g.text, want, top)
+		})
+		t.Logf("%-14s n=%4d top1=%.3f top5=%.3f top10=%.3f mrr=%.3f auto=%d (precision %.3f)",
+			gs.name, q.n, q.top1, q.top5, q.top10, q.mrr, q.auto, float64(q.autoCorrect)/max(1, float64(q.auto)))
+	}
+}
