@@ -342,3 +342,32 @@ var relatedWords = map[string][]string{
 	"disease":    {"disorder"},
 	"disorder":   {"disease"},
 }
+
+// operationWords are the actions that make a term a procedure ("excision
+// of ...", "...ectomy"); a query naming one asks for a procedure, not the
+// condition operated on.
+var operationWords = []string{
+	"excision", "removal", "repair", "insertion", "biopsy", "incision", "drainage",
+	"implantation", "reconstruction", "replacement", "resection", "ligation", "ligature",
+	"decompression", "amputation", "anastomosis", "transplantation", "fixation", "reduction",
+	"dilatation", "dilation", "puncture", "suture", "revision", "exploration", "evacuation",
+	"destruction", "extirpation", "operation", "surgery", "closure", "division", "transection",
+	"catheterization", "catheterisation", "endoscopy", "enucleation", "extraction", "fusion",
+	"osteotomy", "arthroplasty", "stapling", "cauterization", "cauterisation", "thrombolysis",
+	"embolization", "embolisation", "ablation", "irrigation", "lavage", "banding", "grafting",
+	"transposition", "reimplantation", "freeing", "release", "debridement", "cryotherapy",
+	"mobilization", "mobilisation", "aspiration", "injection", "instillation", "correction",
+	"shortening", "lengthening", "plication", "trephination", "trepanation", "reoperation",
+	"excis", "incis", "sutur", "fixat", "endoscop", "punctur",
+}
+
+// operationTerms analyses operationWords.
+func operationTerms(a *Analyzer) map[string]bool {
+	m := map[string]bool{}
+	for _, w := range operationWords {
+		for _, t := range a.Terms(w) {
+			m[t] = true
+		}
+	}
+	return m
+}

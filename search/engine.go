@@ -91,6 +91,9 @@ type Engine struct {
 	opts   Options
 	vocab  map[string]bool
 	cal    Calibration
+	// operations are the analysed words that make a query ask for a
+	// procedure.
+	operations map[string]bool
 }
 
 // ErrEmptyQuery is returned for a query with no searchable text.
@@ -122,7 +125,7 @@ func NewEngine(c *Corpus, opts Options) *Engine {
 		opts.Weights = DefaultWeights
 	}
 	an := &Analyzer{}
-	e := &Engine{corpus: c, an: an, lex: NewBM25Index(c, an), opts: opts, vocab: map[string]bool{}, cal: defaultCalibration}
+	e := &Engine{corpus: c, an: an, lex: NewBM25Index(c, an), opts: opts, vocab: map[string]bool{}, cal: defaultCalibration, operations: operationTerms(an)}
 	for i := range c.Concepts {
 		e.vocab[c.Concepts[i].Vocabulary] = true
 	}
@@ -303,6 +306,10 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		maxLex = math.Max(maxLex, ev.lexScore)
 	}
 	qinfo := e.lex.queryInfo(terms, qterms, slots)
+	wantsProcedure := false
+	for _, t := range terms {
+		wantsProcedure = wantsProcedure || e.operations[t]
+	}
 	out := make([]Candidate, 0, len(cands))
 	for _, ev := range cands {
 		if ev.hasText {
@@ -313,6 +320,9 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 			ev.features.lexNorm = ev.lexScore / maxLex
 		}
 		ev.features.dense = ev.denseScore
+		if wantsProcedure && e.corpus.Concepts[ev.target].Domain != "Procedure" {
+			ev.features.offType = 1
+		}
 		var score float64
 		switch e.opts.Fusion {
 		case FusionRRF:

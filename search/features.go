@@ -9,6 +9,7 @@ type features struct {
 	lexNorm float64 // BM25 relative to the best lexical hit of the query
 	dense   float64 // cosine similarity of the embeddings
 	numbers float64 // share of the query's numbers the text contains (1 without numbers)
+	offType float64 // 1 when the query names an operation and the concept is no procedure
 	code    bool    // the query is this concept's code
 }
 
@@ -21,13 +22,15 @@ type Weights struct {
 	BM25          float64 // BM25 relative to the best hit
 	Dense         float64 // embedding cosine
 	Numbers       float64 // penalty per share of query numbers missing
+	Intent        float64 // penalty for a concept of another kind than the query asks for
 }
 
 // DefaultWeights are used when Options.Weights is zero.
-var DefaultWeights = Weights{QueryCoverage: 0.45, TextCoverage: 0.25, BM25: 0.10, Dense: 0.20, Numbers: 0.15}
+var DefaultWeights = Weights{QueryCoverage: 0.45, TextCoverage: 0.25, BM25: 0.10, Dense: 0.20, Numbers: 0.15, Intent: 0.08}
 
 func (w Weights) combine(f features, withDense bool) float64 {
-	s := w.QueryCoverage*f.qcov + w.TextCoverage*f.dcov + w.BM25*f.lexNorm + w.Numbers*(f.numbers-1)
+	s := w.QueryCoverage*f.qcov + w.TextCoverage*f.dcov + w.BM25*f.lexNorm + w.Numbers*(f.numbers-1) -
+		w.Intent*f.offType
 	if withDense {
 		s += w.Dense * f.dense
 	} else {
