@@ -1,6 +1,7 @@
 package search
 
 import (
+	"context"
 	"math"
 	"sort"
 	"strings"
@@ -32,11 +33,12 @@ type textRef struct {
 // query terms the vocabulary does not contain. Search is safe for
 // concurrent use once built.
 type BM25Index struct {
-	an      *Analyzer
-	corpus  *Corpus
-	texts   []textRef
-	termBuf []uint32  // texts' term ids, sliced by textRef.terms
-	norm    []float32 // per text: k1*(1-b+b*len/avg)
+	an        *Analyzer
+	corpus    *Corpus
+	texts     []textRef
+	firstText []uint32  // concept ordinal → its first text (the name)
+	termBuf   []uint32  // texts' term ids, sliced by textRef.terms
+	norm      []float32 // per text: k1*(1-b+b*len/avg)
 
 	dict     map[string]uint32
 	terms    []string
@@ -91,6 +93,7 @@ func NewBM25Index(c *Corpus, an *Analyzer) *BM25Index {
 	}
 	for o := range c.Concepts {
 		con := &c.Concepts[o]
+		ix.firstText = append(ix.firstText, uint32(len(ix.texts)))
 		add(int32(o), -1, con.Name)
 		for s, syn := range con.Synonyms {
 			add(int32(o), int32(s), syn)
@@ -360,4 +363,39 @@ func (t *topK) sorted() []textHit {
 		return out[i].text < out[j].text
 	})
 	return out
+}
+
+// textOf finds the indexed text of concept id equal to text.
+func (ix *BM25Index) textOf(id int32, text string) (uint32, bool) {
+	o, ok := ix.corpus.byID[id]
+	if !ok {
+		return 0, false
+	}
+	start := ix.firstText[o]
+	for d := start; d < uint32(len(ix.texts)) && ix.texts[d].concept == o; d++ {
+		if ix.text(d) == text {
+			return d, true
+		}
+	}
+	return start, true // unknown synonym: fall back to the name
+}
+
+// SearchLexical makes the embedded index a LexicalSearcher.
+func (ix *BM25Index) SearchLexical(_ context.Context, q LexicalQuery) ([]LexicalHit, error) {
+	qterms, _ := ix.expand(ix.an.Terms(q.Text))
+	var keep func(int32) bool
+	if q.Keep != nil {
+		keep = func(o int32) bool { return q.Keep(ix.corpus.Concepts[o].ID) }
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 10
+	}
+	hits := ix.search(qterms, limit, keep)
+	out := make([]LexicalHit, len(hits))
+	for i, h := range hits {
+		t := ix.texts[h.text]
+		out[i] = LexicalHit{ConceptID: ix.corpus.Concepts[t.concept].ID, Text: ix.text(h.text), Field: fieldName(t.syn), Score: float64(h.score)}
+	}
+	return out, nil
 }

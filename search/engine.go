@@ -76,6 +76,10 @@ type Options struct {
 	Dense *DenseTier
 	// Routing thresholds; zero values take the defaults (0.95 / 0.70).
 	Thresholds Thresholds
+	// Lexical replaces the embedded BM25 retrieval (Elasticsearch at
+	// scale). The embedded index is still built: fusion features are
+	// computed from its term statistics.
+	Lexical LexicalSearcher
 	// Depth is how many texts each tier contributes before fusion
 	// (default 100).
 	Depth int
@@ -246,8 +250,11 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 
 	keep := func(o int32) bool { return len(e.targets(cf, o)) > 0 }
 	qterms, slots := e.lex.expand(terms)
-	if e.opts.Fusion != FusionDense && len(qterms) > 0 {
-		hits := e.lex.search(qterms, e.opts.Depth, keep)
+	if e.opts.Fusion != FusionDense {
+		hits, err := e.lexical(ctx, text, q.Filter, qterms, keep)
+		if err != nil {
+			return Result{}, err
+		}
 		rank := 0
 		for _, h := range hits {
 			o := e.lex.texts[h.text].concept
@@ -373,4 +380,34 @@ func fieldName(syn int32) string {
 		return "name"
 	}
 	return "synonym"
+}
+
+// lexical runs the lexical tier: the external searcher when configured,
+// else the embedded index.
+func (e *Engine) lexical(ctx context.Context, text string, f Filter, qterms []queryTerm, keep func(int32) bool) ([]textHit, error) {
+	if e.opts.Lexical == nil {
+		if len(qterms) == 0 {
+			return nil, nil
+		}
+		return e.lex.search(qterms, e.opts.Depth, keep), nil
+	}
+	hits, err := e.opts.Lexical.SearchLexical(ctx, LexicalQuery{
+		Text: text, Limit: e.opts.Depth, Filter: f,
+		Keep: func(id int32) bool {
+			o, ok := e.corpus.byID[id]
+			return ok && keep(o)
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("search: lexical tier: %w", err)
+	}
+	out := make([]textHit, 0, len(hits))
+	for _, h := range hits {
+		d, ok := e.lex.textOf(h.ConceptID, h.Text)
+		if !ok {
+			continue // the external index is from another vocabulary release
+		}
+		out = append(out, textHit{text: d, score: float32(h.Score)})
+	}
+	return out, nil
 }
