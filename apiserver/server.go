@@ -23,6 +23,7 @@ import (
 
 	"github.com/portiere/portiere/apiserver/docsui"
 	"github.com/portiere/portiere/apiserver/openapi"
+	"github.com/portiere/portiere/platform/cache"
 )
 
 // Config is what the server needs to know about its surroundings.
@@ -35,14 +36,20 @@ type Config struct {
 	Dependencies []Dependency
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Search serves /api/v1/concepts/search; nil answers 503.
+	Search SearchProvider
+	// Cache stores search answers (Redis when configured); nil means an
+	// in-process cache.
+	Cache cache.Cache
 }
 
 // Server is the API. Build it with New, run it with Serve.
 type Server struct {
-	app  *fiber.App
-	doc  *openapi.Document
-	spec []byte
-	cfg  Config
+	app   *fiber.App
+	doc   *openapi.Document
+	spec  []byte
+	cfg   Config
+	cache cache.Cache
 }
 
 // New builds the router and the OpenAPI document.
@@ -53,7 +60,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, doc: openapi.New("Portiere API", cfg.Version)}
+	if cfg.Cache == nil {
+		cfg.Cache = cache.NewMemory(10_000)
+	}
+	s := &Server{cfg: cfg, doc: openapi.New("Portiere API", cfg.Version), cache: cfg.Cache}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "portiere",
 		DisableStartupMessage: true,
@@ -91,6 +101,7 @@ func (s *Server) route(method, path string, op openapi.Operation, h fiber.Handle
 
 func (s *Server) routes() {
 	s.healthRoutes()
+	s.conceptRoutes()
 
 	s.route(fiber.MethodGet, "/openapi.json", openapi.Operation{
 		Summary: "This OpenAPI 3 document", Tags: []string{"docs"},

@@ -1,0 +1,227 @@
+package apiserver
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/portiere/portiere/apiserver/openapi"
+	"github.com/portiere/portiere/search"
+)
+
+// SearchProvider returns the engine serving searches now, or
+// search.ErrNotReady.
+type SearchProvider interface {
+	Engine() (*search.Engine, error)
+}
+
+// searchCacheTTL bounds how long a cached search answer is served; the key
+// also carries the vocabulary fingerprint, so a new release never serves
+// stale answers.
+const searchCacheTTL = 10 * time.Minute
+
+// stringList accepts a JSON string, an array of strings, or null: the SDK
+// sends one vocabulary as a string, other clients send several.
+type stringList []string
+
+func (s *stringList) UnmarshalJSON(b []byte) error {
+	var one *string
+	if err := json.Unmarshal(b, &one); err == nil {
+		if one != nil && strings.TrimSpace(*one) != "" {
+			*s = stringList{strings.TrimSpace(*one)}
+		}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return errors.New("must be a string or an array of strings")
+	}
+	for _, m := range many {
+		if m = strings.TrimSpace(m); m != "" {
+			*s = append(*s, m)
+		}
+	}
+	return nil
+}
+
+type searchRequest struct {
+	Query          string     `json:"query"`
+	Vocabulary     stringList `json:"vocabulary"`
+	Domain         stringList `json:"domain"`
+	ConceptClass   stringList `json:"concept_class"`
+	Limit          *int       `json:"limit"`
+	StandardOnly   bool       `json:"standard_only"`
+	IncludeInvalid bool       `json:"include_invalid"`
+}
+
+type explanationDTO struct {
+	LexicalRank  int     `json:"lexical_rank,omitempty"`
+	LexicalScore float64 `json:"lexical_score,omitempty"`
+	DenseRank    int     `json:"dense_rank,omitempty"`
+	DenseScore   float64 `json:"dense_score,omitempty"`
+	MatchedText  string  `json:"matched_text,omitempty"`
+	MatchedField string  `json:"matched_field,omitempty"`
+	// MappedFrom is the non-standard concept whose text matched when this
+	// standard concept was reached through "Maps to".
+	MappedFrom *int32 `json:"mapped_from,omitempty"`
+}
+
+type conceptResultDTO struct {
+	ConceptID       int32          `json:"concept_id"`
+	ConceptName     string         `json:"concept_name"`
+	VocabularyID    string         `json:"vocabulary_id"`
+	DomainID        string         `json:"domain_id"`
+	ConceptClassID  string         `json:"concept_class_id"`
+	StandardConcept *string        `json:"standard_concept"`
+	ConceptCode     string         `json:"concept_code"`
+	InvalidReason   *string        `json:"invalid_reason"`
+	Score           float64        `json:"score"`
+	Rank            int            `json:"rank"`
+	Explanation     explanationDTO `json:"explanation"`
+}
+
+type searchResponse struct {
+	Query      string             `json:"query"`
+	Results    []conceptResultDTO `json:"results"`
+	Confidence float64            `json:"confidence"`
+	Route      string             `json:"route"`
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func (s *Server) conceptRoutes() {
+	s.doc.AddSchema("ConceptSearchRequest", openapi.Schema{
+		"type": "object", "required": []string{"query"},
+		"properties": map[string]any{
+			"query":           openapi.Schema{"type": "string", "example": "paracetamol 500mg"},
+			"vocabulary":      openapi.Schema{"description": "vocabulary_id or list of them", "oneOf": []any{openapi.Schema{"type": "string"}, openapi.Schema{"type": "array", "items": openapi.Schema{"type": "string"}}}, "nullable": true},
+			"domain":          openapi.Schema{"description": "domain_id or list of them", "oneOf": []any{openapi.Schema{"type": "string"}, openapi.Schema{"type": "array", "items": openapi.Schema{"type": "string"}}}, "nullable": true},
+			"concept_class":   openapi.Schema{"description": "concept_class_id or list of them", "oneOf": []any{openapi.Schema{"type": "string"}, openapi.Schema{"type": "array", "items": openapi.Schema{"type": "string"}}}, "nullable": true},
+			"limit":           openapi.Schema{"type": "integer", "minimum": 1, "maximum": 1000, "default": 10},
+			"standard_only":   openapi.Schema{"type": "boolean", "default": false},
+			"include_invalid": openapi.Schema{"type": "boolean", "default": false},
+		},
+	})
+	s.doc.AddSchema("ConceptSearchResponse", openapi.Schema{
+		"type": "object", "required": []string{"results"},
+		"properties": map[string]any{
+			"query":      openapi.Schema{"type": "string"},
+			"confidence": openapi.Schema{"type": "number", "description": "calibrated probability that the first result is right"},
+			"route":      openapi.Schema{"type": "string", "enum": []string{"auto", "review", "manual"}},
+			"results": openapi.Schema{"type": "array", "items": openapi.Schema{
+				"type": "object",
+				"properties": map[string]any{
+					"concept_id": openapi.Schema{"type": "integer"}, "concept_name": openapi.Schema{"type": "string"},
+					"vocabulary_id": openapi.Schema{"type": "string"}, "domain_id": openapi.Schema{"type": "string"},
+					"concept_class_id": openapi.Schema{"type": "string"}, "standard_concept": openapi.Schema{"type": "string", "nullable": true},
+					"concept_code": openapi.Schema{"type": "string"}, "invalid_reason": openapi.Schema{"type": "string", "nullable": true},
+					"score": openapi.Schema{"type": "number"}, "rank": openapi.Schema{"type": "integer"},
+					"explanation": openapi.Schema{"type": "object"},
+				},
+			}},
+		},
+	})
+	s.route(fiber.MethodPost, "/api/v1/concepts/search", openapi.Operation{
+		Summary: "Search standard concepts by text or code", Tags: []string{"concepts"},
+		RequestBody: openapi.Ref("ConceptSearchRequest"),
+		Responses: map[int]openapi.Response{
+			200: {Description: "Ranked concepts", Schema: openapi.Ref("ConceptSearchResponse")},
+			422: {Description: "Invalid request", Schema: openapi.Ref("Error")},
+			503: {Description: "The search index is not loaded yet", Schema: openapi.Ref("Error")},
+		},
+	}, s.searchConcepts)
+}
+
+func (s *Server) searchConcepts(c *fiber.Ctx) error {
+	var req searchRequest
+	if err := json.Unmarshal(c.Body(), &req); err != nil {
+		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "invalid JSON body: " + err.Error()}
+	}
+	req.Query = strings.TrimSpace(req.Query)
+	if req.Query == "" {
+		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "query must not be empty"}
+	}
+	limit := 10
+	if req.Limit != nil {
+		limit = *req.Limit
+	}
+	if limit < 1 || limit > 1000 {
+		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf("limit must be between 1 and 1000, got %d", limit)}
+	}
+	if s.cfg.Search == nil {
+		return &Error{Status: fiber.StatusServiceUnavailable, Detail: search.ErrNotReady.Error()}
+	}
+	e, err := s.cfg.Search.Engine()
+	if err != nil {
+		return &Error{Status: fiber.StatusServiceUnavailable, Detail: err.Error()}
+	}
+	q := search.Query{Text: req.Query, Limit: limit, Filter: search.Filter{
+		Vocabularies: req.Vocabulary, Domains: req.Domain, Classes: req.ConceptClass,
+		StandardOnly: req.StandardOnly, IncludeInvalid: req.IncludeInvalid,
+	}}
+	key := searchCacheKey(e.Corpus().Fingerprint, q)
+	if b, ok := s.cache.Get(c.UserContext(), key); ok {
+		c.Set("X-Cache", "hit")
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Send(b)
+	}
+	res, err := e.Search(c.UserContext(), q)
+	var uv *search.UnknownVocabularyError
+	switch {
+	case errors.As(err, &uv):
+		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf("unknown vocabulary %q", uv.Vocabulary)}
+	case errors.Is(err, search.ErrEmptyQuery):
+		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "query has no searchable text"}
+	case err != nil:
+		return err
+	}
+	b, err := json.Marshal(toSearchResponse(req.Query, res))
+	if err != nil {
+		return err
+	}
+	s.cache.Set(context.WithoutCancel(c.UserContext()), key, b, searchCacheTTL)
+	c.Set("X-Cache", "miss")
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(b)
+}
+
+func searchCacheKey(fingerprint string, q search.Query) string {
+	b, _ := json.Marshal(q)
+	h := sha256.Sum256(append([]byte(fingerprint+"\x00"), b...))
+	return "search:" + hex.EncodeToString(h[:16])
+}
+
+func toSearchResponse(query string, res search.Result) searchResponse {
+	out := searchResponse{Query: query, Results: make([]conceptResultDTO, 0, len(res.Candidates)), Confidence: res.Confidence, Route: string(res.Route)}
+	for i, cand := range res.Candidates {
+		con := cand.Concept
+		r := conceptResultDTO{
+			ConceptID: con.ID, ConceptName: con.Name, VocabularyID: con.Vocabulary, DomainID: con.Domain,
+			ConceptClassID: con.Class, StandardConcept: nullable(con.Standard), ConceptCode: con.Code,
+			InvalidReason: nullable(con.InvalidReason), Score: cand.Score, Rank: i + 1,
+			Explanation: explanationDTO{
+				LexicalRank: cand.LexicalRank, LexicalScore: cand.LexicalScore,
+				DenseRank: cand.DenseRank, DenseScore: cand.DenseScore,
+				MatchedText: cand.MatchedText, MatchedField: cand.MatchedField,
+			},
+		}
+		if cand.Via != nil {
+			id := cand.Via.ID
+			r.Explanation.MappedFrom = &id
+		}
+		out.Results = append(out.Results, r)
+	}
+	return out
+}
