@@ -47,22 +47,46 @@ type Calibration struct {
 	Bias, Score, Margin, Qcov, Dcov, Dense float64
 }
 
-// defaultCalibration was fitted by TestCalibrate (go test ./search -run
-// Calibrate -calibrate) on the three dev gold sets.
-var defaultCalibration = Calibration{Bias: -6, Score: 6, Margin: 8, Qcov: 2, Dcov: 1, Dense: 0}
+// defaultCalibration was fitted by TestCalibrate
+// (PORTIERE_CALIBRATE=1 go test ./search -run Calibrate -v) on the three
+// development gold sets with the default engine.
+var defaultCalibration = Calibration{Bias: -5.047, Score: 2.596, Margin: 4.401, Qcov: 2.536, Dcov: 1.747, Dense: 0}
+
+// CalibrationFeatures are the inputs of the confidence model for a ranked
+// candidate list: the best score, its margin over the second, and the best
+// candidate's query coverage, text coverage and dense similarity.
+func CalibrationFeatures(cands []Candidate) [5]float64 {
+	top := cands[0]
+	margin := top.Score
+	if len(cands) > 1 {
+		margin = top.Score - cands[1].Score
+	}
+	return [5]float64{top.Score, margin, top.Evidence.QueryCoverage, top.Evidence.TextCoverage, top.Evidence.Dense}
+}
+
+// Coefficients returns the model as a vector in CalibrationFeatures order,
+// bias last.
+func (c Calibration) Coefficients() [6]float64 {
+	return [6]float64{c.Score, c.Margin, c.Qcov, c.Dcov, c.Dense, c.Bias}
+}
+
+// CalibrationFrom builds a Calibration from Coefficients' vector.
+func CalibrationFrom(v [6]float64) Calibration {
+	return Calibration{Score: v[0], Margin: v[1], Qcov: v[2], Dcov: v[3], Dense: v[4], Bias: v[5]}
+}
 
 func (c Calibration) confidence(cands []Candidate) float64 {
 	if len(cands) == 0 {
 		return 0
 	}
-	top := cands[0]
-	if top.feat.code {
-		return 0.99
+	if cands[0].Evidence.Code {
+		return 0.99 // the query is the concept's code
 	}
-	margin := top.Score
-	if len(cands) > 1 {
-		margin = top.Score - cands[1].Score
+	x := CalibrationFeatures(cands)
+	w := c.Coefficients()
+	z := w[5]
+	for i := range x {
+		z += w[i] * x[i]
 	}
-	z := c.Bias + c.Score*top.Score + c.Margin*margin + c.Qcov*top.feat.qcov + c.Dcov*top.feat.dcov + c.Dense*top.feat.dense
 	return 1 / (1 + math.Exp(-z))
 }

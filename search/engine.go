@@ -56,7 +56,7 @@ type Candidate struct {
 	// standard concept was reached through "Maps to"; nil otherwise.
 	Via *Concept
 
-	feat features
+	Evidence Evidence
 }
 
 // Result is the ranked candidates of a query and the routing of the best.
@@ -215,22 +215,22 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	terms := e.an.Terms(text)
 
 	// Collect evidence per final concept.
-	type evidence struct {
+	type candState struct {
 		target               int32
 		text                 uint32 // best lexical text, if any
 		hasText              bool
 		lexRank, denseRank   int
 		lexScore, denseScore float64
-		features             features
+		features             Evidence
 		matched, field       string
 		via                  int32
 		codeHit              bool
 	}
-	cands := map[int32]*evidence{}
-	get := func(t int32) *evidence {
+	cands := map[int32]*candState{}
+	get := func(t int32) *candState {
 		ev, ok := cands[t]
 		if !ok {
-			ev = &evidence{target: t, via: -1}
+			ev = &candState{target: t, via: -1}
 			cands[t] = ev
 		}
 		return ev
@@ -322,13 +322,13 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		if ev.hasText {
 			ev.features = e.lex.features(qinfo, qterms, ev.text)
 		}
-		ev.features.lexNorm = 0
+		ev.features.BM25Relative = 0
 		if maxLex > 0 {
-			ev.features.lexNorm = ev.lexScore / maxLex
+			ev.features.BM25Relative = ev.lexScore / maxLex
 		}
-		ev.features.dense = ev.denseScore
+		ev.features.Dense = ev.denseScore
 		if wantsProcedure && e.corpus.Concepts[ev.target].Domain != "Procedure" {
-			ev.features.offType = 1
+			ev.features.OffType = 1
 		}
 		var score float64
 		switch e.opts.Fusion {
@@ -346,13 +346,13 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		}
 		if ev.codeHit {
 			score += 10 // an exact code outranks any text match
-			ev.features.code = true
+			ev.features.Code = true
 		}
 		c := Candidate{
 			Concept: &e.corpus.Concepts[ev.target], Score: score,
 			LexicalRank: ev.lexRank, LexicalScore: ev.lexScore,
 			DenseRank: ev.denseRank, DenseScore: ev.denseScore,
-			MatchedText: ev.matched, MatchedField: ev.field, feat: ev.features,
+			MatchedText: ev.matched, MatchedField: ev.field, Evidence: ev.features,
 		}
 		if ev.via >= 0 {
 			c.Via = &e.corpus.Concepts[ev.via]

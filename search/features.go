@@ -2,15 +2,15 @@ package search
 
 import "math"
 
-// features is the evidence that a text answers a query, each in [0, 1].
-type features struct {
-	qcov    float64 // share of the query's information (IDF) the text matches
-	dcov    float64 // share of the text's information the query matches
-	lexNorm float64 // BM25 relative to the best lexical hit of the query
-	dense   float64 // cosine similarity of the embeddings
-	numbers float64 // share of the query's numbers the text contains (1 without numbers)
-	offType float64 // 1 when the query names an operation and the concept is no procedure
-	code    bool    // the query is this concept's code
+// Evidence is what made a candidate score as it did, each value in [0, 1].
+type Evidence struct {
+	QueryCoverage float64 // share of the query's information (IDF) the text matches
+	TextCoverage  float64 // share of the text's information the query matches
+	BM25Relative  float64 // BM25 relative to the best lexical hit of the query
+	Dense         float64 // cosine similarity of the embeddings
+	Numbers       float64 // share of the query's numbers the text contains (1 without numbers)
+	OffType       float64 // 1 when the query names an operation and the concept is no procedure
+	Code          bool    // the query is this concept's code
 }
 
 // Weights of the weighted fusion. The defaults express a simple prior — a
@@ -28,11 +28,11 @@ type Weights struct {
 // DefaultWeights are used when Options.Weights is zero.
 var DefaultWeights = Weights{QueryCoverage: 0.45, TextCoverage: 0.25, BM25: 0.10, Dense: 0.20, Numbers: 0.15, Intent: 0.08}
 
-func (w Weights) combine(f features, withDense bool) float64 {
-	s := w.QueryCoverage*f.qcov + w.TextCoverage*f.dcov + w.BM25*f.lexNorm + w.Numbers*(f.numbers-1) -
-		w.Intent*f.offType
+func (w Weights) combine(f Evidence, withDense bool) float64 {
+	s := w.QueryCoverage*f.QueryCoverage + w.TextCoverage*f.TextCoverage + w.BM25*f.BM25Relative + w.Numbers*(f.Numbers-1) -
+		w.Intent*f.OffType
 	if withDense {
-		s += w.Dense * f.dense
+		s += w.Dense * f.Dense
 	} else {
 		s *= 1 / (1 - w.Dense)
 	}
@@ -77,7 +77,7 @@ func (ix *BM25Index) queryInfo(terms []string, qterms []queryTerm, slots int) qu
 }
 
 // features measures how well text d covers the query and vice versa.
-func (ix *BM25Index) features(qi queryInfo, qterms []queryTerm, d uint32) features {
+func (ix *BM25Index) features(qi queryInfo, qterms []queryTerm, d uint32) Evidence {
 	dterms := ix.textTerms(d)
 	in := func(id uint32) bool {
 		for _, t := range dterms {
@@ -97,13 +97,13 @@ func (ix *BM25Index) features(qi queryInfo, qterms []queryTerm, d uint32) featur
 			}
 		}
 	}
-	var f features
+	var f Evidence
 	var got float32
 	for s, w := range slotHit {
 		got += w * qi.slotIDF[s]
 	}
 	if qi.totalIDF > 0 {
-		f.qcov = float64(got / qi.totalIDF)
+		f.QueryCoverage = float64(got / qi.totalIDF)
 	}
 	var dTotal, dGot float32
 	for _, t := range dterms {
@@ -113,9 +113,9 @@ func (ix *BM25Index) features(qi queryInfo, qterms []queryTerm, d uint32) featur
 		}
 	}
 	if dTotal > 0 {
-		f.dcov = float64(dGot / dTotal)
+		f.TextCoverage = float64(dGot / dTotal)
 	}
-	f.numbers = 1
+	f.Numbers = 1
 	if qi.nNumbers > 0 {
 		n := 0
 		for id := range qi.numbers {
@@ -123,7 +123,7 @@ func (ix *BM25Index) features(qi queryInfo, qterms []queryTerm, d uint32) featur
 				n++
 			}
 		}
-		f.numbers = float64(n) / float64(qi.nNumbers)
+		f.Numbers = float64(n) / float64(qi.nNumbers)
 	}
 	return f
 }
