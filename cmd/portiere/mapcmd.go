@@ -126,4 +126,3 @@ func writeFileAtomic(path string, write func(*os.File) error) error {
 	}
 	return os.Rename(tmp.Name(), path)
 }
-
