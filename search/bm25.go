@@ -3,9 +3,10 @@ package search
 import (
 	"context"
 	"math"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
-	"sync"
 )
 
 // Text kinds: which text of a concept matched.
@@ -51,7 +52,10 @@ type BM25Index struct {
 	related map[string][]expansion // query term → related index terms (routes → dose forms)
 	codes   map[string][]int32     // upper-cased concept_code → ordinals
 
-	scratch sync.Pool // *accumulator
+	// scratch holds per-query score arrays. A channel rather than a
+	// sync.Pool: the pool empties at every GC, and reallocating an array
+	// the size of the vocabulary per query costs more than the search.
+	scratch chan *accumulator
 }
 
 type accumulator struct {
@@ -137,7 +141,7 @@ func NewBM25Index(c *Corpus, an *Analyzer) *BM25Index {
 			}
 		}
 	}
-	ix.scratch.New = func() any { return &accumulator{score: make([]float32, len(ix.texts))} }
+	ix.scratch = make(chan *accumulator, 2*runtime.GOMAXPROCS(0))
 	return ix
 }
 
@@ -259,15 +263,36 @@ type textHit struct {
 // search scores every text containing a query term and returns the best
 // limit texts whose concept passes keep.
 func (ix *BM25Index) search(qterms []queryTerm, limit int, keep func(concept int32) bool) []textHit {
-	acc := ix.scratch.Get().(*accumulator)
+	var acc *accumulator
+	select {
+	case acc = <-ix.scratch:
+	default:
+		acc = &accumulator{score: make([]float32, len(ix.texts))}
+	}
 	defer func() {
 		for _, d := range acc.touched {
 			acc.score[d] = 0
 		}
 		acc.touched = acc.touched[:0]
-		ix.scratch.Put(acc)
+		select {
+		case ix.scratch <- acc:
+		default: // more concurrent queries than kept arrays: let it go
+		}
 	}()
+	// Terms found in more than 1 text in 20 ("of", "disorder", "tablet")
+	// have long postings and low weight. When the query has rarer terms,
+	// common terms only add to the texts the rare ones found: a text
+	// matching common words alone cannot win. This keeps latency flat as
+	// the vocabulary grows.
+	commonDF := uint32(len(ix.texts) / 20)
+	hasRare := false
 	for _, qt := range qterms {
+		hasRare = hasRare || ix.df[qt.id] <= commonDF
+	}
+	for _, qt := range qterms {
+		if hasRare && ix.df[qt.id] > commonDF {
+			continue
+		}
 		w := qt.weight * ix.idf[qt.id]
 		posts, tfs := ix.postings[qt.id], ix.tfs[qt.id]
 		for i, d := range posts {
@@ -277,6 +302,23 @@ func (ix *BM25Index) search(qterms []queryTerm, limit int, keep func(concept int
 				acc.touched = append(acc.touched, d)
 			}
 			acc.score[d] += s
+		}
+	}
+	if hasRare {
+		for _, qt := range qterms {
+			if ix.df[qt.id] <= commonDF {
+				continue
+			}
+			w := qt.weight * ix.idf[qt.id]
+			posts, tfs := ix.postings[qt.id], ix.tfs[qt.id]
+			for _, d := range acc.touched {
+				i, ok := slices.BinarySearch(posts, d)
+				if !ok {
+					continue
+				}
+				tf := float32(tfs[i])
+				acc.score[d] += w * tf * (bm25K1 + 1) / (tf + ix.norm[d])
+			}
 		}
 	}
 	h := topK{limit: limit}

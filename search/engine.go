@@ -180,6 +180,30 @@ func (cf *compiledFilter) admits(c *Concept) bool {
 		(cf.classes == nil || cf.classes[c.Class])
 }
 
+// keepFunc returns the test for "a hit on this concept can be returned",
+// without allocating: it runs for every text a query touches. nil means
+// every concept passes.
+func (cf *compiledFilter) keepFunc(c *Corpus) func(int32) bool {
+	if cf.vocabs == nil && cf.domains == nil && cf.classes == nil && !cf.f.StandardOnly && cf.f.IncludeInvalid {
+		return nil
+	}
+	return func(o int32) bool {
+		con := &c.Concepts[o]
+		if cf.admits(con) {
+			return true
+		}
+		if !cf.f.StandardOnly || con.Standard == "S" {
+			return false
+		}
+		for _, t := range c.mapsTo[o] {
+			if cf.admits(&c.Concepts[t]) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
 // targets returns the concepts a hit on ordinal o stands for: itself when
 // admitted, else (standard-only mode) its admitted "Maps to" targets.
 func (e *Engine) targets(cf *compiledFilter, o int32) []int32 {
@@ -248,7 +272,7 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		}
 	}
 
-	keep := func(o int32) bool { return len(e.targets(cf, o)) > 0 }
+	keep := cf.keepFunc(e.corpus)
 	qterms, slots := e.lex.expand(terms)
 	if e.opts.Fusion != FusionDense {
 		hits, err := e.lexical(ctx, text, q.Filter, qterms, keep)

@@ -1,0 +1,117 @@
+package search_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portiere/portiere/search"
+)
+
+// syntheticCorpus grows the development vocabulary to n concepts,
+// deterministically: each extra concept recombines the words of two real
+// concept names of the same vocabulary and domain, so the term statistics
+// stay clinical.
+func syntheticCorpus(dev *search.Corpus, n int) *search.Corpus {
+	b := search.NewCorpusBuilder()
+	for _, c := range dev.Concepts {
+		c.Synonyms = append([]string(nil), c.Synonyms...)
+		b.AddConcept(c)
+		for _, s := range c.Synonyms {
+			b.AddSynonym(c.ID, s)
+		}
+	}
+	r := rand.New(rand.NewSource(42))
+	m := len(dev.Concepts)
+	id := int32(1_000_000_000)
+	for i := m; i < n; i++ {
+		a := &dev.Concepts[r.Intn(m)]
+		o := &dev.Concepts[r.Intn(m)]
+		wa, wo := strings.Fields(a.Name), strings.Fields(o.Name)
+		cut := 1 + r.Intn(max(1, len(wa)))
+		name := strings.Join(append(append([]string{}, wa[:min(cut, len(wa))]...), wo[len(wo)/2:]...), " ")
+		id++
+		b.AddConcept(search.Concept{ID: id, Name: name, Domain: a.Domain, Vocabulary: a.Vocabulary, Class: a.Class,
+			Standard: a.Standard, Code: fmt.Sprintf("SYN%d", i), InvalidReason: ""})
+		if i%3 == 0 && len(a.Synonyms) > 0 {
+			b.AddSynonym(id, a.Synonyms[0]+" "+wo[0])
+		}
+	}
+	return b.Build()
+}
+
+func goldQueries(t testing.TB) []search.Query {
+	var qs []search.Query
+	for _, gs := range goldSets {
+		for _, g := range readGold(t, gs.file) {
+			qs = append(qs, search.Query{Text: g.text, Limit: 10, Filter: gs.filter})
+		}
+	}
+	return qs
+}
+
+// latency runs every query once on one goroutine and returns p50 and p99,
+// then runs them from GOMAXPROCS goroutines for d and returns queries/s.
+func latency(b *testing.B, e *search.Engine, qs []search.Query, d time.Duration) (p50, p99 time.Duration, qps float64) {
+	ctx := context.Background()
+	lat := make([]time.Duration, len(qs))
+	for i, q := range qs {
+		t := time.Now()
+		if _, err := e.Search(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+		lat[i] = time.Since(t)
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	p50, p99 = lat[len(lat)/2], lat[len(lat)*99/100]
+
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(d)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; time.Now().Before(deadline); i += 7 {
+				e.Search(ctx, qs[i%len(qs)])
+				n.Add(1)
+			}
+		}(w)
+	}
+	wg.Wait()
+	return p50, p99, float64(n.Load()) / d.Seconds()
+}
+
+func benchScale(b *testing.B, n int) {
+	dev := loadDevCorpus(b)
+	corpus := dev
+	if n > len(dev.Concepts) {
+		corpus = syntheticCorpus(dev, n)
+	}
+	runtime.GC()
+	start := time.Now()
+	e := search.NewEngine(corpus, search.Options{})
+	build := time.Since(start)
+	qs := goldQueries(b)
+	b.ResetTimer()
+	var p50, p99 time.Duration
+	var qps float64
+	for i := 0; i < b.N; i++ {
+		p50, p99, qps = latency(b, e, qs, 3*time.Second)
+	}
+	b.ReportMetric(float64(p50.Microseconds()), "p50-µs")
+	b.ReportMetric(float64(p99.Microseconds()), "p99-µs")
+	b.ReportMetric(qps, "queries/s")
+	b.ReportMetric(build.Seconds(), "build-s")
+	b.ReportMetric(float64(len(corpus.Concepts)), "concepts")
+}
+
+func BenchmarkScale125k(b *testing.B) { benchScale(b, 0) }
+func BenchmarkScale1M(b *testing.B)   { benchScale(b, 1_000_000) }
