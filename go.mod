@@ -10,6 +10,7 @@ require (
 	github.com/kljensen/snowball v0.10.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/spf13/cobra v1.10.2
+	github.com/yalue/onnxruntime_go v1.27.0
 	go.temporal.io/sdk v1.50.0
 	golang.org/x/sync v0.25.0
 	golang.org/x/text v0.41.0
