@@ -100,6 +100,10 @@ type Engine struct {
 	operations map[string]bool
 }
 
+// rerankDepth is how many leading candidates get a dense score computed
+// when the dense tier did not retrieve them.
+const rerankDepth = 30
+
 // ErrEmptyQuery is returned for a query with no searchable text.
 var ErrEmptyQuery = errors.New("search: empty query")
 
@@ -246,6 +250,7 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		lexRank, denseRank   int
 		lexScore, denseScore float64
 		features             Evidence
+		score                float64
 		matched, field       string
 		via                  int32
 		codeHit              bool
@@ -300,14 +305,21 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		}
 	}
 
-	if d := e.opts.Dense; d != nil && e.opts.Fusion != FusionLexical {
-		dh, err := d.search(ctx, text, e.opts.Depth, keep)
+	useDense := e.opts.Dense != nil && e.opts.Fusion != FusionLexical
+	if useDense {
+		dh, err := e.opts.Dense.search(ctx, text, e.opts.Depth)
 		if err != nil {
 			return Result{}, err
 		}
 		rank := 0
 		for _, h := range dh {
+			if int(h.text) >= len(e.lex.texts) {
+				continue // an index from another corpus; Load refuses those
+			}
 			o := e.lex.texts[h.text].concept
+			if keep != nil && !keep(o) {
+				continue
+			}
 			for _, t := range e.targets(cf, o) {
 				ev := get(t)
 				if ev.denseRank != 0 {
@@ -341,39 +353,79 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	for _, t := range terms {
 		wantsProcedure = wantsProcedure || e.operations[t]
 	}
-	out := make([]Candidate, 0, len(cands))
+	score := func(ev *candState) float64 {
+		var s float64
+		switch e.opts.Fusion {
+		case FusionRRF:
+			if ev.lexRank > 0 {
+				s += 1 / (e.opts.RRFK + float64(ev.lexRank))
+			}
+			if ev.denseRank > 0 {
+				s += 1 / (e.opts.RRFK + float64(ev.denseRank))
+			}
+		case FusionDense:
+			s = ev.denseScore
+		default:
+			s = e.opts.Weights.combine(ev.features, useDense)
+		}
+		if ev.codeHit {
+			s += 10 // an exact code outranks any text match
+		}
+		return s
+	}
+	states := make([]*candState, 0, len(cands))
 	for _, ev := range cands {
 		if ev.hasText {
 			ev.features = e.lex.features(qinfo, qterms, ev.text)
 		}
-		ev.features.BM25Relative = 0
 		if maxLex > 0 {
 			ev.features.BM25Relative = ev.lexScore / maxLex
 		}
 		ev.features.Dense = ev.denseScore
+		ev.features.Code = ev.codeHit
 		if wantsProcedure && e.corpus.Concepts[ev.target].Domain != "Procedure" {
 			ev.features.OffType = 1
 		}
-		var score float64
-		switch e.opts.Fusion {
-		case FusionRRF:
-			if ev.lexRank > 0 {
-				score += 1 / (e.opts.RRFK + float64(ev.lexRank))
+		ev.score = score(ev)
+		states = append(states, ev)
+	}
+	byScore := func() {
+		sort.Slice(states, func(i, j int) bool {
+			if states[i].score != states[j].score {
+				return states[i].score > states[j].score
 			}
-			if ev.denseRank > 0 {
-				score += 1 / (e.opts.RRFK + float64(ev.denseRank))
+			return e.corpus.Concepts[states[i].target].ID < e.corpus.Concepts[states[j].target].ID
+		})
+	}
+	byScore()
+	// Lexical-only candidates lack a dense score: embed the texts of the
+	// leaders (not all: embedding is the costly step) and score again.
+	if useDense && e.opts.Fusion == FusionWeighted {
+		var fill []*candState
+		var texts []string
+		for _, ev := range states[:min(len(states), rerankDepth)] {
+			if ev.denseRank == 0 && ev.hasText {
+				fill = append(fill, ev)
+				texts = append(texts, e.lex.text(ev.text))
 			}
-		case FusionDense:
-			score = ev.denseScore
-		default:
-			score = e.opts.Weights.combine(ev.features, e.opts.Dense != nil && e.opts.Fusion != FusionLexical)
 		}
-		if ev.codeHit {
-			score += 10 // an exact code outranks any text match
-			ev.features.Code = true
+		if len(fill) > 0 {
+			sims, err := e.opts.Dense.similarity(ctx, text, texts)
+			if err != nil {
+				return Result{}, err
+			}
+			for i, ev := range fill {
+				ev.denseScore = float64(sims[i])
+				ev.features.Dense = ev.denseScore
+				ev.score = score(ev)
+			}
+			byScore()
 		}
+	}
+	out := make([]Candidate, 0, len(states))
+	for _, ev := range states {
 		c := Candidate{
-			Concept: &e.corpus.Concepts[ev.target], Score: score,
+			Concept: &e.corpus.Concepts[ev.target], Score: ev.score,
 			LexicalRank: ev.lexRank, LexicalScore: ev.lexScore,
 			DenseRank: ev.denseRank, DenseScore: ev.denseScore,
 			MatchedText: ev.matched, MatchedField: ev.field, Evidence: ev.features,
@@ -383,12 +435,6 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		}
 		out = append(out, c)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Score != out[j].Score {
-			return out[i].Score > out[j].Score
-		}
-		return out[i].Concept.ID < out[j].Concept.ID
-	})
 	res := Result{}
 	res.Confidence = e.cal.confidence(out)
 	res.Route = e.opts.Thresholds.Route(res.Confidence)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"github.com/portiere/portiere/search/embed"
+	"github.com/portiere/portiere/search/faiss"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -173,7 +175,22 @@ func TestQualityReport(t *testing.T) {
 		fmt.Sscanf(w, "%f,%f,%f,%f,%f,%f", &ws[0], &ws[1], &ws[2], &ws[3], &ws[4], &ws[5])
 		opts.Weights = search.Weights{QueryCoverage: ws[0], TextCoverage: ws[1], BM25: ws[2], Dense: ws[3], Numbers: ws[4], Intent: ws[5]}
 	}
-	e := search.NewEngine(corpus, opts)
+	modes := []search.Fusion{search.FusionLexical}
+	if os.Getenv("PORTIERE_DENSE") != "" {
+		opts.Dense = devDenseTier(t, corpus)
+		modes = []search.Fusion{search.FusionLexical, search.FusionDense, search.FusionRRF, search.FusionWeighted}
+	}
+	if m := os.Getenv("PORTIERE_FUSION"); m != "" {
+		modes = []search.Fusion{search.Fusion(m)}
+	}
+	for _, mode := range modes {
+		opts.Fusion = mode
+		t.Logf("fusion %s", mode)
+		qualityReport(t, corpus, search.NewEngine(corpus, opts))
+	}
+}
+
+func qualityReport(t *testing.T, corpus *search.Corpus, e *search.Engine) {
 	nFail, _ := strconv.Atoi(os.Getenv("PORTIERE_QUALITY_FAILURES"))
 	for _, gs := range goldSets {
 		rows := readGold(t, gs.file)
@@ -205,4 +222,26 @@ func TestQualityReport(t *testing.T) {
 		t.Logf("%-14s n=%4d top1=%.3f top5=%.3f top10=%.3f mrr=%.3f auto=%d (precision %.3f)",
 			gs.name, q.n, q.top1, q.top5, q.top10, q.mrr, q.auto, float64(q.autoCorrect)/max(1, float64(q.auto)))
 	}
+}
+
+var (
+	denseOnce sync.Once
+	denseDev  *search.DenseTier
+)
+
+// devDenseTier embeds the development vocabulary with the hash embedder
+// and indexes it with FAISS (IVF at this size), once per test binary.
+func devDenseTier(t testing.TB, corpus *search.Corpus) *search.DenseTier {
+	denseOnce.Do(func() {
+		e, err := embed.NewHash(embed.HashOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ix, err := search.BuildDenseIndex(context.Background(), corpus, e, faiss.Options{Seed: 1}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		denseDev = &search.DenseTier{Embedder: e, Index: ix}
+	})
+	return denseDev
 }
