@@ -100,7 +100,9 @@ func specs() []spec {
 			}},
 		{athena.TableConceptAncestor, []string{"ancestor_concept_id", "descendant_concept_id", "min_levels_of_separation", "max_levels_of_separation"},
 			func(r *athena.Release) (rowSource, error) {
-				return source(r.AncestorRows, func(v athena.Ancestor, d []any) { d[0], d[1], d[2], d[3] = v.AncestorID, v.DescendantID, v.MinLevels, v.MaxLevels })
+				return source(r.AncestorRows, func(v athena.Ancestor, d []any) {
+					d[0], d[1], d[2], d[3] = v.AncestorID, v.DescendantID, v.MinLevels, v.MaxLevels
+				})
 			}},
 	}
 }
