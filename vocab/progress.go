@@ -73,7 +73,7 @@ func NewTerminalProgress(w io.Writer) *TerminalProgress { return &TerminalProgre
 
 // Update implements Progress.
 func (t *TerminalProgress) Update(u Update) {
-	if !u.Done && time.Since(t.lastDraw) < 100*time.Millisecond {
+	if u.Stage == StageCopy && !u.Done && time.Since(t.lastDraw) < 100*time.Millisecond {
 		return
 	}
 	t.lastDraw = time.Now()
@@ -128,8 +128,9 @@ func stageLabel(u Update) string {
 	return string(u.Stage)
 }
 
-// LogProgress writes progress as structured log lines: one per stage and
-// file when it ends, and one every interval while a file loads. It is not
+// LogProgress writes progress as structured log lines: one per file loaded
+// and per stage that ends (index builds and fingerprinting only when they
+// took a second or more), and one every interval while a file loads. It is not
 // safe for concurrent use.
 type LogProgress struct {
 	log      *slog.Logger
@@ -159,6 +160,10 @@ func (l *LogProgress) Update(u Update) {
 		}
 		l.log.Info("loading vocabulary file", "file", u.File, "rows", u.Rows,
 			"rows_per_s", int64(u.RowsPerSecond), "percent", int(pct))
+	case u.Done && (u.Stage == StageIndex || u.Stage == StageFingerprint) && u.Elapsed < time.Second:
+		// Per-table index builds and hashing are quick on all but the big
+		// tables; a line for each would drown the ones that matter.
+		return
 	case u.Done:
 		l.log.Info("vocabulary import step done", "step", stageLabel(u), "elapsed", u.Elapsed.Round(time.Millisecond).String())
 	default:

@@ -53,6 +53,7 @@ configured through environment variables (see the README).`,
 		apiCommand(ctx),
 		workerCommand(ctx),
 		migrateCommand(ctx),
+		vocabCommand(ctx),
 		versionCommand(),
 	)
 	return root.ExecuteContext(ctx)
