@@ -11,6 +11,7 @@ require (
 	github.com/spf13/cobra v1.10.2
 	go.temporal.io/sdk v1.50.0
 	golang.org/x/sync v0.25.0
+	golang.org/x/term v0.45.0
 )
 
 require (
@@ -56,7 +57,6 @@ require (
 	go.yaml.in/yaml/v4 v4.0.0 // indirect
 	golang.org/x/net v0.58.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
-	golang.org/x/term v0.45.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
 	golang.org/x/time v0.3.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20260526163538-3dc84a4a5aaa // indirect
