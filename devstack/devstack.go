@@ -1,7 +1,9 @@
 // Package devstack runs the whole Portiere stack on one machine for
 // `portiere dev`: a private PostgreSQL cluster (unless DB_HOST is set), the
 // Temporal development server (unless TEMPORAL_ADDRESS is set), migrations,
-// the worker and the API, all stopped in order on cancellation.
+// the demo vocabulary when the vocabulary is empty, the worker and the API,
+// all stopped in order on cancellation. RunningDatabase lets other commands
+// find the private cluster of a running stack.
 package devstack
 
 import (
@@ -138,6 +140,9 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	log.Info("schema migrated", "applied", len(res.Applied), "version", res.Current)
+	if err := seedVocabulary(ctx, pool, log); err != nil {
+		return err
+	}
 
 	tc, err := temporal.Dial(ctx, cfg.Temporal.Address, cfg.Temporal.Namespace, log, time.Minute)
 	if err != nil {

@@ -17,26 +17,9 @@ const secretsFile = "dev-secrets.env"
 // devSecrets loads path (KEY=VALUE lines), adds a random value for each of
 // names it lacks, and writes the file back (mode 0600) when it changed.
 func devSecrets(path string, names ...string) (map[string]string, error) {
-	vals := map[string]string{}
-	f, err := os.Open(path)
-	switch {
-	case err == nil:
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			line := strings.TrimSpace(sc.Text())
-			if line == "" || strings.HasPrefix(line, "#") {
-				continue
-			}
-			if k, v, ok := strings.Cut(line, "="); ok {
-				vals[k] = v
-			}
-		}
-		f.Close()
-		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("devstack: read %s: %w", path, err)
-		}
-	case !os.IsNotExist(err):
-		return nil, fmt.Errorf("devstack: %w", err)
+	vals, err := readSecrets(path)
+	if err != nil {
+		return nil, err
 	}
 	changed := false
 	for _, n := range names {
@@ -64,6 +47,34 @@ func devSecrets(path string, names ...string) (map[string]string, error) {
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		return nil, fmt.Errorf("devstack: write %s: %w", path, err)
+	}
+	return vals, nil
+}
+
+// readSecrets loads path (KEY=VALUE lines, # comments); a missing file
+// reads as empty.
+func readSecrets(path string) (map[string]string, error) {
+	vals := map[string]string{}
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return vals, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("devstack: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if k, v, ok := strings.Cut(line, "="); ok {
+			vals[k] = v
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("devstack: read %s: %w", path, err)
 	}
 	return vals, nil
 }

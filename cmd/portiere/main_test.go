@@ -17,7 +17,7 @@ import (
 )
 
 func TestEverySubcommandHasHelp(t *testing.T) {
-	for _, sub := range []string{"dev", "api", "worker", "migrate", "version"} {
+	for _, sub := range []string{"dev", "api", "worker", "migrate", "vocab", "version"} {
 		var out bytes.Buffer
 		if err := run([]string{sub, "--help"}, &out, &out); err != nil {
 			t.Fatalf("%s --help: %v", sub, err)

@@ -143,7 +143,9 @@ func parseConcept(r *record) Concept {
 var synonymColumns = []column{{name: "concept_id"}, {name: "concept_synonym_name"}, {name: "language_concept_id"}}
 
 func parseSynonym(r *record) Synonym {
-	return Synonym{ConceptID: r.id(0), Name: r.text(1), LanguageConceptID: r.id(2)}
+	// An empty synonym is useless but harmless; only concept_name must be
+	// non-empty, since a concept without a name cannot be matched at all.
+	return Synonym{ConceptID: r.id(0), Name: r.str(1), LanguageConceptID: r.id(2)}
 }
 
 var relationshipColumns = []column{

@@ -1,0 +1,89 @@
+package devstack
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/portiere/portiere/platform/postgres/dbtest"
+	"github.com/portiere/portiere/vocab/vocabstore"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+func writeFile(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRunningDatabase(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := RunningDatabase(dir); !errors.Is(err, ErrNotRunning) {
+		t.Fatalf("empty folder: %v", err)
+	}
+	writeFile(t, filepath.Join(dir, secretsFile), "# generated\nJWT_SECRET=x\nDB_PASSWORD=s3cret=with=equals\n")
+	// This test process stands in for a live postmaster.
+	pid := strconv.Itoa(os.Getpid())
+	writeFile(t, filepath.Join(dir, "pg", "postmaster.pid"), pid+"\n"+dir+"/pg\n1700000000\n54321\n\n127.0.0.1\n  1234567\nready   \n")
+	db, err := RunningDatabase(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db.Host != "127.0.0.1" || db.Port != 54321 || db.User != "portiere" || db.Name != "portiere" || db.Password != "s3cret=with=equals" {
+		t.Fatalf("%+v", db)
+	}
+
+	// A pid file left by a server that died is not a running stack. Pid
+	// numbers are bounded by pid_max, so this one cannot exist.
+	writeFile(t, filepath.Join(dir, "pg", "postmaster.pid"), "2147483646\n"+dir+"/pg\n1700000000\n54321\n")
+	if _, err := RunningDatabase(dir); !errors.Is(err, ErrNotRunning) {
+		t.Fatalf("stale pid file: %v", err)
+	}
+	writeFile(t, filepath.Join(dir, "pg", "postmaster.pid"), pid+"\n")
+	if _, err := RunningDatabase(dir); err == nil || errors.Is(err, ErrNotRunning) {
+		t.Fatalf("truncated pid file: %v", err)
+	}
+}
+
+func TestSeedVocabularyOnlyWhenEmpty(t *testing.T) {
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	if err := seedVocabulary(ctx, pool, log); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	pool.QueryRow(ctx, `select count(*) from concept`).Scan(&n)
+	if n < 2000 {
+		t.Fatalf("%d concepts after seeding", n)
+	}
+	if !strings.Contains(logs.String(), "demo vocabulary imported") {
+		t.Fatalf("log:\n%s", logs.String())
+	}
+	first, err := vocabstore.New(pool).LastImport(ctx)
+	if err != nil || first.Source.Path != demoLabel {
+		t.Fatalf("import record %+v %v", first, err)
+	}
+
+	// A second start finds concepts and imports nothing.
+	logs.Reset()
+	if err := seedVocabulary(ctx, pool, log); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := vocabstore.New(pool).LastImport(ctx)
+	if again.ImportID != first.ImportID || logs.Len() != 0 {
+		t.Fatalf("second start imported again (%d, %d) or logged:\n%s", first.ImportID, again.ImportID, logs.String())
+	}
+}
