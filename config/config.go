@@ -100,8 +100,9 @@ type Auth struct {
 
 // Search configures the dense retrieval tier.
 type Search struct {
-	EmbeddingModel string
-	FAISSIndexPath string
+	EmbeddingModel     string
+	EmbeddingModelPath string // model.onnx + vocab.txt, for EMBEDDING_MODEL=onnx
+	FAISSIndexPath     string
 }
 
 // HTTP configures the API listener.
@@ -120,6 +121,7 @@ const (
 	DefaultRedisPort          = 6379
 	DefaultEmbeddingModel     = "hash"
 	DefaultFAISSIndexPath     = ".portiere/index/faiss.index"
+	DefaultEmbeddingModelPath = ".portiere/models/sapbert"
 	DefaultCORSOrigins        = "http://localhost:3000,http://localhost:3001"
 	DefaultRateLimitPerMinute = 60
 	DefaultLogLevel           = "INFO"
@@ -137,7 +139,7 @@ const (
 var Variables = []string{
 	"DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD",
 	"REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "ELASTICSEARCH_URL",
-	"JWT_SECRET", "API_KEY_SALT", "EMBEDDING_MODEL", "FAISS_INDEX_PATH",
+	"JWT_SECRET", "API_KEY_SALT", "EMBEDDING_MODEL", "EMBEDDING_MODEL_PATH", "FAISS_INDEX_PATH",
 	"CORS_ORIGINS", "RATE_LIMIT_PER_MINUTE", "LOG_LEVEL",
 	"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "API_PORT",
 }
@@ -203,8 +205,9 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		APIKeySalt: p.secret("API_KEY_SALT"),
 	}
 	c.Search = Search{
-		EmbeddingModel: p.oneOf("EMBEDDING_MODEL", DefaultEmbeddingModel, "hash", "onnx"),
-		FAISSIndexPath: p.str("FAISS_INDEX_PATH", DefaultFAISSIndexPath),
+		EmbeddingModel:     p.oneOf("EMBEDDING_MODEL", DefaultEmbeddingModel, "hash", "onnx"),
+		EmbeddingModelPath: p.str("EMBEDDING_MODEL_PATH", DefaultEmbeddingModelPath),
+		FAISSIndexPath:     p.str("FAISS_INDEX_PATH", DefaultFAISSIndexPath),
 	}
 	c.HTTP = HTTP{
 		Port:               p.port("API_PORT", DefaultAPIPort),

@@ -19,7 +19,8 @@ func TestCalibrate(t *testing.T) {
 		t.Skip("set PORTIERE_CALIBRATE=1")
 	}
 	corpus := loadDevCorpus(t)
-	e := search.NewEngine(corpus, search.Options{})
+	// The engine as deployed: hybrid, with the hash embedder.
+	e := search.NewEngine(corpus, search.Options{Dense: devDenseTier(t, corpus)})
 	var xs [][5]float64
 	var ys []float64
 	for _, gs := range goldSets {

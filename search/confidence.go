@@ -50,7 +50,7 @@ type Calibration struct {
 // defaultCalibration was fitted by TestCalibrate
 // (PORTIERE_CALIBRATE=1 go test ./search -run Calibrate -v) on the three
 // development gold sets with the default engine.
-var defaultCalibration = Calibration{Bias: -5.047, Score: 2.596, Margin: 4.401, Qcov: 2.536, Dcov: 1.747, Dense: 0}
+var defaultCalibration = Calibration{Bias: -4.673, Score: 2.609, Margin: 4.295, Qcov: 2.470, Dcov: 1.243, Dense: 0.162}
 
 // CalibrationFeatures are the inputs of the confidence model for a ranked
 // candidate list: the best score, its margin over the second, and the best

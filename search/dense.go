@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
@@ -172,6 +173,10 @@ func LoadOrBuildDenseIndex(ctx context.Context, c *Corpus, e Embedder, path stri
 		return nil, false, err
 	}
 	meta.CreatedAt = start.UTC()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		ix.Close()
+		return nil, false, fmt.Errorf("search: %w", err)
+	}
 	if err := ix.Save(path, meta); err != nil {
 		ix.Close()
 		return nil, false, err

@@ -233,11 +233,11 @@ var (
 // and indexes it with FAISS (IVF at this size), once per test binary.
 func devDenseTier(t testing.TB, corpus *search.Corpus) *search.DenseTier {
 	denseOnce.Do(func() {
-		e, err := embed.NewHash(embed.HashOptions{})
+		e, err := embed.NewHash(embed.HashOptions{Dim: 256})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ix, err := search.BuildDenseIndex(context.Background(), corpus, e, faiss.Options{Seed: 1}, nil)
+		ix, err := search.BuildDenseIndex(context.Background(), corpus, e, faiss.Options{Seed: 1, TargetRecall: 0.9}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

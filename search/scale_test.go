@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
+	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +15,8 @@ import (
 	"time"
 
 	"github.com/portiere/portiere/search"
+	"github.com/portiere/portiere/search/embed"
+	"github.com/portiere/portiere/search/faiss"
 )
 
 // syntheticCorpus grows the development vocabulary to n concepts,
@@ -97,7 +101,24 @@ func benchScale(b *testing.B, n int) {
 	}
 	runtime.GC()
 	start := time.Now()
-	e := search.NewEngine(corpus, search.Options{})
+	opts := search.Options{}
+	if os.Getenv("PORTIERE_DENSE") != "" {
+		// Hybrid: the hash embedder and a FAISS index, as deployed.
+		dim, _ := strconv.Atoi(os.Getenv("PORTIERE_DENSE_DIM"))
+		recall, _ := strconv.ParseFloat(os.Getenv("PORTIERE_DENSE_RECALL"), 64)
+		emb, err := embed.NewHash(embed.HashOptions{Dim: dim})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ix, err := search.BuildDenseIndex(context.Background(), corpus, emb, faiss.Options{Seed: 1, TargetRecall: recall}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer ix.Close()
+		b.Logf("dense index: %+v", ix.Meta())
+		opts.Dense = &search.DenseTier{Embedder: emb, Index: ix}
+	}
+	e := search.NewEngine(corpus, opts)
 	build := time.Since(start)
 	qs := goldQueries(b)
 	b.ResetTimer()

@@ -21,9 +21,21 @@ func TestMapEndToEndOnGold(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	out := filepath.Join(t.TempDir(), "out.csv")
-	cmd := exec.Command(bin, "map", "--athena", athenaDir, "--input", gold, "--output", out, "--vocabulary", "ICD10CM", "--top-k", "5")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, b)
+	indexDir := t.TempDir()
+	run := func() string {
+		cmd := exec.Command(bin, "map", "--athena", athenaDir, "--input", gold, "--output", out, "--vocabulary", "ICD10CM", "--top-k", "5", "--index-dir", indexDir)
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, b)
+		}
+		return string(b)
+	}
+	if log := run(); !strings.Contains(log, "built and cached") {
+		t.Fatalf("first run should build the index:\n%s", log)
+	}
+	// The second run reuses the cached dense index.
+	if log := run(); !strings.Contains(log, "loaded from cache") {
+		t.Fatalf("second run should reuse the index:\n%s", log)
 	}
 	want := readCSV(t, gold)
 	got := readCSV(t, out)
@@ -73,7 +85,7 @@ func TestMapStopsAtABadRow(t *testing.T) {
 	in := filepath.Join(dir, "in.csv")
 	os.WriteFile(in, []byte("source_code,source_description\nA,hemodialysis\nB,too,many\n"), 0o644)
 	out := filepath.Join(dir, "out.csv")
-	b, err := exec.Command(bin, "map", "--athena", athenaDir, "--input", in, "--output", out).CombinedOutput()
+	b, err := exec.Command(bin, "map", "--athena", athenaDir, "--input", in, "--output", out, "--index-dir", dir).CombinedOutput()
 	if err == nil || !strings.Contains(string(b), "line 3") {
 		t.Fatalf("want a failure naming line 3, got %v: %s", err, b)
 	}

@@ -3,14 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/portiere/portiere/config"
 	"github.com/portiere/portiere/mapping"
 	"github.com/portiere/portiere/search"
+	"github.com/portiere/portiere/searchindex"
 	"github.com/portiere/portiere/vocab/athena"
 )
 
@@ -65,9 +68,23 @@ bad input row stops the run with its line number.`,
 				return err
 			}
 			fmt.Fprintf(log, "portiere map: %d concepts loaded from %s in %s\n", len(corpus.Concepts), o.athenaDir, time.Since(start).Round(time.Millisecond))
-			start = time.Now()
-			engine := search.NewEngine(corpus, search.Options{Fusion: search.Fusion(o.fusion)})
-			fmt.Fprintf(log, "portiere map: index built in %s\n", time.Since(start).Round(time.Millisecond))
+			cfg, err := config.Load(config.ModeCLI, os.Getenv)
+			if err != nil {
+				return err
+			}
+			logger := slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: cfg.LogLevel}))
+			engine, info, err := searchindex.Build(ctx, corpus, searchindex.Config{
+				EmbeddingModel: cfg.Search.EmbeddingModel, ModelPath: cfg.Search.EmbeddingModelPath,
+				IndexDir: o.indexDir, Logger: logger, Fusion: search.Fusion(o.fusion),
+			})
+			if err != nil {
+				return err
+			}
+			state := "loaded from cache"
+			if info.DenseBuilt {
+				state = "built and cached"
+			}
+			fmt.Fprintf(log, "portiere map: search index %s (%s) %s in %s\n", info.Version, o.indexDir, state, info.Took)
 
 			filter := search.Filter{Vocabularies: o.vocabularies, Domains: o.domains, StandardOnly: o.standardOnly}
 			for _, v := range o.vocabularies {

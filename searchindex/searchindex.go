@@ -1,0 +1,125 @@
+// Package searchindex builds the search engine a deployment serves: it
+// picks the embedder named by EMBEDDING_MODEL, loads the dense FAISS index
+// saved at FAISS_INDEX_PATH when it was built from the same vocabulary and
+// embedder (and builds and saves one otherwise), and uses Elasticsearch as
+// the lexical tier when one is configured.
+package searchindex
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/portiere/portiere/search"
+	"github.com/portiere/portiere/search/embed"
+	"github.com/portiere/portiere/search/faiss"
+)
+
+// Deployment defaults for the model-free hash embedder: 256 dimensions and
+// an IVF recall target of 0.9 keep hybrid search within its latency budget
+// with the same top-1 quality as 384 dimensions at 0.97 recall (see
+// docs/benchmarks.md).
+const (
+	HashDim      = 256
+	TargetRecall = 0.9
+)
+
+// Config selects the embedder and where the dense index lives.
+type Config struct {
+	EmbeddingModel string // "hash" or "onnx"
+	ModelPath      string // folder with model.onnx and vocab.txt, for "onnx"
+	IndexPath      string // FAISS_INDEX_PATH
+	// IndexDir, used when IndexPath is empty, keeps one index per
+	// vocabulary fingerprint and embedder (the cache of `portiere map`).
+	IndexDir string
+	// Lexical, when set, replaces the embedded BM25 retrieval
+	// (Elasticsearch).
+	Lexical search.LexicalSearcher
+	// Fusion overrides the default weighted fusion (ablations).
+	Fusion search.Fusion
+	Logger *slog.Logger
+}
+
+// NewEmbedder returns the embedder cfg names.
+func NewEmbedder(cfg Config) (search.Embedder, error) {
+	switch cfg.EmbeddingModel {
+	case "", "hash":
+		return embed.NewHash(embed.HashOptions{Dim: HashDim})
+	case "onnx":
+		if cfg.ModelPath == "" {
+			return nil, fmt.Errorf("searchindex: EMBEDDING_MODEL=onnx needs EMBEDDING_MODEL_PATH (a folder with model.onnx and vocab.txt; see docs/sapbert-onnx.md)")
+		}
+		return embed.NewONNX(cfg.ModelPath, embed.ONNXOptions{})
+	}
+	return nil, fmt.Errorf("searchindex: unknown EMBEDDING_MODEL %q (want hash or onnx)", cfg.EmbeddingModel)
+}
+
+// Info describes a built engine, for logs and /health/ready.
+type Info struct {
+	Version     string    `json:"version"` // fingerprint and embedder: changes when either does
+	Fingerprint string    `json:"vocabulary_fingerprint"`
+	EmbedderID  string    `json:"embedder"`
+	Concepts    int       `json:"concepts"`
+	DenseBuilt  bool      `json:"dense_index_built"` // false: loaded from IndexPath
+	BuiltAt     time.Time `json:"built_at"`
+	Took        string    `json:"took"`
+}
+
+// Build makes the engine for corpus: the embedded lexical index, and the
+// dense tier loaded from cfg.IndexPath or built and saved there.
+func Build(ctx context.Context, corpus *search.Corpus, cfg Config) (*search.Engine, Info, error) {
+	start := time.Now()
+	emb, err := NewEmbedder(cfg)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	var lastLog time.Time
+	progress := func(done, total int) {
+		if time.Since(lastLog) > 2*time.Second || done == total {
+			lastLog = time.Now()
+			log.Info("embedding vocabulary", "done", done, "total", total)
+		}
+	}
+	path := cfg.IndexPath
+	if path == "" {
+		path = CachePath(cfg.IndexDir, corpus, emb)
+	}
+	ix, built, err := search.LoadOrBuildDenseIndex(ctx, corpus, emb, path, FAISSOptions(), progress)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	e := search.NewEngine(corpus, search.Options{
+		Dense:   &search.DenseTier{Embedder: emb, Index: ix},
+		Lexical: cfg.Lexical,
+		Fusion:  cfg.Fusion,
+	})
+	info := Info{
+		Version:     IndexVersion(corpus, emb),
+		Fingerprint: corpus.Fingerprint, EmbedderID: emb.ID(), Concepts: len(corpus.Concepts),
+		DenseBuilt: built, BuiltAt: time.Now().UTC(), Took: time.Since(start).Round(time.Millisecond).String(),
+	}
+	log.Info("search index ready", "version", info.Version, "concepts", info.Concepts, "dense_built", built, "took", info.Took)
+	return e, info, nil
+}
+
+// FAISSOptions are the dense index parameters Portiere deploys.
+func FAISSOptions() faiss.Options {
+	return faiss.Options{TargetRecall: TargetRecall, Seed: 1}
+}
+
+// IndexVersion names the index built from corpus with emb.
+func IndexVersion(corpus *search.Corpus, emb search.Embedder) string {
+	return corpus.Fingerprint[:12] + "-" + emb.ID()
+}
+
+// CachePath is where `portiere map` keeps the dense index of a corpus and
+// embedder inside dir.
+func CachePath(dir string, corpus *search.Corpus, emb search.Embedder) string {
+	return filepath.Join(dir, IndexVersion(corpus, emb)+".faiss")
+}
