@@ -29,8 +29,15 @@ build: ## build ./bin/portiere
 vet: ## go vet
 	$(GO) vet ./...
 
-bench: tools ## benchmarks (results in docs/benchmarks.md)
-	PORTIERE_REQUIRE_TOOLS=1 $(GO) run ./internal/testenv -- $(GO) test -run '^$$' -bench . -benchmem ./...
+bench: tools ## quality and speed benchmarks (results recorded in docs/benchmarks.md)
+	@echo "make: quality on the development gold sets (lexical, dense, RRF and weighted hybrid)"
+	PORTIERE_QUALITY=1 PORTIERE_DENSE=1 $(GO) test -count=1 -run 'TestQualityReport' -v ./search/ | grep -E 'fusion|top1='
+	@echo "make: confidence calibration and the precision of 'auto'"
+	PORTIERE_CALIBRATE=1 $(GO) test -count=1 -run 'TestCalibrate' -v ./search/ | grep -E 'confidence|Calibration'
+	@echo "make: search speed and memory at 125k and 1M concepts (hybrid, hash embedder)"
+	$(GO) test -count=1 -run '^$$' -bench 'Scale' -benchtime 1x -timeout 60m ./search/
+	@echo "make: vocabulary import speed"
+	PORTIERE_REQUIRE_TOOLS=1 $(GO) run ./internal/testenv -- $(GO) test -count=1 -run '^$$' -bench 'ImportAthenaDev' -benchtime 3x ./vocab/vocabstore/
 
 clean: ## remove build outputs (keeps ./.portiere data)
 	rm -f bin/portiere

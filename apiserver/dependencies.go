@@ -60,3 +60,9 @@ func ElasticsearchDependency(es *elasticsearch.Client) Dependency {
 		return nil
 	}}
 }
+
+// SearchIndexDependency reports whether a search engine is served, and
+// which index version.
+func SearchIndexDependency(check func(context.Context) error, info func() any) Dependency {
+	return Dependency{Name: "search_index", Check: check, Info: info}
+}

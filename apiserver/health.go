@@ -16,6 +16,9 @@ import (
 type Dependency struct {
 	Name  string
 	Check func(ctx context.Context) error
+	// Info, when set, adds details to the dependency's entry (e.g. which
+	// search index version this replica serves).
+	Info func() any
 }
 
 // readinessTimeout bounds each dependency check so a hung dependency makes
@@ -32,6 +35,7 @@ type checkResult struct {
 	Status    string  `json:"status"` // "ok" or "failed"
 	Error     string  `json:"error,omitempty"`
 	LatencyMS float64 `json:"latency_ms"`
+	Info      any     `json:"info,omitempty"`
 }
 
 type readyResponse struct {
@@ -108,6 +112,9 @@ func (s *Server) ready(c *fiber.Ctx) error {
 			r := checkResult{Status: "ok", LatencyMS: float64(time.Since(start).Microseconds()) / 1000}
 			if err != nil {
 				r.Status, r.Error = "failed", err.Error()
+			}
+			if d.Info != nil {
+				r.Info = d.Info()
 			}
 			mu.Lock()
 			res.Checks[d.Name] = r

@@ -5,8 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"github.com/portiere/portiere/search/embed"
-	"github.com/portiere/portiere/search/faiss"
+	"github.com/portiere/portiere/searchindex"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -229,15 +228,15 @@ var (
 	denseDev  *search.DenseTier
 )
 
-// devDenseTier embeds the development vocabulary with the hash embedder
-// and indexes it with FAISS (IVF at this size), once per test binary.
+// devDenseTier embeds the development vocabulary with the deployed hash
+// embedder and indexes it with FAISS as deployed, once per test binary.
 func devDenseTier(t testing.TB, corpus *search.Corpus) *search.DenseTier {
 	denseOnce.Do(func() {
-		e, err := embed.NewHash(embed.HashOptions{Dim: 256})
+		e, err := searchindex.NewEmbedder(searchindex.Config{EmbeddingModel: "hash"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ix, err := search.BuildDenseIndex(context.Background(), corpus, e, faiss.Options{Seed: 1, TargetRecall: 0.9}, nil)
+		ix, err := search.BuildDenseIndex(context.Background(), corpus, e, searchindex.FAISSOptions(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,8 +15,7 @@ import (
 	"time"
 
 	"github.com/portiere/portiere/search"
-	"github.com/portiere/portiere/search/embed"
-	"github.com/portiere/portiere/search/faiss"
+	"github.com/portiere/portiere/searchindex"
 )
 
 // syntheticCorpus grows the development vocabulary to n concepts,
@@ -102,15 +101,13 @@ func benchScale(b *testing.B, n int) {
 	runtime.GC()
 	start := time.Now()
 	opts := search.Options{}
-	if os.Getenv("PORTIERE_DENSE") != "" {
+	if os.Getenv("PORTIERE_LEXICAL_ONLY") == "" {
 		// Hybrid: the hash embedder and a FAISS index, as deployed.
-		dim, _ := strconv.Atoi(os.Getenv("PORTIERE_DENSE_DIM"))
-		recall, _ := strconv.ParseFloat(os.Getenv("PORTIERE_DENSE_RECALL"), 64)
-		emb, err := embed.NewHash(embed.HashOptions{Dim: dim})
+		emb, err := searchindex.NewEmbedder(searchindex.Config{EmbeddingModel: "hash"})
 		if err != nil {
 			b.Fatal(err)
 		}
-		ix, err := search.BuildDenseIndex(context.Background(), corpus, emb, faiss.Options{Seed: 1, TargetRecall: recall}, nil)
+		ix, err := search.BuildDenseIndex(context.Background(), corpus, emb, searchindex.FAISSOptions(), nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -132,6 +129,22 @@ func benchScale(b *testing.B, n int) {
 	b.ReportMetric(qps, "queries/s")
 	b.ReportMetric(build.Seconds(), "build-s")
 	b.ReportMetric(float64(len(corpus.Concepts)), "concepts")
+	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+}
+
+// peakRSSMB is the process's peak resident set (VmHWM), in MiB.
+func peakRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			kb, _ := strconv.Atoi(strings.Fields(line)[1])
+			return float64(kb) / 1024
+		}
+	}
+	return 0
 }
 
 func BenchmarkScale125k(b *testing.B) { benchScale(b, 0) }
