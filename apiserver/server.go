@@ -38,8 +38,10 @@ type Config struct {
 	Now func() time.Time
 	// Search serves /api/v1/concepts/search; nil answers 503.
 	Search SearchProvider
-	// Cache stores search answers (Redis when configured); nil means an
-	// in-process cache.
+	// Concepts serves GET /api/v1/concepts/{id}; nil answers 503.
+	Concepts ConceptReader
+	// Cache stores search answers and concepts (Redis when configured);
+	// nil means an in-process cache.
 	Cache cache.Cache
 }
 
@@ -102,6 +104,7 @@ func (s *Server) route(method, path string, op openapi.Operation, h fiber.Handle
 func (s *Server) routes() {
 	s.healthRoutes()
 	s.conceptRoutes()
+	s.conceptDetailRoutes()
 
 	s.route(fiber.MethodGet, "/openapi.json", openapi.Operation{
 		Summary: "This OpenAPI 3 document", Tags: []string{"docs"},

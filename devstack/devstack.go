@@ -29,6 +29,7 @@ import (
 	"github.com/portiere/portiere/platform/postgres"
 	"github.com/portiere/portiere/platform/temporal"
 	"github.com/portiere/portiere/platform/temporaldev"
+	"github.com/portiere/portiere/vocab/vocabstore"
 	"github.com/portiere/portiere/worker"
 )
 
@@ -160,6 +161,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	backends := apiserver.Backends{Pool: pool, Temporal: tc, Redis: rdb, Elasticsearch: es}
 	srv, err := apiserver.New(apiserver.Config{
 		Version: o.Version, CORSOrigins: cfg.HTTP.CORSOrigins, Logger: log, Dependencies: backends.Dependencies(),
+		Concepts: vocabstore.New(pool),
 	})
 	if err != nil {
 		return err

@@ -1,11 +1,12 @@
 package search
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -28,7 +29,7 @@ func (c *Concept) Valid() bool { return c.InvalidReason == "" }
 // Corpus is the vocabulary an Engine searches: concepts plus their "Maps to"
 // links. Build it with a CorpusBuilder.
 type Corpus struct {
-	Concepts []Concept
+	Concepts []Concept         // ordered by ID
 	byID     map[int32]int32   // concept_id → ordinal
 	mapsTo   map[int32][]int32 // ordinal → ordinals of valid "Maps to" targets
 	// Fingerprint identifies the corpus content; indexes built from another
@@ -76,7 +77,18 @@ func (b *CorpusBuilder) AddRelationship(id1, id2 int32, relationshipID, invalidR
 
 // Build finishes the corpus. Synonyms and relationships naming unknown
 // concepts are ignored (an export may be a subset).
+//
+// The result depends only on what was added, not on the order it was added
+// in: concepts are ordered by concept_id, each concept's synonyms are sorted
+// (of synonyms equal but for case and surrounding space, the first in byte
+// order is kept) and its "Maps to" targets are sorted and deduplicated. So
+// a release read from its files and the same release read from PostgreSQL
+// give the same Fingerprint. The builder must not be used after Build.
 func (b *CorpusBuilder) Build() *Corpus {
+	slices.SortFunc(b.concepts, func(x, y Concept) int { return cmp.Compare(x.ID, y.ID) })
+	for i := range b.concepts {
+		b.byID[b.concepts[i].ID] = int32(i)
+	}
 	c := &Corpus{Concepts: b.concepts, byID: b.byID, mapsTo: map[int32][]int32{}}
 	for id, syns := range b.synonyms {
 		o, ok := b.byID[id]
@@ -85,6 +97,7 @@ func (b *CorpusBuilder) Build() *Corpus {
 		}
 		con := &c.Concepts[o]
 		seen := map[string]bool{strings.ToLower(con.Name): true}
+		slices.Sort(syns)
 		for _, s := range syns {
 			k := strings.ToLower(strings.TrimSpace(s))
 			if k == "" || seen[k] {
@@ -93,7 +106,7 @@ func (b *CorpusBuilder) Build() *Corpus {
 			seen[k] = true
 			con.Synonyms = append(con.Synonyms, s)
 		}
-		sort.Strings(con.Synonyms) // deterministic order whatever the input order
+		slices.Sort(con.Synonyms) // with any set in AddConcept, which the loop above did not see
 	}
 	for _, m := range b.maps {
 		from, ok1 := b.byID[m[0]]
@@ -102,8 +115,9 @@ func (b *CorpusBuilder) Build() *Corpus {
 			c.mapsTo[from] = append(c.mapsTo[from], to)
 		}
 	}
-	for k := range c.mapsTo {
-		sort.Slice(c.mapsTo[k], func(i, j int) bool { return c.mapsTo[k][i] < c.mapsTo[k][j] })
+	for k, ts := range c.mapsTo {
+		slices.Sort(ts)
+		c.mapsTo[k] = slices.Compact(ts)
 	}
 	c.Fingerprint = c.fingerprint()
 	return c

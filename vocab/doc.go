@@ -1,6 +1,7 @@
 // Package vocab owns Portiere's copy of the OMOP standardized vocabularies:
-// importing an Athena release into the database and reporting what a new
-// release changed.
+// importing an Athena release into the database, reporting what a new
+// release changed, and reading the live vocabulary back (a concept with its
+// synonyms and relationships; the search corpus).
 //
 // An import replaces the whole vocabulary atomically. The Store loads every
 // file of the release into staging tables, builds their keys and indexes,

@@ -16,7 +16,8 @@ var (
 	// ErrEmptyRelease means CONCEPT.csv held no rows; replacing the live
 	// vocabulary with nothing is refused.
 	ErrEmptyRelease = errors.New("vocab: the release holds no concepts; refusing to replace the vocabulary with an empty one")
-	// ErrNotFound means no such import was recorded.
+	// ErrNotFound means no such import was recorded, or no such concept
+	// is in the vocabulary.
 	ErrNotFound = errors.New("vocab: not found")
 )
 

@@ -18,6 +18,7 @@ import (
 	"github.com/portiere/portiere/platform/migrate"
 	"github.com/portiere/portiere/platform/postgres"
 	"github.com/portiere/portiere/platform/temporal"
+	"github.com/portiere/portiere/vocab/vocabstore"
 	"github.com/portiere/portiere/worker"
 )
 
@@ -94,6 +95,7 @@ func apiCommand(ctx context.Context) *cobra.Command {
 			backends := apiserver.Backends{Pool: pool, Temporal: tc, Redis: rdb, Elasticsearch: es}
 			srv, err := apiserver.New(apiserver.Config{
 				Version: version, CORSOrigins: cfg.HTTP.CORSOrigins, Logger: logger, Dependencies: backends.Dependencies(),
+				Concepts: vocabstore.New(pool),
 			})
 			if err != nil {
 				return err

@@ -95,16 +95,17 @@ func TestDocumentsForChunks(t *testing.T) {
 			all = append(all, d.ID)
 		}
 	}
-	// 201826 has 3 texts, 4193704 2, then single-text concepts; 1503328 has
-	// 2, so the last chunk holds 1503297 and 1503328 whole.
-	if want := []int{3, 3, 3, 3}; !reflect.DeepEqual(sizes, want) {
+	// The corpus orders concepts by id. 201826 has 3 texts and fills the
+	// first chunk; a concept is never split, so 1503328's 2 texts make the
+	// second chunk 4; 4193704 has 2 texts.
+	if want := []int{3, 4, 3, 2}; !reflect.DeepEqual(sizes, want) {
 		t.Errorf("chunk sizes %v, want %v", sizes, want)
 	}
 	want := []string{
 		"201826-0", "201826-1", "201826-2",
-		"4193704-0", "4193704-1", "443732-0",
-		"45533017-0", "35206882-0", "40482801-0",
-		"1503297-0", "1503328-0", "1503328-1",
+		"443732-0", "1503297-0", "1503328-0", "1503328-1",
+		"4193704-0", "4193704-1", "35206882-0",
+		"40482801-0", "45533017-0",
 	}
 	if !reflect.DeepEqual(all, want) {
 		t.Errorf("documents %v\nwant %v", all, want)
@@ -135,7 +136,7 @@ func ExampleDocumentsFor() {
 		}
 	}
 	// Output:
-	// 0 45533017-0 name Type 2 diabetes mellitus without complications [{4193704 SNOMED Condition Clinical Finding}]
 	// 0 4193704-0 name Type 2 diabetes mellitus without complication []
 	// 0 4193704-1 synonym Type 2 diabetes mellitus without complication (disorder) []
+	// 0 45533017-0 name Type 2 diabetes mellitus without complications [{4193704 SNOMED Condition Clinical Finding}]
 }

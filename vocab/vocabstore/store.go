@@ -1,7 +1,8 @@
-// Package vocabstore is the PostgreSQL vocab.Store: it imports a release
-// by COPYing every file into staging tables, building their keys and
-// indexes, and swapping them in for the live OMOP vocabulary tables in one
-// transaction.
+// Package vocabstore is the PostgreSQL vocab.Store and vocab.Reader: it
+// imports a release by COPYing every file into staging tables, building
+// their keys and indexes, and swapping them in for the live OMOP vocabulary
+// tables in one transaction; and it reads the live tables back, a concept
+// at a time or as a search corpus.
 package vocabstore
 
 import (
@@ -18,8 +19,9 @@ import (
 	"github.com/portiere/portiere/vocab/athena"
 )
 
-// Store implements vocab.Store on the tables of migration 0001 and the
-// vocabulary_imports record of 0003. It is safe for concurrent use.
+// Store implements vocab.Store and vocab.Reader on the tables of migration
+// 0001 and the vocabulary_imports record of 0003. It is safe for
+// concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
 }
