@@ -29,7 +29,6 @@ import (
 	"github.com/portiere/portiere/platform/postgres"
 	"github.com/portiere/portiere/platform/temporal"
 	"github.com/portiere/portiere/platform/temporaldev"
-	"github.com/portiere/portiere/vocab/vocabstore"
 	"github.com/portiere/portiere/worker"
 )
 
@@ -151,21 +150,15 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	stops = append(stops, tc.Close)
 
-	rdb, es, err := apiserver.OpenOptional(cfg)
+	if !filepath.IsAbs(cfg.Search.FAISSIndexPath) && os.Getenv("FAISS_INDEX_PATH") == "" {
+		cfg.Search.FAISSIndexPath = filepath.Join(o.DataDir, "index", "faiss.index")
+	}
+	api, err := apiserver.Assemble(ctx, cfg, pool, tc, o.Version, log)
 	if err != nil {
 		return err
 	}
-	if rdb != nil {
-		stops = append(stops, func() { rdb.Close() })
-	}
-	backends := apiserver.Backends{Pool: pool, Temporal: tc, Redis: rdb, Elasticsearch: es}
-	srv, err := apiserver.New(apiserver.Config{
-		Version: o.Version, CORSOrigins: cfg.HTTP.CORSOrigins, Logger: log, Dependencies: backends.Dependencies(),
-		Concepts: vocabstore.New(pool),
-	})
-	if err != nil {
-		return err
-	}
+	stops = append(stops, api.Close)
+	srv := api.Server
 	apiAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.HTTP.Port))
 	ln, err := net.Listen("tcp", apiAddr)
 	if err != nil {
@@ -176,11 +169,11 @@ func Run(ctx context.Context, o Options) (err error) {
 	g.Go(func() error { return worker.Run(gctx, tc, log) })
 	g.Go(func() error { return srv.Serve(gctx, ln, config.ShutdownTimeout) })
 
-	api := "http://localhost:" + strconv.Itoa(cfg.HTTP.Port)
+	apiURL := "http://localhost:" + strconv.Itoa(cfg.HTTP.Port)
 	fmt.Fprintf(o.Out, "\nPortiere is running (Ctrl-C stops everything):\n")
-	fmt.Fprintf(o.Out, "  API            %s\n", api)
-	fmt.Fprintf(o.Out, "  Readiness      %s/health/ready\n", api)
-	fmt.Fprintf(o.Out, "  API docs       %s/docs  (ReDoc: %s/redoc, OpenAPI: %s/openapi.json)\n", api, api, api)
+	fmt.Fprintf(o.Out, "  API            %s\n", apiURL)
+	fmt.Fprintf(o.Out, "  Readiness      %s/health/ready\n", apiURL)
+	fmt.Fprintf(o.Out, "  API docs       %s/docs  (ReDoc: %s/redoc, OpenAPI: %s/openapi.json)\n", apiURL, apiURL, apiURL)
 	if temporalUI != "" {
 		fmt.Fprintf(o.Out, "  Temporal UI    %s\n", temporalUI)
 	}

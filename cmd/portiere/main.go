@@ -54,6 +54,7 @@ configured through environment variables (see the README).`,
 		workerCommand(ctx),
 		migrateCommand(ctx),
 		mapCommand(ctx),
+		indexCommand(ctx),
 		vocabCommand(ctx),
 		versionCommand(),
 	)

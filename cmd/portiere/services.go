@@ -18,7 +18,6 @@ import (
 	"github.com/portiere/portiere/platform/migrate"
 	"github.com/portiere/portiere/platform/postgres"
 	"github.com/portiere/portiere/platform/temporal"
-	"github.com/portiere/portiere/vocab/vocabstore"
 	"github.com/portiere/portiere/worker"
 )
 
@@ -85,21 +84,12 @@ func apiCommand(ctx context.Context) *cobra.Command {
 				return err
 			}
 			defer tc.Close()
-			rdb, es, err := apiserver.OpenOptional(cfg)
+			api, err := apiserver.Assemble(ctx, cfg, pool, tc, version, logger)
 			if err != nil {
 				return err
 			}
-			if rdb != nil {
-				defer rdb.Close()
-			}
-			backends := apiserver.Backends{Pool: pool, Temporal: tc, Redis: rdb, Elasticsearch: es}
-			srv, err := apiserver.New(apiserver.Config{
-				Version: version, CORSOrigins: cfg.HTTP.CORSOrigins, Logger: logger, Dependencies: backends.Dependencies(),
-				Concepts: vocabstore.New(pool),
-			})
-			if err != nil {
-				return err
-			}
+			defer api.Close()
+			srv := api.Server
 			addr := net.JoinHostPort(host, strconv.Itoa(cfg.HTTP.Port))
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {

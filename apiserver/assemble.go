@@ -1,0 +1,80 @@
+package apiserver
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+
+	"github.com/portiere/portiere/config"
+	"github.com/portiere/portiere/platform/cache"
+	"github.com/portiere/portiere/search/elastic"
+	"github.com/portiere/portiere/searchindex"
+	"github.com/portiere/portiere/vocab/vocabstore"
+)
+
+// ElasticsearchAlias is the alias the lexical tier searches; the population
+// workflow points it at a complete index.
+const ElasticsearchAlias = "portiere-concepts"
+
+// Assembled is an API server wired to its backends, with the search index
+// loading in the background.
+type Assembled struct {
+	Server *Server
+	Search *searchindex.Live
+	close  []func()
+}
+
+// Close releases the clients Assemble opened.
+func (a *Assembled) Close() {
+	for i := len(a.close) - 1; i >= 0; i-- {
+		a.close[i]()
+	}
+}
+
+// Assemble builds the API the way `portiere api` and `portiere dev` serve
+// it: PostgreSQL and Temporal as given, Redis and Elasticsearch when cfg
+// names them, and the search engine loaded from the database into a
+// searchindex.Live in the background (readiness reports it until done).
+func Assemble(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, tc client.Client, version string, log *slog.Logger) (*Assembled, error) {
+	rdb, es, err := OpenOptional(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a := &Assembled{Search: &searchindex.Live{}}
+	var c cache.Cache = cache.NewMemory(10_000)
+	if rdb != nil {
+		a.close = append(a.close, func() { rdb.Close() })
+		c = cache.NewRedis(rdb, "portiere:")
+	}
+	store := vocabstore.New(pool)
+	backends := Backends{Pool: pool, Temporal: tc, Redis: rdb, Elasticsearch: es}
+	deps := append(backends.Dependencies(), SearchIndexDependency(a.Search.Check, func() any {
+		if info, ok := a.Search.Info(); ok {
+			return info
+		}
+		return nil
+	}))
+	a.Server, err = New(Config{
+		Version: version, CORSOrigins: cfg.HTTP.CORSOrigins, Logger: log, Dependencies: deps,
+		Search: a.Search, Concepts: store, Cache: c,
+	})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	idx := searchindex.Config{
+		EmbeddingModel: cfg.Search.EmbeddingModel, ModelPath: cfg.Search.EmbeddingModelPath,
+		IndexPath: cfg.Search.FAISSIndexPath, Logger: log,
+	}
+	if es != nil {
+		idx.Lexical = elastic.New(es).Searcher(ElasticsearchAlias)
+	}
+	go func() {
+		if err := a.Search.Load(ctx, store.LoadCorpus, idx); err != nil && ctx.Err() == nil {
+			log.Error("search index not loaded", "error", err)
+		}
+	}()
+	return a, nil
+}
