@@ -1,6 +1,7 @@
 package search
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,7 +70,33 @@ func (a *Analyzer) Terms(text string) []string {
 	return out
 }
 
-func (a *Analyzer) each(text string, emit func(Token)) {
+func (a *Analyzer) each(text string, out func(Token)) {
+	// Strengths are written in milligrams, as RxNorm does: "500 mcg" and
+	// "0.5 mg" are one strength, and so are "1 g" and "1000 mg". A number
+	// waits until the next token says whether it carries such a unit.
+	var pending *Token
+	emit := func(t Token) {
+		if pending != nil {
+			if f, ok := massToMG[t.Term]; ok {
+				out(Token{Term: scaleNumber(pending.Term, f), Numeric: true})
+				out(Token{Term: "mg"})
+				pending = nil
+				return
+			}
+			out(*pending)
+			pending = nil
+		}
+		if t.Numeric {
+			pending = &t
+			return
+		}
+		out(t)
+	}
+	defer func() {
+		if pending != nil {
+			out(*pending)
+		}
+	}()
 	text = fold(text)
 	i := 0
 	for i < len(text) {
@@ -136,6 +163,18 @@ func scanNumber(s string, i int) int {
 		break
 	}
 	return j
+}
+
+// massToMG converts mass units to milligrams.
+var massToMG = map[string]float64{"mcg": 0.001, "g": 1000, "ng": 0.000001}
+
+// scaleNumber multiplies a canonical number by f and writes it canonically.
+func scaleNumber(n string, f float64) string {
+	v, err := strconv.ParseFloat(n, 64)
+	if err != nil {
+		return n
+	}
+	return strconv.FormatFloat(math.Round(v*f*1e9)/1e9, 'f', -1, 64)
 }
 
 // canonicalNumber writes a number one way: "0,50" and ".5" become "0.5",

@@ -33,3 +33,23 @@ func TestAnalyzerNormalises(t *testing.T) {
 		t.Errorf("decimal comma: %v", got)
 	}
 }
+
+func TestAnalyzerWritesStrengthsInMilligrams(t *testing.T) {
+	var a Analyzer
+	for _, p := range [][2]string{
+		{"500 mcg", "0.5 mg"},
+		{"1g", "1000 MG"},
+		{"0.25mcg", "0.00025 mg"},
+		{"1000mcg/ml", "1 mg/mL"},
+		{"salbutamol 100 µg", "albuterol 0.1 mg"},
+	} {
+		a1, a2 := a.Terms(p[0]), a.Terms(p[1])
+		if !reflect.DeepEqual(a1, a2) {
+			t.Errorf("%q → %v, %q → %v: want equal", p[0], a1, p[1], a2)
+		}
+	}
+	// A unit without a number is left alone.
+	if got := a.Terms("g protein"); got[0] != "g" {
+		t.Errorf("bare unit: %v", got)
+	}
+}

@@ -115,15 +115,27 @@ func (ix *BM25Index) features(qi queryInfo, qterms []queryTerm, d uint32) Eviden
 	if dTotal > 0 {
 		f.TextCoverage = float64(dGot / dTotal)
 	}
+	// A candidate with other numbers than the query's (another strength,
+	// another type) conflicts; one without numbers is only less specific
+	// ("aminophylline Oral Tablet" for "aminophylline 150 mg oral").
 	f.Numbers = 1
 	if qi.nNumbers > 0 {
-		n := 0
+		n, textNumbers := 0, 0
 		for id := range qi.numbers {
 			if matched[id] {
 				n++
 			}
 		}
-		f.Numbers = float64(n) / float64(qi.nNumbers)
+		for _, t := range dterms {
+			if isNumber(ix.terms[t]) {
+				textNumbers++
+			}
+		}
+		missing := 1 - float64(n)/float64(qi.nNumbers)
+		if textNumbers == 0 {
+			missing /= 3
+		}
+		f.Numbers = 1 - missing
 	}
 	return f
 }
