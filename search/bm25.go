@@ -50,6 +50,7 @@ type BM25Index struct {
 
 	grams   map[string][]uint32    // character trigram → terms, for fuzzy expansion
 	related map[string][]expansion // query term → related index terms (routes → dose forms)
+	mined   map[uint32][]expansion // index term → interchangeable terms learnt from the vocabulary
 	codes   map[string][]int32     // upper-cased concept_code → ordinals
 
 	// scratch holds per-query score arrays. A channel rather than a
@@ -141,6 +142,7 @@ func NewBM25Index(c *Corpus, an *Analyzer) *BM25Index {
 			}
 		}
 	}
+	ix.mined = ix.mineRelated()
 	ix.scratch = make(chan *accumulator, 2*runtime.GOMAXPROCS(0))
 	return ix
 }
@@ -189,6 +191,11 @@ func (ix *BM25Index) expand(terms []string) ([]queryTerm, int) {
 		}
 		for _, r := range ix.related[t] {
 			out = append(out, queryTerm{id: r.id, weight: r.weight, slot: slot})
+		}
+		if known {
+			for _, r := range ix.mined[id] {
+				out = append(out, queryTerm{id: r.id, weight: r.weight, slot: slot})
+			}
 		}
 		// Unknown words are likely misspellings; known words may still have
 		// close variants the vocabulary prefers ("aciclovir" / "acyclovir",
