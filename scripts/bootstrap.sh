@@ -62,4 +62,42 @@ else
 	GOBIN="$BIN" GOFLAGS=-buildvcs=false go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
 fi
 
+# FAISS (static library and headers) and OpenBLAS: search/faiss links them
+# through cgo, so even `go build ./...` needs them.
+if dpkg -s libfaiss-dev libopenblas-dev >/dev/null 2>&1; then
+	say "FAISS and OpenBLAS development packages: present"
+else
+	apt_install libfaiss-dev libopenblas-dev
+fi
+
+# ONNX Runtime shared library for the SapBERT embedder (search/embed.ONNX),
+# which loads it at run time from ./lib. Microsoft's build ships inside the npm
+# package onnxruntime-node; we take only the one library file from it.
+ORT_VERSION=1.24.1
+ORT_LIB="$PWD/lib/libonnxruntime.so.1"
+if [ -f "$ORT_LIB" ]; then
+	say "ONNX Runtime library: present ($ORT_LIB)"
+else
+	case "$(uname -m)" in
+	x86_64 | amd64) ort_arch=x64 ;;
+	aarch64 | arm64) ort_arch=arm64 ;;
+	*) ort_arch="" ;;
+	esac
+	if [ "$(uname -s)" != Linux ] || [ -z "$ort_arch" ]; then
+		say "no ONNX Runtime build for $(uname -s)/$(uname -m) here; set ONNXRUNTIME_LIB to use EMBEDDING_MODEL=onnx"
+	else
+		command -v npm >/dev/null 2>&1 || apt_install npm
+		say "fetching ONNX Runtime $ORT_VERSION (npm pack onnxruntime-node@$ORT_VERSION) into $ORT_LIB"
+		ort_tmp="$(mktemp -d)"
+		(cd "$ort_tmp" && npm pack --silent "onnxruntime-node@$ORT_VERSION" >/dev/null)
+		tar -xzf "$ort_tmp/onnxruntime-node-$ORT_VERSION.tgz" -C "$ort_tmp" \
+			"package/bin/napi-v6/linux/$ort_arch/libonnxruntime.so.1"
+		mkdir -p "$(dirname "$ORT_LIB")"
+		# Move into place last so an interrupted run leaves no half-written library.
+		cp "$ort_tmp/package/bin/napi-v6/linux/$ort_arch/libonnxruntime.so.1" "$ORT_LIB.tmp"
+		mv "$ORT_LIB.tmp" "$ORT_LIB"
+		rm -rf "$ort_tmp"
+	fi
+fi
+
 say "ready"
