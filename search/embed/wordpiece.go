@@ -25,6 +25,7 @@ const maxWordChars = 100
 // A WordPiece is immutable and safe for concurrent use.
 type WordPiece struct {
 	vocab map[string]int64
+	byID  []string
 	unk   int64
 	cls   int64
 	sep   int64
@@ -49,6 +50,7 @@ func LoadWordPiece(path string) (*WordPiece, error) {
 		if _, dup := wp.vocab[tok]; !dup {
 			wp.vocab[tok] = id
 		}
+		wp.byID = append(wp.byID, tok)
 		id++
 	}
 	if err := sc.Err(); err != nil {
@@ -88,14 +90,10 @@ func (wp *WordPiece) Encode(text string, maxLen int) []int64 {
 
 // Tokens returns the word pieces of text, without [CLS] and [SEP].
 func (wp *WordPiece) Tokens(text string) []string {
-	byID := make(map[int64]string, len(wp.vocab))
-	for tok, id := range wp.vocab {
-		byID[id] = tok
-	}
 	ids := wp.Encode(text, 0)
 	toks := make([]string, 0, len(ids)-2)
 	for _, id := range ids[1 : len(ids)-1] {
-		toks = append(toks, byID[id])
+		toks = append(toks, wp.byID[id])
 	}
 	return toks
 }

@@ -1,10 +1,14 @@
 package faiss
 
 import (
+	"context"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/portiere/portiere/search/embed"
 )
 
 // benchSearch measures single-query Search calls, the API's latency-bound
@@ -67,19 +71,39 @@ func BenchmarkBuild125k(b *testing.B) {
 	}
 }
 
-// BenchmarkBuild1M builds an IVF index over 1M random 384-dimensional unit
-// vectors. It takes minutes and 2 GB, so it runs only with
-// PORTIERE_BENCH_LARGE=1.
+// BenchmarkBuild1M builds IVF indexes over 1M synthetic names: each a
+// development concept name joined with the last two words of another, embedded
+// with the Hash embedder, so that the vectors cluster like real names do
+// (random vectors would not). It takes minutes and several GB, so it runs only
+// with PORTIERE_BENCH_LARGE=1.
 func BenchmarkBuild1M(b *testing.B) {
 	if os.Getenv("PORTIERE_BENCH_LARGE") == "" {
 		b.Skip("set PORTIERE_BENCH_LARGE=1 to build a 1M-vector index")
 	}
-	const n, d = 1_000_000, 384
-	v := randomUnit(n, d, 13)
+	names := devConceptNames(b)
+	const n = 1_000_000
+	texts := make([]string, n)
+	for i := range texts {
+		other := strings.Fields(names[(i*7919+13)%len(names)])
+		texts[i] = names[i%len(names)] + " " + strings.Join(other[max(0, len(other)-2):], " ")
+	}
+	h, err := embed.NewHash(embed.HashOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	vs, err := h.Embed(context.Background(), texts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := make([]float32, 0, n*h.Dim())
+	for _, row := range vs {
+		v = append(v, row...)
+	}
+	vs = nil
 	for _, kind := range []Kind{KindIVFFlat, KindIVFSQ8} {
 		b.Run(string(kind), func(b *testing.B) {
 			for b.Loop() {
-				x, err := Build(v, d, Options{Kind: kind})
+				x, err := Build(v, h.Dim(), Options{Kind: kind})
 				if err != nil {
 					b.Fatal(err)
 				}

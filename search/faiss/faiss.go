@@ -121,6 +121,10 @@ func Build(vectors []float32, dim int, opts Options) (*Index, error) {
 	if dim <= 0 || len(vectors) == 0 || len(vectors)%dim != 0 {
 		return nil, fmt.Errorf("faiss: %d floats is not a positive number of %d-dimensional vectors", len(vectors), dim)
 	}
+	if opts.FlatThreshold < 0 || opts.NList < 0 || opts.NProbe < 0 || opts.TrainSize < 0 || opts.TrainIterations < 0 ||
+		opts.TargetRecall < 0 || opts.TargetRecall > 1 {
+		return nil, errors.New("faiss: negative option, or TargetRecall above 1")
+	}
 	n := len(vectors) / dim
 	kind := opts.Kind
 	if kind == KindAuto {
@@ -150,9 +154,6 @@ func Build(vectors []float32, dim int, opts Options) (*Index, error) {
 		}
 	default:
 		return nil, fmt.Errorf("faiss: unknown index kind %q", kind)
-	}
-	if opts.TargetRecall < 0 || opts.TargetRecall > 1 || opts.NProbe < 0 || opts.TrainSize < 0 || opts.TrainIterations < 0 {
-		return nil, errors.New("faiss: negative option, or TargetRecall above 1")
 	}
 
 	x := &Index{dim: dim, n: n, searchThreads: cmp.Or(opts.SearchThreads, 1), meta: meta}
@@ -198,6 +199,13 @@ func Build(vectors []float32, dim int, opts Options) (*Index, error) {
 // reaches target, on a sample of the indexed vectors used as queries. Each
 // query's own position is left out of both result lists, so that the sample
 // stands for queries that are not themselves in the index.
+//
+// A result counts as found when its exact score is at least that of the
+// exact 10th neighbour: vocabularies hold many identical or near-identical
+// names, and which of several tied vectors a search returns is arbitrary, so
+// comparing id sets would punish ties and drive nprobe up to a full scan.
+// Exact scores are recomputed from the vectors, so 8-bit codes' approximate
+// scores do not count either.
 func (x *Index) calibrate(vectors []float32, target float64, threads int, rng *rand.Rand) (int, error) {
 	nq := min(calibrationQueries, x.n)
 	pos := rng.Perm(x.n)[:nq]
@@ -212,11 +220,24 @@ func (x *Index) calibrate(vectors []float32, target float64, threads int, rng *r
 		C.int(x.dim), C.int64_t(k), C.int(threads), (*C.float)(&exactD[0]), (*C.int64_t)(&exactI[0]))); err != nil {
 		return 0, fmt.Errorf("faiss: calibrating nprobe: %w", err)
 	}
-	truth := make([]map[int64]bool, nq)
+	score := func(j int, id int64) float32 {
+		var s float32
+		for i, a := range q[j*x.dim : (j+1)*x.dim] {
+			s += a * vectors[int(id)*x.dim+i]
+		}
+		return s
+	}
+	// threshold[j] is the exact score of query j's k-1'th neighbour other than
+	// itself, less a rounding margin; want[j] the number of such neighbours.
+	threshold := make([]float32, nq)
+	want := make([]int, nq)
+	total := 0
 	for j := range nq {
-		truth[j] = make(map[int64]bool, k)
-		for _, id := range withoutSelf(exactI[j*k:(j+1)*k], int64(pos[j]), k-1) {
-			truth[j][id] = true
+		ids := withoutSelf(exactI[j*k:(j+1)*k], int64(pos[j]), k-1)
+		want[j] = len(ids)
+		total += len(ids)
+		if len(ids) > 0 {
+			threshold[j] = score(j, ids[len(ids)-1]) - 1e-5
 		}
 	}
 	recall := func(nprobe int) (float64, error) {
@@ -226,14 +247,13 @@ func (x *Index) calibrate(vectors []float32, target float64, threads int, rng *r
 			(*C.float)(&d[0]), (*C.int64_t)(&ids[0]))); err != nil {
 			return 0, fmt.Errorf("faiss: calibrating nprobe: %w", err)
 		}
-		hits, total := 0, 0
+		hits := 0
 		for j := range nq {
-			for _, id := range withoutSelf(ids[j*k:(j+1)*k], int64(pos[j]), k-1) {
-				if truth[j][id] {
+			for _, id := range withoutSelf(ids[j*k:(j+1)*k], int64(pos[j]), want[j]) {
+				if score(j, id) >= threshold[j] {
 					hits++
 				}
 			}
-			total += len(truth[j])
 		}
 		return float64(hits) / float64(max(total, 1)), nil
 	}

@@ -100,13 +100,14 @@ func TestBuildErrors(t *testing.T) {
 		d    int
 		opts Options
 	}{
-		"empty":         {nil, 8, Options{}},
-		"ragged":        {v[:799], 8, Options{}},
-		"zero dim":      {v, 0, Options{}},
-		"unknown kind":  {v, 8, Options{Kind: "hnsw"}},
-		"nlist > n":     {v, 8, Options{Kind: KindIVFFlat, NList: 101}},
-		"recall > 1":    {v, 8, Options{Kind: KindIVFFlat, NList: 4, TargetRecall: 2}},
-		"negative opts": {v, 8, Options{Kind: KindIVFFlat, NList: 4, NProbe: -1}},
+		"empty":          {nil, 8, Options{}},
+		"ragged":         {v[:799], 8, Options{}},
+		"zero dim":       {v, 0, Options{}},
+		"unknown kind":   {v, 8, Options{Kind: "hnsw"}},
+		"nlist > n":      {v, 8, Options{Kind: KindIVFFlat, NList: 101}},
+		"recall > 1":     {v, 8, Options{Kind: KindIVFFlat, NList: 4, TargetRecall: 2}},
+		"negative opts":  {v, 8, Options{Kind: KindIVFFlat, NList: 4, NProbe: -1}},
+		"negative nlist": {v, 8, Options{Kind: KindIVFFlat, NList: -4}},
 	} {
 		if _, err := Build(c.v, c.d, c.opts); err == nil || !strings.HasPrefix(err.Error(), "faiss: ") {
 			t.Errorf("%s: err = %v", name, err)

@@ -230,8 +230,8 @@ func Load(path string, expect Meta) (*Index, error) {
 	want := map[Kind]C.int{KindFlat: C.PF_FLAT, KindIVFFlat: C.PF_IVF_FLAT, KindIVFSQ8: C.PF_IVF_SQ8}[m.Kind]
 	if x.dim != m.Dim || x.n != m.Count || x.n != len(m.ConceptIDs) || kind != want || int(nlist) != m.NList {
 		x.Close()
-		return nil, fmt.Errorf("faiss: %s holds %d vectors of dimension %d, but its metadata says %d (%d concept ids) of dimension %d",
-			path, x.n, x.dim, m.Count, len(m.ConceptIDs), m.Dim)
+		return nil, fmt.Errorf("faiss: %s (%d vectors of dimension %d, %d lists) does not match its metadata (%s, %d vectors of dimension %d, %d lists, %d concept ids)",
+			path, x.n, x.dim, nlist, m.Kind, m.Count, m.Dim, m.NList, len(m.ConceptIDs))
 	}
 	x.nprobe.Store(int64(m.NProbe))
 	return x, nil

@@ -17,6 +17,10 @@
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+
+// The shim's labels are int64_t; FAISS's id type must be the same.
+static_assert(std::is_same<faiss::Index::idx_t, int64_t>::value, "faiss::Index::idx_t is not int64_t");
 
 namespace {
 
