@@ -86,6 +86,15 @@ func (c *Corpus) Texts() (texts []string, concepts []int64) {
 	return texts, concepts
 }
 
+// TextCount is the number of texts Texts returns.
+func (c *Corpus) TextCount() int {
+	n := len(c.Concepts)
+	for i := range c.Concepts {
+		n += len(c.Concepts[i].Synonyms)
+	}
+	return n
+}
+
 // DenseProgress is told how many texts are embedded so far.
 type DenseProgress func(done, total int)
 

@@ -236,7 +236,7 @@ func devDenseTier(t testing.TB, corpus *search.Corpus) *search.DenseTier {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ix, err := search.BuildDenseIndex(context.Background(), corpus, e, searchindex.FAISSOptions(), nil)
+		ix, err := search.BuildDenseIndex(context.Background(), corpus, e, searchindex.FAISSOptions(corpus.TextCount()), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -107,7 +107,7 @@ func benchScale(b *testing.B, n int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		ix, err := search.BuildDenseIndex(context.Background(), corpus, emb, searchindex.FAISSOptions(), nil)
+		ix, err := search.BuildDenseIndex(context.Background(), corpus, emb, searchindex.FAISSOptions(corpus.TextCount()), nil)
 		if err != nil {
 			b.Fatal(err)
 		}

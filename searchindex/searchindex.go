@@ -90,7 +90,7 @@ func Build(ctx context.Context, corpus *search.Corpus, cfg Config) (*search.Engi
 	if path == "" {
 		path = CachePath(cfg.IndexDir, corpus, emb)
 	}
-	ix, built, err := search.LoadOrBuildDenseIndex(ctx, corpus, emb, path, FAISSOptions(), progress)
+	ix, built, err := search.LoadOrBuildDenseIndex(ctx, corpus, emb, path, FAISSOptions(corpus.TextCount()), progress)
 	if err != nil {
 		return nil, Info{}, err
 	}
@@ -108,9 +108,19 @@ func Build(ctx context.Context, corpus *search.Corpus, cfg Config) (*search.Engi
 	return e, info, nil
 }
 
-// FAISSOptions are the dense index parameters Portiere deploys.
-func FAISSOptions() faiss.Options {
-	return faiss.Options{TargetRecall: TargetRecall, Seed: 1}
+// SQ8Threshold is the vector count above which the dense index stores
+// one byte per coordinate (IVF-SQ8): at a million concepts float vectors
+// alone would take 1.3 GB.
+const SQ8Threshold = 500_000
+
+// FAISSOptions are the dense index parameters Portiere deploys for n
+// vectors.
+func FAISSOptions(n int) faiss.Options {
+	o := faiss.Options{TargetRecall: TargetRecall, Seed: 1}
+	if n > SQ8Threshold {
+		o.Kind = faiss.KindIVFSQ8
+	}
+	return o
 }
 
 // IndexVersion names the index built from corpus with emb.
