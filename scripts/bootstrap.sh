@@ -54,6 +54,15 @@ if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
 	useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
 fi
 
+# Redis server: the tests check the shared cache against a real one.
+if command -v redis-server >/dev/null 2>&1; then
+	say "Redis server: present"
+else
+	apt_install redis-server
+	# The package may start a system instance on 6379; the tests start their own.
+	if command -v systemctl >/dev/null 2>&1; then systemctl stop redis-server >/dev/null 2>&1 || true; fi
+fi
+
 # Temporal CLI: the development server `portiere dev` and the tests start.
 if [ -x "$BIN/temporal" ]; then
 	say "Temporal CLI: present ($BIN/temporal)"
