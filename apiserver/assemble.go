@@ -68,10 +68,18 @@ func Assemble(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, tc cli
 		EmbeddingModel: cfg.Search.EmbeddingModel, ModelPath: cfg.Search.EmbeddingModelPath,
 		IndexPath: cfg.Search.FAISSIndexPath, Logger: log,
 	}
-	if es != nil {
-		idx.Lexical = elastic.New(es).Searcher(ElasticsearchAlias)
-	}
 	go func() {
+		if es != nil {
+			// Search Elasticsearch only once the population workflow has
+			// pointed the alias at a complete index; until then the
+			// embedded lexical index serves.
+			ec := elastic.New(es)
+			if n, err := ec.Count(ctx, ElasticsearchAlias); err != nil || n == 0 {
+				log.Warn("Elasticsearch alias not populated; using the embedded lexical index (run the es-populate workflow)", "alias", ElasticsearchAlias, "error", err)
+			} else {
+				idx.Lexical = ec.Searcher(ElasticsearchAlias)
+			}
+		}
 		if err := a.Search.Load(ctx, store.LoadCorpus, idx); err != nil && ctx.Err() == nil {
 			log.Error("search index not loaded", "error", err)
 		}
