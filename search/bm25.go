@@ -286,12 +286,12 @@ func (ix *BM25Index) search(qterms []queryTerm, limit int, keep func(concept int
 		default: // more concurrent queries than kept arrays: let it go
 		}
 	}()
-	// Terms found in more than 1 text in 20 ("of", "disorder", "tablet")
+	// Terms found in more than 1 text in 100 ("of", "disorder", "tablet")
 	// have long postings and low weight. When the query has rarer terms,
 	// common terms only add to the texts the rare ones found: a text
 	// matching common words alone cannot win. This keeps latency flat as
 	// the vocabulary grows.
-	commonDF := uint32(len(ix.texts) / 20)
+	commonDF := uint32(len(ix.texts) / 100)
 	hasRare := false
 	for _, qt := range qterms {
 		hasRare = hasRare || ix.df[qt.id] <= commonDF

@@ -102,7 +102,7 @@ type Engine struct {
 
 // rerankDepth is how many leading candidates get a dense score computed
 // when the dense tier did not retrieve them.
-const rerankDepth = 30
+const rerankDepth = 12
 
 // ErrEmptyQuery is returned for a query with no searchable text.
 var ErrEmptyQuery = errors.New("search: empty query")

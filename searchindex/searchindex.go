@@ -23,7 +23,7 @@ import (
 // docs/benchmarks.md).
 const (
 	HashDim      = 256
-	TargetRecall = 0.9
+	TargetRecall = 0.8
 )
 
 // Config selects the embedder and where the dense index lives.
