@@ -70,11 +70,16 @@ type Info struct {
 // Build makes the engine for corpus: the embedded lexical index, and the
 // dense tier loaded from cfg.IndexPath or built and saved there.
 func Build(ctx context.Context, corpus *search.Corpus, cfg Config) (*search.Engine, Info, error) {
-	start := time.Now()
 	emb, err := NewEmbedder(cfg)
 	if err != nil {
 		return nil, Info{}, err
 	}
+	return BuildWith(ctx, corpus, emb, cfg)
+}
+
+// BuildWith is Build with the embedder given instead of named by cfg.
+func BuildWith(ctx context.Context, corpus *search.Corpus, emb search.Embedder, cfg Config) (*search.Engine, Info, error) {
+	start := time.Now()
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
