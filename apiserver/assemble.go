@@ -8,10 +8,12 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/portiere/portiere/config"
+	"github.com/portiere/portiere/mappingjob/mappingjobstore"
 	"github.com/portiere/portiere/platform/cache"
 	"github.com/portiere/portiere/search/elastic"
 	"github.com/portiere/portiere/searchindex"
 	"github.com/portiere/portiere/vocab/vocabstore"
+	"github.com/portiere/portiere/workflows"
 )
 
 // ElasticsearchAlias is the alias the lexical tier searches; the population
@@ -59,6 +61,8 @@ func Assemble(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, tc cli
 	a.Server, err = New(Config{
 		Version: version, CORSOrigins: cfg.HTTP.CORSOrigins, Logger: log, Dependencies: deps,
 		Search: a.Search, Concepts: store, Cache: c,
+		Workflows: &workflows.Client{Temporal: tc, ESAlias: ElasticsearchAlias}, Projects: mappingjobstore.New(pool),
+		AdminToken: cfg.Auth.AdminToken, ElasticsearchConfigured: es != nil,
 	})
 	if err != nil {
 		a.Close()
