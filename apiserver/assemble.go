@@ -3,6 +3,7 @@ package apiserver
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
@@ -19,6 +20,10 @@ import (
 // ElasticsearchAlias is the alias the lexical tier searches; the population
 // workflow points it at a complete index.
 const ElasticsearchAlias = "portiere-concepts"
+
+// IndexWatchInterval is how often each API replica checks whether a new
+// dense index was saved at FAISS_INDEX_PATH.
+const IndexWatchInterval = 10 * time.Second
 
 // Assembled is an API server wired to its backends, with the search index
 // loading in the background.
@@ -79,6 +84,8 @@ func Assemble(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, tc cli
 		if err := a.Search.Load(ctx, store.LoadCorpus, idx); err != nil && ctx.Err() == nil {
 			log.Error("search index not loaded", "error", err)
 		}
+		// Pick up indexes the index build workflow saves, without downtime.
+		a.Search.Watch(ctx, store.LoadCorpus, idx, IndexWatchInterval)
 	}()
 	return a, nil
 }
