@@ -26,6 +26,8 @@ type Options struct {
 	// Schedules are created or updated at start; nil means
 	// workflows.Schedules(), an empty non-nil slice none.
 	Schedules []workflows.Schedule
+	// TaskQueue overrides TaskQueue (tests sharing one Temporal).
+	TaskQueue string
 	// Worker tunes the SDK worker.
 	Worker sdkworker.Options
 }
@@ -43,12 +45,16 @@ func Run(ctx context.Context, c client.Client, logger *slog.Logger, opts Options
 	if err := workflows.EnsureSchedules(ctx, c, scheds); err != nil {
 		return err
 	}
-	w := sdkworker.New(c, TaskQueue, opts.Worker)
+	queue := opts.TaskQueue
+	if queue == "" {
+		queue = TaskQueue
+	}
+	w := sdkworker.New(c, queue, opts.Worker)
 	workflows.Register(w, opts.Activities)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: start: %w", err)
 	}
-	logger.Info("worker polling", "task_queue", TaskQueue, "schedules", len(scheds))
+	logger.Info("worker polling", "task_queue", queue, "schedules", len(scheds))
 	<-ctx.Done()
 	w.Stop()
 	logger.Info("worker stopped")

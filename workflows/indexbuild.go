@@ -60,7 +60,7 @@ func IndexFreshnessWorkflow(ctx workflow.Context) (IndexFreshnessResult, error) 
 		return res, nil
 	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID: IndexBuildWorkflowID, TaskQueue: TaskQueue,
+		WorkflowID: IndexBuildWorkflowID, TaskQueue: workflow.GetInfo(ctx).TaskQueueName,
 	})
 	err := workflow.ExecuteChildWorkflow(cctx, IndexBuildWorkflow, IndexBuildInput{}).Get(ctx, nil)
 	var started *temporal.ChildWorkflowExecutionAlreadyStartedError
