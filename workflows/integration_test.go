@@ -129,4 +129,3 @@ func projectWithCodes(t testing.TB, pool *pgxpool.Pool, n int) string {
 	}
 	return project
 }
-

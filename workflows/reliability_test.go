@@ -180,12 +180,15 @@ func TestKillWorkerMidBulkMapping(t *testing.T) {
 	run := startWorkflow(t, tc, queue, id, workflows.BulkMappingWorkflow, workflows.BulkMappingInput{
 		ProjectID: project, ChunkSize: 250, ChunksPerRun: 8, HeartbeatTimeout: 2 * time.Second,
 	})
-	waitFor(t, "a third of the codes mapped", 2*time.Minute, func() bool { return progress(t, tc, id).Done >= n/3 })
+	var killedAt workflows.Progress
+	waitFor(t, "a third of the codes mapped", 2*time.Minute, func() bool {
+		killedAt = progress(t, tc, id)
+		return killedAt.Done >= n/3
+	})
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	first.Wait()
-	killedAt := progress(t, tc, id)
 	t.Logf("killed the worker at %d/%d after %s", killedAt.Done, n, time.Since(start).Round(time.Millisecond))
 	second := startWorker()
 	defer func() { second.Process.Signal(syscall.SIGTERM); second.Wait() }()
