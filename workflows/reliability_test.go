@@ -75,11 +75,13 @@ func newActivities(pool *pgxpool.Pool, indexPath string) *activities.Activities 
 	}
 }
 
+var queueSeq atomic.Int32
+
 // inProcessWorker runs a worker for acts on its own task queue until the
 // test ends.
 func inProcessWorker(t *testing.T, tc client.Client, acts *activities.Activities) string {
 	t.Helper()
-	queue := "test-" + strings.ReplaceAll(t.Name(), "/", "-")
+	queue := fmt.Sprintf("test-%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), queueSeq.Add(1))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
