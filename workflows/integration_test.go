@@ -55,7 +55,7 @@ func temporalCLI() string {
 
 // devTemporal returns a client of the package's dev server, started on
 // first use.
-func devTemporal(t *testing.T) client.Client {
+func devTemporal(t testing.TB) client.Client {
 	t.Helper()
 	cli := temporalCLI()
 	if _, err := os.Stat(cli); err != nil {

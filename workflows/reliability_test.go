@@ -79,7 +79,7 @@ var queueSeq atomic.Int32
 
 // inProcessWorker runs a worker for acts on its own task queue until the
 // test ends.
-func inProcessWorker(t *testing.T, tc client.Client, acts *activities.Activities) string {
+func inProcessWorker(t testing.TB, tc client.Client, acts *activities.Activities) string {
 	t.Helper()
 	queue := fmt.Sprintf("test-%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), queueSeq.Add(1))
 	ctx, cancel := context.WithCancel(context.Background())
