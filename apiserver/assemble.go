@@ -3,20 +3,27 @@ package apiserver
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 
 	"github.com/portiere/portiere/config"
+	"github.com/portiere/portiere/mappingjob/mappingjobstore"
 	"github.com/portiere/portiere/platform/cache"
 	"github.com/portiere/portiere/search/elastic"
 	"github.com/portiere/portiere/searchindex"
 	"github.com/portiere/portiere/vocab/vocabstore"
+	"github.com/portiere/portiere/workflows"
 )
 
 // ElasticsearchAlias is the alias the lexical tier searches; the population
 // workflow points it at a complete index.
 const ElasticsearchAlias = "portiere-concepts"
+
+// IndexWatchInterval is how often each API replica checks whether a new
+// dense index was saved at FAISS_INDEX_PATH.
+const IndexWatchInterval = 10 * time.Second
 
 // Assembled is an API server wired to its backends, with the search index
 // loading in the background.
@@ -59,6 +66,8 @@ func Assemble(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, tc cli
 	a.Server, err = New(Config{
 		Version: version, CORSOrigins: cfg.HTTP.CORSOrigins, Logger: log, Dependencies: deps,
 		Search: a.Search, Concepts: store, Cache: c,
+		Workflows: &workflows.Client{Temporal: tc, ESAlias: ElasticsearchAlias}, Projects: mappingjobstore.New(pool),
+		AdminToken: cfg.Auth.AdminToken, ElasticsearchConfigured: es != nil,
 	})
 	if err != nil {
 		a.Close()
@@ -83,6 +92,8 @@ func Assemble(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, tc cli
 		if err := a.Search.Load(ctx, store.LoadCorpus, idx); err != nil && ctx.Err() == nil {
 			log.Error("search index not loaded", "error", err)
 		}
+		// Pick up indexes the index build workflow saves, without downtime.
+		a.Search.Watch(ctx, store.LoadCorpus, idx, IndexWatchInterval)
 	}()
 	return a, nil
 }

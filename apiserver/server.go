@@ -40,6 +40,15 @@ type Config struct {
 	Search SearchProvider
 	// Concepts serves GET /api/v1/concepts/{id}; nil answers 503.
 	Concepts ConceptReader
+	// Workflows starts and inspects workflows (/api/v1/workflows); nil
+	// answers 503.
+	Workflows Workflows
+	// Projects, when set, makes bulk mapping of an unknown project a 404.
+	Projects Projects
+	// AdminToken guards the workflow routes; empty refuses them (401).
+	AdminToken string
+	// ElasticsearchConfigured allows the Elasticsearch population route.
+	ElasticsearchConfigured bool
 	// Cache stores search answers and concepts (Redis when configured);
 	// nil means an in-process cache.
 	Cache cache.Cache
@@ -105,6 +114,7 @@ func (s *Server) routes() {
 	s.healthRoutes()
 	s.conceptRoutes()
 	s.conceptDetailRoutes()
+	s.workflowRoutes()
 
 	s.route(fiber.MethodGet, "/openapi.json", openapi.Operation{
 		Summary: "This OpenAPI 3 document", Tags: []string{"docs"},

@@ -96,6 +96,9 @@ type Temporal struct {
 type Auth struct {
 	JWTSecret  string
 	APIKeySalt string
+	// AdminToken guards the workflow routes until API keys exist; empty
+	// refuses every request to them.
+	AdminToken string
 }
 
 // Search configures the dense retrieval tier.
@@ -139,7 +142,7 @@ const (
 var Variables = []string{
 	"DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD",
 	"REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "ELASTICSEARCH_URL",
-	"JWT_SECRET", "API_KEY_SALT", "EMBEDDING_MODEL", "EMBEDDING_MODEL_PATH", "FAISS_INDEX_PATH",
+	"JWT_SECRET", "API_KEY_SALT", "ADMIN_TOKEN", "EMBEDDING_MODEL", "EMBEDDING_MODEL_PATH", "FAISS_INDEX_PATH",
 	"CORS_ORIGINS", "RATE_LIMIT_PER_MINUTE", "LOG_LEVEL",
 	"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "API_PORT",
 }
@@ -203,6 +206,7 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 	c.Auth = Auth{
 		JWTSecret:  p.secret("JWT_SECRET"),
 		APIKeySalt: p.secret("API_KEY_SALT"),
+		AdminToken: p.secret("ADMIN_TOKEN"),
 	}
 	c.Search = Search{
 		EmbeddingModel:     p.oneOf("EMBEDDING_MODEL", DefaultEmbeddingModel, "hash", "onnx"),

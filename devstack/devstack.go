@@ -65,7 +65,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		}
 	}
 
-	secrets, err := devSecrets(filepath.Join(o.DataDir, secretsFile), "JWT_SECRET", "API_KEY_SALT", "DB_PASSWORD")
+	secrets, err := devSecrets(filepath.Join(o.DataDir, secretsFile), "JWT_SECRET", "API_KEY_SALT", "ADMIN_TOKEN", "DB_PASSWORD")
 	if err != nil {
 		return err
 	}
@@ -74,6 +74,9 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	if cfg.Auth.APIKeySalt == "" {
 		cfg.Auth.APIKeySalt = secrets["API_KEY_SALT"]
+	}
+	if cfg.Auth.AdminToken == "" {
+		cfg.Auth.AdminToken = secrets["ADMIN_TOKEN"]
 	}
 
 	// stops run in reverse order when Run returns.
@@ -165,8 +168,12 @@ func Run(ctx context.Context, o Options) (err error) {
 		return &ports.PortInUseError{Port: cfg.HTTP.Port}
 	}
 
+	acts, err := worker.NewActivities(cfg, pool, o.Version, log)
+	if err != nil {
+		return err
+	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return worker.Run(gctx, tc, log) })
+	g.Go(func() error { return worker.Run(gctx, tc, log, worker.Options{Activities: acts}) })
 	g.Go(func() error { return srv.Serve(gctx, ln, config.ShutdownTimeout) })
 
 	apiURL := "http://localhost:" + strconv.Itoa(cfg.HTTP.Port)
@@ -179,6 +186,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	fmt.Fprintf(o.Out, "  Temporal       %s (namespace %s)\n", cfg.Temporal.Address, cfg.Temporal.Namespace)
 	fmt.Fprintf(o.Out, "  PostgreSQL     postgres://%s@%s:%d/%s\n", cfg.DB.User, cfg.DB.Host, cfg.DB.Port, cfg.DB.Name)
+	fmt.Fprintf(o.Out, "  Admin token    %s  (Authorization: Bearer …, for /api/v1/workflows)\n", cfg.Auth.AdminToken)
 	fmt.Fprintf(o.Out, "  Data folder    %s\n\n", o.DataDir)
 
 	err = g.Wait()

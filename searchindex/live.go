@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/portiere/portiere/search"
+	"github.com/portiere/portiere/search/faiss"
 )
 
 // CorpusLoader reads the vocabulary to index (from PostgreSQL in a
@@ -78,4 +81,47 @@ func (l *Live) Check(context.Context) error {
 		return ErrBuilding
 	}
 	return search.ErrNotReady
+}
+
+// Watch reloads the engine whenever the dense index saved at
+// cfg.IndexPath changes (another process — the index build workflow —
+// saved a new one): every interval it reads the saved index's metadata,
+// and when its vocabulary, embedder or creation time differs from the
+// served engine's it calls Load, which swaps the new engine in (requests in
+// flight finish on the old one). It returns when ctx is done.
+func (l *Live) Watch(ctx context.Context, load CorpusLoader, cfg Config, interval time.Duration) {
+	if cfg.IndexPath == "" || interval <= 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		m, err := faiss.ReadMeta(cfg.IndexPath)
+		if err != nil {
+			continue // none saved yet, or mid-save: try again next tick
+		}
+		l.mu.Lock()
+		info, busy := l.info, l.building
+		l.mu.Unlock()
+		if busy {
+			continue
+		}
+		// Nothing served yet (the first load failed) also reloads.
+		if info.Version != "" && m.VocabularyFingerprint == info.Fingerprint && m.EmbedderID == info.EmbedderID && m.CreatedAt.Equal(info.IndexCreatedAt) {
+			continue
+		}
+		log.Info("saved search index changed; reloading", "served", info.Version, "index_created_at", m.CreatedAt)
+		if err := l.Load(ctx, load, cfg); err != nil && ctx.Err() == nil {
+			log.Error("search index reload failed; still serving the previous one", "error", err)
+		}
+	}
 }

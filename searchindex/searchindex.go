@@ -64,17 +64,25 @@ type Info struct {
 	Concepts    int       `json:"concepts"`
 	DenseBuilt  bool      `json:"dense_index_built"` // false: loaded from IndexPath
 	BuiltAt     time.Time `json:"built_at"`
-	Took        string    `json:"took"`
+	// IndexCreatedAt is when the dense index served was built (its saved
+	// metadata); Live.Watch reloads when the saved one's differs.
+	IndexCreatedAt time.Time `json:"index_created_at"`
+	Took           string    `json:"took"`
 }
 
 // Build makes the engine for corpus: the embedded lexical index, and the
 // dense tier loaded from cfg.IndexPath or built and saved there.
 func Build(ctx context.Context, corpus *search.Corpus, cfg Config) (*search.Engine, Info, error) {
-	start := time.Now()
 	emb, err := NewEmbedder(cfg)
 	if err != nil {
 		return nil, Info{}, err
 	}
+	return BuildWith(ctx, corpus, emb, cfg)
+}
+
+// BuildWith is Build with the embedder given instead of named by cfg.
+func BuildWith(ctx context.Context, corpus *search.Corpus, emb search.Embedder, cfg Config) (*search.Engine, Info, error) {
+	start := time.Now()
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -102,7 +110,7 @@ func Build(ctx context.Context, corpus *search.Corpus, cfg Config) (*search.Engi
 	info := Info{
 		Version:     IndexVersion(corpus, emb),
 		Fingerprint: corpus.Fingerprint, EmbedderID: emb.ID(), Concepts: len(corpus.Concepts),
-		DenseBuilt: built, BuiltAt: time.Now().UTC(), Took: time.Since(start).Round(time.Millisecond).String(),
+		DenseBuilt: built, BuiltAt: time.Now().UTC(), IndexCreatedAt: ix.Meta().CreatedAt, Took: time.Since(start).Round(time.Millisecond).String(),
 	}
 	log.Info("search index ready", "version", info.Version, "concepts", info.Concepts, "dense_built", built, "took", info.Took)
 	return e, info, nil

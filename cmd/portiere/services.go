@@ -123,7 +123,11 @@ func workerCommand(ctx context.Context) *cobra.Command {
 				return err
 			}
 			defer tc.Close()
-			return ignoreCancel(worker.Run(ctx, tc, logger))
+			acts, err := worker.NewActivities(cfg, pool, version, logger)
+			if err != nil {
+				return err
+			}
+			return ignoreCancel(worker.Run(ctx, tc, logger, worker.Options{Activities: acts}))
 		},
 	}
 }

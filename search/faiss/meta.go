@@ -178,16 +178,9 @@ func (x *Index) writeIndexTemp(path string) (string, uint32, error) {
 // ErrMismatch. It also fails when the files are missing, damaged or from
 // different saves. The loaded Meta, concept order included, is x.Meta().
 func Load(path string, expect Meta) (*Index, error) {
-	js, err := os.ReadFile(path + metaSuffix)
+	mf, err := readMetaFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("faiss: %w", err)
-	}
-	var mf metaFile
-	if err := json.Unmarshal(js, &mf); err != nil {
-		return nil, fmt.Errorf("faiss: reading %s: %w", path+metaSuffix, err)
-	}
-	if mf.Format != metaFormat {
-		return nil, fmt.Errorf("faiss: %s has format %d, want %d: rebuild the index", path+metaSuffix, mf.Format, metaFormat)
+		return nil, err
 	}
 	m := mf.Meta
 	switch {
@@ -235,6 +228,30 @@ func Load(path string, expect Meta) (*Index, error) {
 	}
 	x.nprobe.Store(int64(m.NProbe))
 	return x, nil
+}
+
+// ReadMeta returns the metadata of the index saved at path (without its
+// concept order) without loading the index: a cheap way to notice that a
+// new index was saved. A missing index gives an error matching
+// os.ErrNotExist.
+func ReadMeta(path string) (Meta, error) {
+	mf, err := readMetaFile(path)
+	return mf.Meta, err
+}
+
+func readMetaFile(path string) (metaFile, error) {
+	js, err := os.ReadFile(path + metaSuffix)
+	if err != nil {
+		return metaFile{}, fmt.Errorf("faiss: %w", err)
+	}
+	var mf metaFile
+	if err := json.Unmarshal(js, &mf); err != nil {
+		return metaFile{}, fmt.Errorf("faiss: reading %s: %w", path+metaSuffix, err)
+	}
+	if mf.Format != metaFormat {
+		return metaFile{}, fmt.Errorf("faiss: %s has format %d, want %d: rebuild the index", path+metaSuffix, mf.Format, metaFormat)
+	}
+	return mf, nil
 }
 
 func decodeIDs(b []byte) ([]int64, error) {

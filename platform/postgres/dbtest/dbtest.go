@@ -45,9 +45,14 @@ type server struct {
 var shared server // the test binary's one server; see Main
 
 // Main runs the tests and stops a cluster started for them. Call it from
-// TestMain: func TestMain(m *testing.M) { dbtest.Main(m) }.
-func Main(m *testing.M) {
+// TestMain: func TestMain(m *testing.M) { dbtest.Main(m) }. The optional
+// stops run after the tests, before the cluster stops (servers the tests
+// shared, such as a Temporal dev server).
+func Main(m *testing.M, stops ...func()) {
 	code := m.Run()
+	for _, stop := range stops {
+		stop()
+	}
 	if shared.cluster != nil {
 		shared.cluster.Stop(context.Background())
 		os.RemoveAll(shared.tmp)

@@ -1,0 +1,148 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/portiere/portiere/mapping"
+	"github.com/portiere/portiere/mappingjob"
+	"github.com/portiere/portiere/search"
+)
+
+// CountSourceCodesInput names the project whose codes are counted.
+type CountSourceCodesInput struct {
+	ProjectID string
+}
+
+// CountSourceCodes counts a project's source codes. An unknown project is a
+// non-retryable error.
+func (a *Activities) CountSourceCodes(ctx context.Context, in CountSourceCodesInput) (int64, error) {
+	n, err := a.Jobs.CountSourceCodes(ctx, in.ProjectID)
+	if errors.Is(err, mappingjob.ErrNotFound) {
+		return 0, temporal.NewNonRetryableApplicationError(err.Error(), "ProjectNotFound", err)
+	}
+	return n, err
+}
+
+// MapChunkInput is one chunk of a bulk mapping: the project's codes with
+// ID > AfterID, at most Limit of them.
+type MapChunkInput struct {
+	ProjectID  string
+	AfterID    int64
+	Limit      int
+	TopK       int
+	WorkflowID string
+}
+
+// MapChunkResult tallies a chunk. LastID is the ID of its last code (the
+// next chunk's AfterID); Mapped is 0 once no code is left.
+type MapChunkResult struct {
+	LastID        int64
+	Mapped        int
+	Auto          int
+	Review        int
+	Manual        int
+	Failed        int
+	SearchMillis  int64
+	PersistMillis int64
+	EngineVersion string
+	IndexVersion  string
+}
+
+// MapChunk maps one chunk of a project's source codes (search and
+// confidence routing, mapping.Map) and upserts their items. Running it
+// twice with the same input writes the same items.
+func (a *Activities) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkResult, error) {
+	if in.Limit <= 0 {
+		return MapChunkResult{}, temporal.NewNonRetryableApplicationError("activities: MapChunk needs a positive limit", "InvalidInput", nil)
+	}
+	codes, err := a.Jobs.SourceCodes(ctx, in.ProjectID, in.AfterID, in.Limit)
+	if errors.Is(err, mappingjob.ErrNotFound) {
+		return MapChunkResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "ProjectNotFound", err)
+	}
+	if err != nil {
+		return MapChunkResult{}, err
+	}
+	res := MapChunkResult{LastID: in.AfterID}
+	if len(codes) == 0 {
+		return res, nil
+	}
+	stop := keepAlive(ctx)
+	defer stop()
+	e, info, err := a.liveEngine(ctx)
+	if err != nil {
+		return MapChunkResult{}, err
+	}
+	res.EngineVersion, res.IndexVersion = a.EngineVersion, info.Version
+	terms := make([]mapping.SourceTerm, len(codes))
+	for i, c := range codes {
+		terms[i] = mapping.SourceTerm{Line: i + 1, Code: c.Code, Description: c.Description, Vocabularies: c.Vocabularies, Domains: c.Domains}
+	}
+	start := time.Now()
+	ms := mapping.Map(ctx, e, terms, mapping.Options{TopK: in.TopK})
+	if err := ctx.Err(); err != nil {
+		return MapChunkResult{}, err
+	}
+	res.SearchMillis = time.Since(start).Milliseconds()
+
+	prov := mappingjob.Provenance{EngineVersion: a.EngineVersion, IndexVersion: info.Version, WorkflowID: in.WorkflowID}
+	items := make([]mappingjob.Item, len(codes))
+	for i, m := range ms {
+		items[i] = itemOf(codes[i], m, prov)
+		switch {
+		case items[i].Error != "":
+			res.Failed++
+			res.Manual++
+		case items[i].Status == mappingjob.StatusAuto:
+			res.Auto++
+		case items[i].Status == mappingjob.StatusReview:
+			res.Review++
+		default:
+			res.Manual++
+		}
+	}
+	start = time.Now()
+	if err := a.Jobs.UpsertItems(ctx, in.ProjectID, items); err != nil {
+		return MapChunkResult{}, err
+	}
+	res.PersistMillis = time.Since(start).Milliseconds()
+	res.LastID = codes[len(codes)-1].ID
+	res.Mapped = len(codes)
+	return res, nil
+}
+
+func itemOf(c mappingjob.SourceCode, m mapping.Mapping, prov mappingjob.Provenance) mappingjob.Item {
+	it := mappingjob.Item{
+		Source: c.Source, Code: c.Code, Description: c.Description,
+		Confidence: m.Confidence, Status: statusOf(m.Status), Provenance: prov,
+	}
+	if m.Err != nil {
+		it.Error = m.Err.Error()
+		it.Status = mappingjob.StatusManual
+		return it
+	}
+	it.Candidates = make([]mappingjob.Candidate, len(m.Candidates))
+	for i, cand := range m.Candidates {
+		it.Candidates[i] = mappingjob.Candidate{
+			ConceptID: cand.Concept.ID, ConceptName: cand.Concept.Name,
+			VocabularyID: cand.Concept.Vocabulary, DomainID: cand.Concept.Domain, Score: cand.Score,
+		}
+	}
+	if len(m.Candidates) > 0 {
+		it.ConceptID = m.Candidates[0].Concept.ID
+	}
+	return it
+}
+
+func statusOf(r search.Route) mappingjob.Status {
+	switch r {
+	case search.RouteAuto:
+		return mappingjob.StatusAuto
+	case search.RouteReview:
+		return mappingjob.StatusReview
+	}
+	return mappingjob.StatusManual
+}

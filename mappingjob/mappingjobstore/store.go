@@ -1,0 +1,248 @@
+// Package mappingjobstore is the PostgreSQL storage of mappingjob: the
+// source_codes and concept_mapping_items tables.
+package mappingjobstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/portiere/portiere/mappingjob"
+)
+
+// Store implements mappingjob.Store on a pool. It is safe for concurrent
+// use.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+var _ mappingjob.Store = (*Store)(nil)
+
+// New returns a Store on pool.
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// addBatch bounds the rows of one insert statement.
+const addBatch = 5000
+
+// AddSourceCodes adds codes to project in batches; a code already there
+// gets the new description and filters. A project that does not exist gives
+// mappingjob.ErrNotFound.
+func (s *Store) AddSourceCodes(ctx context.Context, project string, codes []mappingjob.SourceCode) (int, error) {
+	const q = `
+		insert into source_codes (project_id, source, source_code, source_description, vocabulary_ids, domain_ids)
+		select $1, s, c, d, coalesce(string_to_array(nullif(v, ''), ','), '{}'), coalesce(string_to_array(nullif(dm, ''), ','), '{}')
+		from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) as t(s, c, d, v, dm)
+		on conflict (project_id, source, source_code) do update
+		set source_description = excluded.source_description,
+		    vocabulary_ids = excluded.vocabulary_ids,
+		    domain_ids = excluded.domain_ids,
+		    updated_at = now()`
+	n := 0
+	for start := 0; start < len(codes); start += addBatch {
+		batch := codes[start:min(start+addBatch, len(codes))]
+		src := make([]string, len(batch))
+		code := make([]string, len(batch))
+		desc := make([]string, len(batch))
+		vocs := make([]string, len(batch))
+		doms := make([]string, len(batch))
+		for i, c := range batch {
+			if c.Code == "" {
+				return n, fmt.Errorf("mappingjob: source code %d of %d is empty", start+i+1, len(codes))
+			}
+			src[i], code[i], desc[i] = c.Source, c.Code, c.Description
+			vocs[i], doms[i] = joinList(c.Vocabularies), joinList(c.Domains)
+		}
+		tag, err := s.pool.Exec(ctx, q, project, src, code, desc, vocs, doms)
+		if err != nil {
+			return n, translate(err)
+		}
+		n += int(tag.RowsAffected())
+	}
+	return n, nil
+}
+
+func joinList(l []string) string {
+	out := ""
+	for i, v := range l {
+		if i > 0 {
+			out += ","
+		}
+		out += v
+	}
+	return out
+}
+
+// CountSourceCodes counts project's codes.
+func (s *Store) CountSourceCodes(ctx context.Context, project string) (int64, error) {
+	const q = `select count(*) from source_codes where project_id = $1`
+	var n int64
+	err := s.pool.QueryRow(ctx, q, project).Scan(&n)
+	return n, translate(err)
+}
+
+// SourceCodes returns up to limit of project's codes with ID > after, in ID
+// order.
+func (s *Store) SourceCodes(ctx context.Context, project string, after int64, limit int) ([]mappingjob.SourceCode, error) {
+	const q = `
+		select id, source, source_code, source_description, vocabulary_ids, domain_ids
+		from source_codes
+		where project_id = $1 and id > $2
+		order by id
+		limit $3`
+	rows, err := s.pool.Query(ctx, q, project, after, limit)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []mappingjob.SourceCode
+	for rows.Next() {
+		var c mappingjob.SourceCode
+		if err := rows.Scan(&c.ID, &c.Source, &c.Code, &c.Description, &c.Vocabularies, &c.Domains); err != nil {
+			return nil, translate(err)
+		}
+		out = append(out, c)
+	}
+	return out, translate(rows.Err())
+}
+
+// UpsertItems writes items for project in one statement; an item with the
+// source and code of an existing one replaces it.
+func (s *Store) UpsertItems(ctx context.Context, project string, items []mappingjob.Item) error {
+	const q = `
+		insert into concept_mapping_items
+			(project_id, source, source_code, source_description, concept_id, candidates, confidence, status, error, provenance)
+		select $1, s, c, d, nullif(cid, 0), cand::jsonb, conf, st, nullif(e, ''), prov::jsonb
+		from unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::float8[], $8::text[], $9::text[], $10::text[])
+			as t(s, c, d, cid, cand, conf, st, e, prov)
+		on conflict (project_id, source, source_code) do update
+		set source_description = excluded.source_description,
+		    concept_id = excluded.concept_id,
+		    candidates = excluded.candidates,
+		    confidence = excluded.confidence,
+		    status = excluded.status,
+		    error = excluded.error,
+		    provenance = excluded.provenance,
+		    updated_at = now()`
+	if len(items) == 0 {
+		return nil
+	}
+	n := len(items)
+	src, code, desc := make([]string, n), make([]string, n), make([]string, n)
+	cid, conf := make([]int32, n), make([]float64, n)
+	cand, st, errs, prov := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, it := range items {
+		src[i], code[i], desc[i] = it.Source, it.Code, it.Description
+		cid[i], conf[i], st[i], errs[i] = it.ConceptID, it.Confidence, string(it.Status), it.Error
+		cands := it.Candidates
+		if cands == nil {
+			cands = []mappingjob.Candidate{}
+		}
+		b, err := json.Marshal(cands)
+		if err != nil {
+			return fmt.Errorf("mappingjob: %w", err)
+		}
+		cand[i] = string(b)
+		b, err = json.Marshal(it.Provenance)
+		if err != nil {
+			return fmt.Errorf("mappingjob: %w", err)
+		}
+		prov[i] = string(b)
+	}
+	_, err := s.pool.Exec(ctx, q, project, src, code, desc, cid, cand, conf, st, errs, prov)
+	return translate(err)
+}
+
+// CountItems tallies project's items by status.
+func (s *Store) CountItems(ctx context.Context, project string) (mappingjob.Counts, error) {
+	const q = `
+		select count(*),
+		       count(*) filter (where status = 'auto'),
+		       count(*) filter (where status = 'review'),
+		       count(*) filter (where status = 'manual'),
+		       count(*) filter (where error is not null)
+		from concept_mapping_items where project_id = $1`
+	var c mappingjob.Counts
+	err := s.pool.QueryRow(ctx, q, project).Scan(&c.Total, &c.Auto, &c.Review, &c.Manual, &c.Failed)
+	return c, translate(err)
+}
+
+// Items returns project's items ordered by source and code (for tests and
+// exports).
+func (s *Store) Items(ctx context.Context, project string) ([]mappingjob.Item, error) {
+	const q = `
+		select source, source_code, source_description, coalesce(concept_id, 0), candidates, confidence, status,
+		       coalesce(error, ''), provenance
+		from concept_mapping_items where project_id = $1
+		order by source, source_code`
+	rows, err := s.pool.Query(ctx, q, project)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []mappingjob.Item
+	for rows.Next() {
+		var it mappingjob.Item
+		var cand, prov []byte
+		var st string
+		if err := rows.Scan(&it.Source, &it.Code, &it.Description, &it.ConceptID, &cand, &it.Confidence, &st, &it.Error, &prov); err != nil {
+			return nil, translate(err)
+		}
+		it.Status = mappingjob.Status(st)
+		if err := json.Unmarshal(cand, &it.Candidates); err != nil {
+			return nil, fmt.Errorf("mappingjob: candidates of %s: %w", it.Code, err)
+		}
+		if err := json.Unmarshal(prov, &it.Provenance); err != nil {
+			return nil, fmt.Errorf("mappingjob: provenance of %s: %w", it.Code, err)
+		}
+		out = append(out, it)
+	}
+	return out, translate(rows.Err())
+}
+
+// ProjectExists reports whether project exists.
+func (s *Store) ProjectExists(ctx context.Context, project string) (bool, error) {
+	const q = `select exists (select 1 from projects where id = $1)`
+	var ok bool
+	err := s.pool.QueryRow(ctx, q, project).Scan(&ok)
+	if errors.Is(translate(err), mappingjob.ErrNotFound) {
+		return false, nil
+	}
+	return ok, translate(err)
+}
+
+// translate maps PostgreSQL errors to mappingjob's: an unknown project
+// (foreign key) or a malformed project id is ErrNotFound.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23503", "22P02": // foreign_key_violation, invalid_text_representation (uuid)
+			return fmt.Errorf("%w: project: %s", mappingjob.ErrNotFound, pe.Message)
+		}
+	}
+	return fmt.Errorf("mappingjob: %w", err)
+}
+
+// NewProject creates an organization with one project and returns the
+// project's id. Until a projects package exists, tests, benchmarks and the
+// demo use it to have a project to map.
+func (s *Store) NewProject(ctx context.Context, orgSlug, name string) (string, error) {
+	const q = `
+		with org as (
+			insert into organizations (name, slug) values ($1, $1)
+			on conflict (slug) do update set name = excluded.name
+			returning id
+		)
+		insert into projects (organization_id, name) select id, $2 from org
+		returning id`
+	var id string
+	err := s.pool.QueryRow(ctx, q, orgSlug, name).Scan(&id)
+	return id, translate(err)
+}

@@ -1,0 +1,107 @@
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/portiere/portiere/activities"
+)
+
+// BulkMappingWorkflow maps every source code of a project, a chunk (one
+// MapChunk activity) at a time, in code id order. Items are upserted, so a
+// retried chunk rewrites its own items. It answers the "progress" query,
+// stops between chunks on the "cancel" signal (or a cancellation request)
+// with status "cancelled", and continues as new every ChunksPerRun chunks
+// carrying its cursor and counts.
+func BulkMappingWorkflow(ctx workflow.Context, in BulkMappingInput) (Progress, error) {
+	if in.ProjectID == "" {
+		return Progress{}, temporal.NewNonRetryableApplicationError("workflows: bulk mapping needs a project id", "InvalidInput", nil)
+	}
+	if in.ChunkSize <= 0 {
+		in.ChunkSize = 500
+	}
+	if in.TopK <= 0 {
+		in.TopK = 10
+	}
+	if in.ChunksPerRun <= 0 {
+		in.ChunksPerRun = 100
+	}
+	if in.HeartbeatTimeout <= 0 {
+		in.HeartbeatTimeout = 30 * time.Second
+	}
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Minute, // the first chunk may build the engine
+		HeartbeatTimeout:    in.HeartbeatTimeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 20,
+		},
+	})
+
+	p := in.Progress
+	p.Status = StatusRunning
+	p.Runs++
+	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (Progress, error) { return p, nil }); err != nil {
+		return p, err
+	}
+	cancelCh := workflow.GetSignalChannel(ctx, SignalCancel)
+	cancelled := func() bool {
+		got := false
+		for cancelCh.ReceiveAsync(nil) {
+			got = true
+		}
+		return got
+	}
+
+	var a *activities.Activities
+	if p.Runs == 1 {
+		if err := workflow.ExecuteActivity(ctx, a.CountSourceCodes, activities.CountSourceCodesInput{ProjectID: in.ProjectID}).Get(ctx, &p.Total); err != nil {
+			p.Status = StatusFailed
+			return p, err
+		}
+	}
+	wid := workflow.GetInfo(ctx).WorkflowExecution.ID
+	after := in.AfterID
+	for chunk := 0; ; chunk++ {
+		if cancelled() {
+			p.Status = StatusCancelled
+			return p, nil
+		}
+		if chunk == in.ChunksPerRun {
+			next := in
+			next.AfterID, next.Progress = after, p
+			return p, workflow.NewContinueAsNewError(ctx, BulkMappingWorkflow, next)
+		}
+		var r activities.MapChunkResult
+		err := workflow.ExecuteActivity(ctx, a.MapChunk, activities.MapChunkInput{
+			ProjectID: in.ProjectID, AfterID: after, Limit: in.ChunkSize, TopK: in.TopK, WorkflowID: wid,
+		}).Get(ctx, &r)
+		var ce *temporal.CanceledError
+		switch {
+		case errors.As(err, &ce) || errors.Is(ctx.Err(), workflow.ErrCanceled):
+			p.Status = StatusCancelled
+			return p, temporal.NewCanceledError()
+		case err != nil:
+			p.Status = StatusFailed
+			return p, err
+		}
+		after = r.LastID
+		p.Done += int64(r.Mapped)
+		p.Auto += int64(r.Auto)
+		p.Review += int64(r.Review)
+		p.Manual += int64(r.Manual)
+		p.Failed += int64(r.Failed)
+		p.SearchMillis += r.SearchMillis
+		p.PersistMillis += r.PersistMillis
+		if r.Mapped < in.ChunkSize {
+			break
+		}
+	}
+	if p.Done > p.Total { // codes added while running
+		p.Total = p.Done
+	}
+	p.Status = StatusCompleted
+	return p, nil
+}
