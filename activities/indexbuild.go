@@ -233,7 +233,7 @@ func (a *Activities) BuildIndex(ctx context.Context, in BuildIndexInput) (BuildI
 	}
 	stop := keepAlive(ctx)
 	defer stop()
-	ix, err := faiss.Build(flat, dim, searchindex.FAISSOptions())
+	ix, err := faiss.Build(flat, dim, searchindex.FAISSOptions(e.Texts))
 	if err != nil {
 		return BuildIndexResult{}, err
 	}

@@ -49,7 +49,7 @@ func TestWatchReloadsNewIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix, err := search.BuildDenseIndex(ctx, corpus2, emb, searchindex.FAISSOptions(), nil)
+	ix, err := search.BuildDenseIndex(ctx, corpus2, emb, searchindex.FAISSOptions(corpus2.TextCount()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
