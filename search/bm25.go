@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Text kinds: which text of a concept matched.
@@ -51,7 +52,9 @@ type BM25Index struct {
 	grams   map[string][]uint32    // character trigram → terms, for fuzzy expansion
 	related map[string][]expansion // query term → related index terms (routes → dose forms)
 	mined   map[uint32][]expansion // index term → interchangeable terms learnt from the vocabulary
-	codes   map[string][]int32     // upper-cased concept_code → ordinals
+
+	variantCache sync.Map           // index term id → []expansion, see variants
+	codes        map[string][]int32 // upper-cased concept_code → ordinals
 
 	// scratch holds per-query score arrays. A channel rather than a
 	// sync.Pool: the pool empties at every GC, and reallocating an array
@@ -200,11 +203,13 @@ func (ix *BM25Index) expand(terms []string) ([]queryTerm, int) {
 		// Unknown words are likely misspellings; known words may still have
 		// close variants the vocabulary prefers ("aciclovir" / "acyclovir",
 		// "scleral" / "sclera"), taken only when very similar.
-		minDice := float32(0.5)
+		var similar []expansion
 		if known {
-			minDice = 0.7
+			similar = ix.variants(id)
+		} else {
+			similar = ix.fuzzy(t, 2, 0.5)
 		}
-		for _, e := range ix.fuzzy(t, 2, minDice) {
+		for _, e := range similar {
 			if !known || e.id != id {
 				out = append(out, queryTerm{id: e.id, weight: e.weight * fuzzyDiscount(known), slot: slot})
 			}
@@ -218,6 +223,18 @@ func fuzzyDiscount(known bool) float32 {
 		return 0.8
 	}
 	return 1
+}
+
+// variants returns the close spellings of index term id (Dice ≥ 0.7),
+// computed once per term: the dictionary is fixed, and bulk mapping asks
+// for the same words again and again.
+func (ix *BM25Index) variants(id uint32) []expansion {
+	if v, ok := ix.variantCache.Load(id); ok {
+		return v.([]expansion)
+	}
+	v := ix.fuzzy(ix.terms[id], 2, 0.7)
+	ix.variantCache.Store(id, v)
+	return v
 }
 
 type expansion struct {
