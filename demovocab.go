@@ -11,6 +11,9 @@ import (
 //go:embed testdata/demo-vocab
 var demoVocab embed.FS
 
+//go:embed testdata/demo-source-codes.csv
+var demoSourceCodes []byte
+
 // DemoVocabulary returns the demo vocabulary in testdata/demo-vocab (see
 // its README): an Athena release for athena.OpenFS.
 func DemoVocabulary() fs.FS {
@@ -21,3 +24,9 @@ func DemoVocabulary() fs.FS {
 	}
 	return sub
 }
+
+// DemoSourceCodes returns testdata/demo-source-codes.csv: a few dozen local
+// hospital terms (lab names, diagnoses, formulary entries, procedures), in
+// the source_code,source_description format of `portiere map`, that
+// `portiere dev` puts in a demo project.
+func DemoSourceCodes() []byte { return demoSourceCodes }

@@ -146,6 +146,10 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err := seedVocabulary(ctx, pool, log); err != nil {
 		return err
 	}
+	demoProjectID, err := seedDemoProject(ctx, pool, log)
+	if err != nil {
+		return err
+	}
 
 	tc, err := temporal.Dial(ctx, cfg.Temporal.Address, cfg.Temporal.Namespace, log, time.Minute)
 	if err != nil {
@@ -187,6 +191,9 @@ func Run(ctx context.Context, o Options) (err error) {
 	fmt.Fprintf(o.Out, "  Temporal       %s (namespace %s)\n", cfg.Temporal.Address, cfg.Temporal.Namespace)
 	fmt.Fprintf(o.Out, "  PostgreSQL     postgres://%s@%s:%d/%s\n", cfg.DB.User, cfg.DB.Host, cfg.DB.Port, cfg.DB.Name)
 	fmt.Fprintf(o.Out, "  Admin token    %s  (Authorization: Bearer …, for /api/v1/workflows)\n", cfg.Auth.AdminToken)
+	fmt.Fprintf(o.Out, "  Demo project   %s — map its source codes with:\n", demoProjectID)
+	fmt.Fprintf(o.Out, "    curl -X POST -H 'Authorization: Bearer %s' %s/api/v1/projects/%s/bulk-mapping\n", cfg.Auth.AdminToken, apiURL, demoProjectID)
+	fmt.Fprintf(o.Out, "    curl -H 'Authorization: Bearer %s' %s/api/v1/workflows/<workflow_id>\n", cfg.Auth.AdminToken, apiURL)
 	fmt.Fprintf(o.Out, "  Data folder    %s\n\n", o.DataDir)
 
 	err = g.Wait()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -85,5 +86,30 @@ func TestSeedVocabularyOnlyWhenEmpty(t *testing.T) {
 	again, _ := vocabstore.New(pool).LastImport(ctx)
 	if again.ImportID != first.ImportID || logs.Len() != 0 {
 		t.Fatalf("second start imported again (%d, %d) or logged:\n%s", first.ImportID, again.ImportID, logs.String())
+	}
+}
+
+func TestSeedDemoProjectOnce(t *testing.T) {
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	id, err := seedDemoProject(ctx, pool, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes int
+	pool.QueryRow(ctx, `select count(*) from source_codes where project_id = $1`, id).Scan(&codes)
+	if codes < 30 {
+		t.Fatalf("demo project has %d source codes", codes)
+	}
+	again, err := seedDemoProject(ctx, pool, log)
+	if err != nil || again != id {
+		t.Fatalf("second seeding: %q %v (first %q)", again, err, id)
+	}
+	pool.QueryRow(ctx, `select count(*) from source_codes where project_id = $1`, id).Scan(&codes)
+	var projects int
+	pool.QueryRow(ctx, `select count(*) from projects`).Scan(&projects)
+	if projects != 1 {
+		t.Fatalf("%d projects after seeding twice", projects)
 	}
 }
