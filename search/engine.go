@@ -81,7 +81,7 @@ type Options struct {
 	// computed from its term statistics.
 	Lexical LexicalSearcher
 	// Depth is how many texts each tier contributes before fusion
-	// (default 100).
+	// (default 40).
 	Depth int
 	// Weights of the weighted fusion; zero means DefaultWeights.
 	Weights Weights
@@ -102,7 +102,7 @@ type Engine struct {
 
 // rerankDepth is how many leading candidates get a dense score computed
 // when the dense tier did not retrieve them.
-const rerankDepth = 12
+const rerankDepth = 30
 
 // ErrEmptyQuery is returned for a query with no searchable text.
 var ErrEmptyQuery = errors.New("search: empty query")
@@ -126,7 +126,7 @@ func NewEngine(c *Corpus, opts Options) *Engine {
 		opts.RRFK = 60
 	}
 	if opts.Depth == 0 {
-		opts.Depth = 100
+		opts.Depth = 40
 	}
 	opts.Thresholds = opts.Thresholds.withDefaults()
 	if opts.Weights == (Weights{}) {

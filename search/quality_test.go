@@ -174,6 +174,7 @@ func TestQualityReport(t *testing.T) {
 		fmt.Sscanf(w, "%f,%f,%f,%f,%f,%f", &ws[0], &ws[1], &ws[2], &ws[3], &ws[4], &ws[5])
 		opts.Weights = search.Weights{QueryCoverage: ws[0], TextCoverage: ws[1], BM25: ws[2], Dense: ws[3], Numbers: ws[4], Intent: ws[5]}
 	}
+	opts.Depth, _ = strconv.Atoi(os.Getenv("PORTIERE_DEPTH"))
 	modes := []search.Fusion{search.FusionLexical}
 	if os.Getenv("PORTIERE_DENSE") != "" {
 		opts.Dense = devDenseTier(t, corpus)
