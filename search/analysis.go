@@ -286,6 +286,16 @@ var innToUSAN = map[string]string{
 	"tetracosactide": "cosyntropin",
 }
 
+// DrugNameEquivalents returns a copy of the INN → USAN table, for tiers
+// that must analyse drug names the same way (the Elasticsearch mapping).
+func DrugNameEquivalents() map[string]string {
+	out := make(map[string]string, len(innToUSAN))
+	for k, v := range innToUSAN {
+		out[k] = v
+	}
+	return out
+}
+
 // procedureSuffixes decompose one-word procedure names into the root and
 // the operation, so "parathyroidectomy" meets "excision of parathyroid
 // gland". Each maps to the stem of the operation's plain-English word.
