@@ -37,6 +37,9 @@ type Options struct {
 	TopK    int
 	Filter  search.Filter
 	Workers int // 0 means GOMAXPROCS
+	// Progress, when set, is called from time to time with the number of
+	// terms mapped so far; calls never overlap.
+	Progress func(done, total int)
 }
 
 // Map searches every term with e and returns the mappings in input order.
@@ -53,12 +56,20 @@ func Map(ctx context.Context, e *search.Engine, terms []SourceTerm, opts Options
 	out := make([]Mapping, len(terms))
 	next := make(chan int)
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
 				out[i] = MapOne(ctx, e, terms[i], opts)
+				if opts.Progress != nil {
+					mu.Lock()
+					done++
+					opts.Progress(done, len(terms))
+					mu.Unlock()
+				}
 			}
 		}()
 	}

@@ -93,7 +93,14 @@ bad input row stops the run with its line number.`,
 				}
 			}
 			start = time.Now()
-			ms := mapping.Map(ctx, engine, terms, mapping.Options{TopK: o.topK, Filter: filter})
+			last := time.Now()
+			progress := func(done, total int) {
+				if time.Since(last) >= 5*time.Second {
+					last = time.Now()
+					fmt.Fprintf(log, "portiere map: %d of %d terms (%.0f%%)\n", done, total, 100*float64(done)/float64(total))
+				}
+			}
+			ms := mapping.Map(ctx, engine, terms, mapping.Options{TopK: o.topK, Filter: filter, Progress: progress})
 			if err := ctx.Err(); err != nil {
 				return err
 			}
