@@ -420,3 +420,32 @@ func operationTerms(a *Analyzer) map[string]bool {
 	}
 	return m
 }
+
+// combiningForms are the Greek and Latin roots of one-word procedure names
+// and the organs they name, so "hysterectomy" (root "hyster") meets
+// "excision of uterus" and "cystectomy" meets "urinary bladder". Both
+// directions are used.
+var combiningForms = map[string][]string{
+	"hyster": {"uterus"}, "metr": {"uterus"}, "colp": {"vagina"}, "oophor": {"ovary"},
+	"salping": {"fallopian", "tube"}, "orchi": {"testis"}, "orchid": {"testis"},
+	"cyst": {"bladder"}, "cholecyst": {"gallbladder"}, "nephr": {"kidney"}, "pyel": {"pelvis", "kidney"},
+	"ureter": {"ureter"}, "urethr": {"urethra"}, "prostat": {"prostate"},
+	"hepat": {"liver"}, "gastr": {"stomach"}, "duoden": {"duodenum"}, "jejun": {"jejunum"},
+	"ile": {"ileum"}, "col": {"colon"}, "sigmoid": {"sigmoid", "colon"}, "proct": {"rectum"},
+	"append": {"appendix"}, "appendic": {"appendix"}, "splen": {"spleen"}, "pancreat": {"pancreas"},
+	"esophag": {"esophagus"}, "lapar": {"abdomen"}, "herni": {"hernia"},
+	"pneumon": {"lung"}, "lob": {"lobe"}, "trache": {"trachea"}, "laryng": {"larynx"},
+	"pharyng": {"pharynx"}, "tonsill": {"tonsil"}, "adenoid": {"adenoid"}, "rhin": {"nose"},
+	"sinus": {"sinus"}, "thorac": {"chest", "thorax"}, "pleur": {"pleura"}, "pericardi": {"pericardium"},
+	"mast": {"breast"}, "mamm": {"breast"}, "thyroid": {"thyroid"}, "parathyroid": {"parathyroid"},
+	"adrenal": {"adrenal"}, "blephar": {"eyelid"}, "dacryocyst": {"lacrimal", "sac"},
+	"dacryoaden": {"lacrimal", "gland"}, "kerat": {"cornea"}, "irid": {"iris"}, "vitr": {"vitreous"},
+	"myring": {"tympanic", "membrane"}, "tympan": {"tympanic"}, "mastoid": {"mastoid"},
+	"arthr": {"joint"}, "ost": {"bone"}, "oste": {"bone"}, "chondr": {"cartilage"}, "my": {"muscle"},
+	"ten": {"tendon"}, "tenon": {"tendon"}, "neur": {"nerve"}, "crani": {"skull", "cranium"},
+	"lamin": {"lamina"}, "disc": {"disc", "intervertebral"}, "mandibul": {"mandible"}, "maxill": {"maxilla"},
+	"phleb": {"vein"}, "ven": {"vein"}, "arteri": {"artery"}, "angi": {"vessel"}, "aort": {"aorta"},
+	"embol": {"embolus"}, "thromb": {"thrombus"}, "vas": {"vas", "deferens"}, "vulv": {"vulva"},
+	"episi": {"perineum"}, "circum": {"foreskin"}, "gingiv": {"gum"}, "gloss": {"tongue"},
+	"sial": {"salivary"}, "sialaden": {"salivary", "gland"}, "cord": {"cord"}, "myel": {"spinal", "cord"},
+}

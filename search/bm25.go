@@ -145,6 +145,23 @@ func NewBM25Index(c *Corpus, an *Analyzer) *BM25Index {
 			}
 		}
 	}
+	// Roots of one-word procedures and the organs they name, both ways.
+	// Roots are already stems (the analyzer emits them as split), organs
+	// are analysed.
+	for root, organs := range combiningForms {
+		rootID, ok := ix.dict[root]
+		if !ok {
+			continue
+		}
+		for _, organ := range organs {
+			for _, t := range an.Terms(organ) {
+				if id, ok := ix.dict[t]; ok && id != rootID {
+					ix.related[root] = append(ix.related[root], expansion{id: id, weight: 0.8})
+					ix.related[t] = append(ix.related[t], expansion{id: rootID, weight: 0.8})
+				}
+			}
+		}
+	}
 	ix.mined = ix.mineRelated()
 	ix.scratch = make(chan *accumulator, 2*runtime.GOMAXPROCS(0))
 	return ix
