@@ -325,11 +325,14 @@ func (ix *BM25Index) search(qterms []queryTerm, limit int, keep func(concept int
 	// common terms only add to the texts the rare ones found: a text
 	// matching common words alone cannot win. This keeps latency flat as
 	// the vocabulary grows.
+	// A query of common words only is driven by its rarest word.
 	commonDF := uint32(len(ix.texts) / 100)
-	hasRare := false
+	minDF := ^uint32(0)
 	for _, qt := range qterms {
-		hasRare = hasRare || ix.df[qt.id] <= commonDF
+		minDF = min(minDF, ix.df[qt.id])
 	}
+	commonDF = max(commonDF, minDF)
+	hasRare := len(qterms) > 0
 	for _, qt := range qterms {
 		if hasRare && ix.df[qt.id] > commonDF {
 			continue
