@@ -28,10 +28,14 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-// temporalCLI finds the CLI `make tools` installs into ./bin. Without it the
-// smoke test can only run under make test, which installs it first.
+// temporalCLI finds the CLI: $PORTIERE_TEMPORAL_CLI, else the one `make
+// tools` installs into ./bin. Without it the tests that need it can only run
+// under make test, which installs it first.
 func temporalCLI(t *testing.T) string {
 	t.Helper()
+	if p := os.Getenv("PORTIERE_TEMPORAL_CLI"); p != "" {
+		return p
+	}
 	p, err := filepath.Abs("../../bin/temporal")
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/portiere/portiere/config"
+	"github.com/portiere/portiere/platform/postgres"
+	"github.com/portiere/portiere/search/faiss"
+	"github.com/portiere/portiere/searchindex"
+	"github.com/portiere/portiere/vocab/vocabstore"
+	"github.com/portiere/portiere/worker"
+	"github.com/portiere/portiere/workflows"
+)
+
+// TestInitBuildsTheIndexThroughTheWorker runs `portiere init` against a
+// Temporal dev server, a worker built as `portiere worker` builds it and a
+// database holding the demo vocabulary: init waits for IndexBuildWorkflow,
+// and the index at FAISS_INDEX_PATH describes that vocabulary.
+func TestInitBuildsTheIndexThroughTheWorker(t *testing.T) {
+	cli := temporalCLI(t)
+	port := freePort(t)
+	dev, err := testsuite.StartDevServer(context.Background(), testsuite.DevServerOptions{
+		ExistingPath:  cli,
+		ClientOptions: &client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", port), Namespace: "default"},
+		LogLevel:      "error",
+		ExtraArgs:     []string{"--ip", "127.0.0.1"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dev.Stop() })
+
+	setDBEnv(t)
+	var out, errOut bytes.Buffer
+	if err := run([]string{"vocab", "import", "../../testdata/demo-vocab"}, &out, &errOut); err != nil {
+		t.Fatalf("vocab import: %v\n%s", err, errOut.String())
+	}
+	indexPath := filepath.Join(t.TempDir(), "faiss.index")
+	t.Setenv("TEMPORAL_ADDRESS", dev.FrontendHostPort())
+	t.Setenv("TEMPORAL_NAMESPACE", "default")
+	t.Setenv("FAISS_INDEX_PATH", indexPath)
+	t.Setenv("EMBEDDING_MODEL", "hash")
+	t.Setenv("ELASTICSEARCH_URL", "")
+
+	cfg, err := config.Load(config.ModeWorker, os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pool, err := postgres.Open(ctx, cfg.DB.ConnString(), postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	acts, err := worker.NewActivities(cfg, pool, "test", logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- worker.Run(ctx, dev.Client(), logger, worker.Options{Activities: acts, Schedules: []workflows.Schedule{}})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+		pool.Close()
+	})
+
+	out.Reset()
+	errOut.Reset()
+	if err := run([]string{"init"}, &out, &errOut); err != nil {
+		t.Fatalf("init: %v\n%s", err, errOut.String())
+	}
+	t.Log(strings.TrimSpace(out.String()))
+
+	corpus, err := vocabstore.New(pool).LoadCorpus(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	emb, err := searchindex.NewEmbedder(searchindex.Config{EmbeddingModel: "hash"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := faiss.ReadMeta(indexPath)
+	if err != nil {
+		t.Fatalf("no index at FAISS_INDEX_PATH after init: %v", err)
+	}
+	if m.VocabularyFingerprint != corpus.Fingerprint || m.EmbedderID != emb.ID() || m.Count != corpus.TextCount() {
+		t.Errorf("index metadata %+v; want vocabulary %s, embedder %s, %d vectors", m, corpus.Fingerprint, emb.ID(), corpus.TextCount())
+	}
+	want := fmt.Sprintf("search index %s saved at %s (%d vectors)", searchindex.IndexVersion(corpus, emb), indexPath, corpus.TextCount())
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("init printed %q, want %q", out.String(), want)
+	}
+	d, err := dev.Client().DescribeWorkflowExecution(context.Background(), workflows.IndexBuildWorkflowID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := d.GetWorkflowExecutionInfo().GetStatus().String(); st != "Completed" {
+		t.Errorf("IndexBuildWorkflow %s", st)
+	}
+}
