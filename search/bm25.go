@@ -355,6 +355,17 @@ func (ix *BM25Index) search(qterms []queryTerm, limit int, keep func(concept int
 			}
 			w := qt.weight * ix.idf[qt.id]
 			posts, tfs := ix.postings[qt.id], ix.tfs[qt.id]
+			if len(posts) < 16*len(acc.touched) {
+				// Scanning the postings once, sequentially, beats a binary
+				// search per touched text when they are not much longer.
+				for i, d := range posts {
+					if acc.score[d] != 0 {
+						tf := float32(tfs[i])
+						acc.score[d] += w * tf * (bm25K1 + 1) / (tf + ix.norm[d])
+					}
+				}
+				continue
+			}
 			for _, d := range acc.touched {
 				i, ok := slices.BinarySearch(posts, d)
 				if !ok {
