@@ -50,7 +50,7 @@ type Calibration struct {
 // defaultCalibration was fitted by TestCalibrate
 // (PORTIERE_CALIBRATE=1 go test ./search -run Calibrate -v) on the three
 // development gold sets with the default engine.
-var defaultCalibration = Calibration{Bias: -4.541, Score: 2.208, Margin: 3.941, Qcov: 2.953, Dcov: 1.318, Dense: -0.067}
+var defaultCalibration = Calibration{Bias: -4.522, Score: 2.198, Margin: 3.942, Qcov: 2.914, Dcov: 1.348, Dense: -0.066}
 
 // CalibrationFeatures are the inputs of the confidence model for a ranked
 // candidate list: the best score, its margin over the second, and the best
