@@ -72,12 +72,14 @@ type Diff struct {
 	// TargetsInvalidated counts concepts that were valid standard concepts
 	// (standard_concept 'S', no invalid_reason) and now are removed,
 	// invalid or not standard: existing mappings to them need review.
-	// Once concept mappings are stored (a later issue), this set is
-	// intersected with the concepts mapped to, so only affected mappings
-	// are flagged.
 	TargetsInvalidated int64
-	// InvalidatedTargets lists the first MaxListedTargets of them by
-	// concept_id.
+	// MappedTargetsInvalidated counts those of them that concept mapping
+	// items point to, and MappingsAffected the items: the mappings this
+	// release breaks.
+	MappedTargetsInvalidated int64
+	MappingsAffected         int64
+	// InvalidatedTargets lists the first MaxListedTargets of them: the
+	// most mapped first, then by concept_id.
 	InvalidatedTargets []InvalidatedTarget
 }
 
@@ -96,6 +98,8 @@ type ChangeCounts struct {
 type InvalidatedTarget struct {
 	ConceptID int32
 	Reason    TargetChange
+	// MappedItems is the number of concept mapping items pointing to it.
+	MappedItems int64
 }
 
 // TargetChange says what happened to a formerly valid standard concept.

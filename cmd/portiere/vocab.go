@@ -177,13 +177,18 @@ func printReport(w io.Writer, rep vocab.Report) {
 		}
 		return
 	}
-	fmt.Fprintf(w, "Targets invalidated: %s valid standard concepts are now removed, invalid or non-standard:\n", thousands(d.TargetsInvalidated))
+	fmt.Fprintf(w, "Targets invalidated: %s valid standard concepts are now removed, invalid or non-standard; mappings point to %s of them (%s mapping items to review):\n",
+		thousands(d.TargetsInvalidated), thousands(d.MappedTargetsInvalidated), thousands(d.MappingsAffected))
 	var parts []string
 	for i, t := range d.InvalidatedTargets {
 		if i == shownTargets {
 			break
 		}
-		parts = append(parts, fmt.Sprintf("%d (%s)", t.ConceptID, t.Reason))
+		if t.MappedItems > 0 {
+			parts = append(parts, fmt.Sprintf("%d (%s, %s mapped)", t.ConceptID, t.Reason, thousands(t.MappedItems)))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d (%s)", t.ConceptID, t.Reason))
+		}
 	}
 	fmt.Fprintf(w, "  %s", strings.Join(parts, ", "))
 	if d.TargetsInvalidated > int64(len(parts)) {
@@ -229,8 +234,10 @@ type reportJSON struct {
 		} `json:"changes"`
 	} `json:"concepts"`
 	TargetsInvalidated struct {
-		Total    int64        `json:"total"`
-		Concepts []targetJSON `json:"concepts"`
+		Total            int64        `json:"total"`
+		Mapped           int64        `json:"mapped"`
+		MappingsAffected int64        `json:"mappings_affected"`
+		Concepts         []targetJSON `json:"concepts"`
 	} `json:"targets_invalidated"`
 }
 
@@ -242,8 +249,9 @@ type tableJSON struct {
 }
 
 type targetJSON struct {
-	ConceptID int32  `json:"concept_id"`
-	Reason    string `json:"reason"`
+	ConceptID   int32  `json:"concept_id"`
+	Reason      string `json:"reason"`
+	MappedItems int64  `json:"mapped_items"`
 }
 
 func reportDTO(rep vocab.Report) reportJSON {
@@ -265,9 +273,11 @@ func reportDTO(rep vocab.Report) reportJSON {
 	c.Changes.Name, c.Changes.Domain, c.Changes.Class = d.Changes.Name, d.Changes.Domain, d.Changes.Class
 	c.Changes.Standard, c.Changes.Validity, c.Changes.Code = d.Changes.Standard, d.Changes.Validity, d.Changes.Code
 	out.TargetsInvalidated.Total = d.TargetsInvalidated
+	out.TargetsInvalidated.Mapped = d.MappedTargetsInvalidated
+	out.TargetsInvalidated.MappingsAffected = d.MappingsAffected
 	out.TargetsInvalidated.Concepts = []targetJSON{}
 	for _, t := range d.InvalidatedTargets {
-		out.TargetsInvalidated.Concepts = append(out.TargetsInvalidated.Concepts, targetJSON{ConceptID: t.ConceptID, Reason: string(t.Reason)})
+		out.TargetsInvalidated.Concepts = append(out.TargetsInvalidated.Concepts, targetJSON{ConceptID: t.ConceptID, Reason: string(t.Reason), MappedItems: t.MappedItems})
 	}
 	return out
 }

@@ -486,12 +486,24 @@ from %s o full join %s n on n.concept_id = o.concept_id`, wasTarget, notTarget, 
 	if d.TargetsInvalidated == 0 {
 		return nil
 	}
+	// Which of them mappings point to: those mappings need review.
+	q = fmt.Sprintf(`
+select count(distinct m.concept_id), count(*)
+from concept_mapping_items m
+join %s o on o.concept_id = m.concept_id
+left join %s n on n.concept_id = o.concept_id
+where %s and %s`, o, n, wasTarget, notTarget)
+	if err := tx.QueryRow(ctx, q).Scan(&d.MappedTargetsInvalidated, &d.MappingsAffected); err != nil {
+		return fmt.Errorf("vocabstore: diff: mapped targets: %w", err)
+	}
+	// Mapped targets are listed first: they are the ones to act on.
 	q = fmt.Sprintf(`
 select o.concept_id,
-       case when n.concept_id is null then 'removed' when n.invalid_reason is not null then 'invalid' else 'non-standard' end
+       case when n.concept_id is null then 'removed' when n.invalid_reason is not null then 'invalid' else 'non-standard' end,
+       (select count(*) from concept_mapping_items m where m.concept_id = o.concept_id) as mapped
 from %s o left join %s n on n.concept_id = o.concept_id
 where %s and %s
-order by o.concept_id
+order by mapped desc, o.concept_id
 limit %d`, o, n, wasTarget, notTarget, vocab.MaxListedTargets)
 	rows, err := tx.Query(ctx, q)
 	if err != nil {
@@ -499,7 +511,7 @@ limit %d`, o, n, wasTarget, notTarget, vocab.MaxListedTargets)
 	}
 	d.InvalidatedTargets, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (vocab.InvalidatedTarget, error) {
 		var t vocab.InvalidatedTarget
-		err := row.Scan(&t.ConceptID, &t.Reason)
+		err := row.Scan(&t.ConceptID, &t.Reason, &t.MappedItems)
 		return t, err
 	})
 	if err != nil {

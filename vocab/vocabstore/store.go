@@ -84,8 +84,10 @@ type reportJSON struct {
 		Validity int64 `json:"validity"`
 		Code     int64 `json:"code"`
 	} `json:"changes"`
-	TargetsInvalidated int64        `json:"targets_invalidated"`
-	InvalidatedTargets []targetJSON `json:"invalidated_targets"`
+	TargetsInvalidated       int64        `json:"targets_invalidated"`
+	MappedTargetsInvalidated int64        `json:"mapped_targets_invalidated"`
+	MappingsAffected         int64        `json:"mappings_affected"`
+	InvalidatedTargets       []targetJSON `json:"invalidated_targets"`
 }
 
 type tableJSON struct {
@@ -96,8 +98,9 @@ type tableJSON struct {
 }
 
 type targetJSON struct {
-	ConceptID int32  `json:"concept_id"`
-	Reason    string `json:"reason"`
+	ConceptID   int32  `json:"concept_id"`
+	Reason      string `json:"reason"`
+	MappedItems int64  `json:"mapped_items,omitempty"`
 }
 
 func toJSON(rep vocab.Report) reportJSON {
@@ -105,7 +108,8 @@ func toJSON(rep vocab.Report) reportJSON {
 	rj := reportJSON{
 		PreviousFingerprint: rep.PreviousFingerprint, FirstImport: d.FirstImport,
 		Added: d.Added, Removed: d.Removed, Changed: d.Changed,
-		TargetsInvalidated: d.TargetsInvalidated, InvalidatedTargets: []targetJSON{},
+		TargetsInvalidated: d.TargetsInvalidated, MappedTargetsInvalidated: d.MappedTargetsInvalidated,
+		MappingsAffected: d.MappingsAffected, InvalidatedTargets: []targetJSON{},
 	}
 	rj.Changes.Name, rj.Changes.Domain, rj.Changes.Class = d.Changes.Name, d.Changes.Domain, d.Changes.Class
 	rj.Changes.Standard, rj.Changes.Validity, rj.Changes.Code = d.Changes.Standard, d.Changes.Validity, d.Changes.Code
@@ -113,7 +117,7 @@ func toJSON(rep vocab.Report) reportJSON {
 		rj.Tables = append(rj.Tables, tableJSON{Table: string(t.Table), File: t.File, Rows: t.Rows, Previous: t.Previous})
 	}
 	for _, t := range d.InvalidatedTargets {
-		rj.InvalidatedTargets = append(rj.InvalidatedTargets, targetJSON{ConceptID: t.ConceptID, Reason: string(t.Reason)})
+		rj.InvalidatedTargets = append(rj.InvalidatedTargets, targetJSON{ConceptID: t.ConceptID, Reason: string(t.Reason), MappedItems: t.MappedItems})
 	}
 	return rj
 }
@@ -126,13 +130,14 @@ func (rj reportJSON) into(rep *vocab.Report) {
 			Name: rj.Changes.Name, Domain: rj.Changes.Domain, Class: rj.Changes.Class,
 			Standard: rj.Changes.Standard, Validity: rj.Changes.Validity, Code: rj.Changes.Code,
 		},
-		TargetsInvalidated: rj.TargetsInvalidated,
+		TargetsInvalidated: rj.TargetsInvalidated, MappedTargetsInvalidated: rj.MappedTargetsInvalidated,
+		MappingsAffected: rj.MappingsAffected,
 	}
 	for _, t := range rj.Tables {
 		rep.Tables = append(rep.Tables, vocab.TableCount{Table: athena.Table(t.Table), File: t.File, Rows: t.Rows, Previous: t.Previous})
 	}
 	for _, t := range rj.InvalidatedTargets {
-		rep.Diff.InvalidatedTargets = append(rep.Diff.InvalidatedTargets, vocab.InvalidatedTarget{ConceptID: t.ConceptID, Reason: vocab.TargetChange(t.Reason)})
+		rep.Diff.InvalidatedTargets = append(rep.Diff.InvalidatedTargets, vocab.InvalidatedTarget{ConceptID: t.ConceptID, Reason: vocab.TargetChange(t.Reason), MappedItems: t.MappedItems})
 	}
 }
 

@@ -370,7 +370,7 @@ func demoConcepts(t testing.TB) []athena.Concept {
 // invalidated and de-standardised concepts.
 func TestReimportDiff(t *testing.T) {
 	t.Parallel()
-	im, _, _ := newImporter(t)
+	im, _, pool := newImporter(t)
 	first := mustImport(t, im, demoDir)
 
 	var std, nonStd []athena.Concept // valid standard concepts, and the others
@@ -420,12 +420,29 @@ func TestReimportDiff(t *testing.T) {
 		return []string{strings.Join(f, "\t")}
 	})
 
+	// Existing mappings: two items point at the concept this release
+	// invalidates, one at a concept that stays a valid target.
+	const mappings = `
+with org as (insert into organizations (name, slug) values ('t', 'tt') returning id),
+     p as (insert into projects (organization_id, name) select id, 'p' from org returning id)
+insert into concept_mapping_items (project_id, source, source_code, concept_id, status)
+select p.id, 's', v.code, v.concept, 'review' from p,
+       (values ('A', $1::int), ('B', $1::int), ('C', $2::int)) as v(code, concept)`
+	if _, err := pool.Exec(context.Background(), mappings, invalidated, renamed); err != nil {
+		t.Fatal(err)
+	}
+
 	rep := mustImport(t, im, dir)
 	d := rep.Diff
 	want := vocab.Diff{
 		Added: 2, Removed: 3, Changed: 5,
-		Changes:            vocab.ChangeCounts{Name: 2, Domain: 1, Class: 1, Standard: 1, Validity: 1},
-		TargetsInvalidated: 4,
+		Changes:                  vocab.ChangeCounts{Name: 2, Domain: 1, Class: 1, Standard: 1, Validity: 1},
+		TargetsInvalidated:       4,
+		MappedTargetsInvalidated: 1,
+		MappingsAffected:         2,
+	}
+	if len(d.InvalidatedTargets) == 0 || d.InvalidatedTargets[0].ConceptID != invalidated || d.InvalidatedTargets[0].MappedItems != 2 {
+		t.Fatalf("the mapped target should be listed first with its 2 items: %+v", d.InvalidatedTargets)
 	}
 	got := d
 	got.InvalidatedTargets = nil
@@ -444,8 +461,9 @@ func TestReimportDiff(t *testing.T) {
 		t.Fatalf("invalidated targets %v, want %v", reasons, wantReasons)
 	}
 	for i := 1; i < len(d.InvalidatedTargets); i++ {
-		if d.InvalidatedTargets[i-1].ConceptID >= d.InvalidatedTargets[i].ConceptID {
-			t.Fatalf("targets not ordered by id: %v", d.InvalidatedTargets)
+		a, b := d.InvalidatedTargets[i-1], d.InvalidatedTargets[i]
+		if a.MappedItems < b.MappedItems || a.MappedItems == b.MappedItems && a.ConceptID >= b.ConceptID {
+			t.Fatalf("targets not ordered by mapped items, then id: %v", d.InvalidatedTargets)
 		}
 	}
 	if rep.PreviousFingerprint != first.Source.Fingerprint || rep.SameRelease() {
