@@ -392,6 +392,50 @@ var relatedWords = map[string][]string{
 	"disorder":   {"disease"},
 }
 
+// clinicalAbbreviations are the unambiguous abbreviations of local lab
+// names, formularies and problem lists, with the words the standard
+// vocabularies spell out ("Hb" → hemoglobin, "metformin 500 mg tab" →
+// tablet). Ambiguous ones ("K": potassium or vitamin K, "Ca": calcium or
+// carcinoma, "Na": sodium or "not available", "PT", "PE", "MS") are left
+// out on purpose. They count like related words.
+var clinicalAbbreviations = map[string][]string{
+	// Laboratory.
+	"hb": {"hemoglobin"}, "hgb": {"hemoglobin"}, "hba1c": {"hemoglobin", "a1c"},
+	"hct": {"hematocrit"}, "wbc": {"leukocytes"}, "rbc": {"erythrocytes"},
+	"plt": {"platelets"}, "cl": {"chloride"}, "creat": {"creatinine"},
+	"bun": {"urea", "nitrogen"}, "alt": {"alanine", "aminotransferase"},
+	"ast": {"aspartate", "aminotransferase"}, "alp": {"alkaline", "phosphatase"},
+	"ggt": {"glutamyltransferase"}, "ldh": {"lactate", "dehydrogenase"},
+	"tsh": {"thyrotropin"}, "crp": {"c", "reactive", "protein"},
+	"esr": {"sedimentation", "rate"}, "aptt": {"thromboplastin", "time"},
+	"bnp": {"natriuretic", "peptide"}, "psa": {"prostate", "specific", "antigen"},
+	"tg": {"triglyceride"}, "trig": {"triglyceride"}, "chol": {"cholesterol"},
+	"gluc": {"glucose"}, "alb": {"albumin"}, "bili": {"bilirubin"},
+	"fbc": {"blood", "count"}, "cbc": {"blood", "count"}, "ua": {"urinalysis"},
+	// Problem lists.
+	"copd": {"chronic", "obstructive", "pulmonary"}, "chf": {"congestive", "heart", "failure"},
+	"mi": {"myocardial", "infarction"}, "htn": {"hypertension"}, "dm": {"diabetes", "mellitus"},
+	"ckd": {"chronic", "kidney"}, "uti": {"urinary", "tract", "infection"},
+	"urti": {"upper", "respiratory", "infection"}, "gerd": {"gastroesophageal", "reflux"},
+	"gord": {"gastroesophageal", "reflux"}, "dvt": {"deep", "venous", "thrombosis"},
+	"cva": {"cerebrovascular", "accident"}, "tia": {"transient", "ischemic", "attack"},
+	"osa": {"obstructive", "sleep", "apnea"}, "ihd": {"ischemic", "heart"},
+	"cad": {"coronary", "artery"}, "bph": {"benign", "prostatic", "hyperplasia"},
+	// Procedures and tests.
+	"cabg": {"coronary", "artery", "bypass"}, "pci": {"percutaneous", "coronary", "intervention"},
+	"ecg": {"electrocardiogram"}, "ekg": {"electrocardiogram"}, "mri": {"magnetic", "resonance"},
+	"tkr": {"total", "knee", "replacement"}, "thr": {"total", "hip", "replacement"},
+	// Formularies.
+	"tab": {"tablet"}, "tabs": {"tablet"}, "cap": {"capsule"}, "caps": {"capsule"},
+	"inj": {"injection", "injectable"}, "susp": {"suspension"}, "soln": {"solution"},
+	"sol": {"solution"}, "supp": {"suppository"}, "oint": {"ointment"}, "crm": {"cream"},
+	"syr": {"syrup"}, "inh": {"inhaler", "inhalant"}, "neb": {"nebulizer", "inhalation"},
+	"po": {"oral"}, "im": {"intramuscular", "injection"}, "sc": {"subcutaneous", "injection"},
+	"sq": {"subcutaneous"}, "pr": {"rectal"}, "sl": {"sublingual"}, "top": {"topical"},
+	"ophth": {"ophthalmic"}, "er": {"extended", "release"}, "xr": {"extended", "release"},
+	"sr": {"extended", "release"},
+}
+
 // operationWords are the actions that make a term a procedure ("excision
 // of ...", "...ectomy"); a query naming one asks for a procedure, not the
 // condition operated on.

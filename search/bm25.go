@@ -132,7 +132,19 @@ func NewBM25Index(c *Corpus, an *Analyzer) *BM25Index {
 		}
 	}
 	ix.related = map[string][]expansion{}
-	for word, rel := range relatedWords {
+	related := func(yield func(string, []string) bool) {
+		for w, r := range relatedWords {
+			if !yield(w, r) {
+				return
+			}
+		}
+		for w, r := range clinicalAbbreviations {
+			if !yield(w, r) {
+				return
+			}
+		}
+	}
+	for word, rel := range related {
 		from := an.Terms(word)
 		if len(from) != 1 {
 			continue

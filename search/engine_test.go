@@ -191,3 +191,26 @@ func TestCorpusFingerprintIsContentBased(t *testing.T) {
 		t.Fatal("different corpora share a fingerprint")
 	}
 }
+
+func TestClinicalAbbreviations(t *testing.T) {
+	b := search.NewCorpusBuilder()
+	for _, c := range []search.Concept{
+		{ID: 3009999, Name: "Hemoglobin [Mass/volume] in Blood", Domain: "Measurement", Vocabulary: "LOINC", Class: "Lab Test", Standard: "S", Code: "718-7"},
+		{ID: 3009542, Name: "Hematocrit [Volume Fraction] of Blood", Domain: "Measurement", Vocabulary: "LOINC", Class: "Lab Test", Standard: "S", Code: "4544-3"},
+		{ID: 1503299, Name: "metformin hydrochloride 500 MG Oral Tablet", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "861007"},
+		{ID: 1503298, Name: "metformin hydrochloride 500 MG Oral Capsule", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "861008"},
+	} {
+		b.AddConcept(c)
+	}
+	e := search.NewEngine(b.Build(), search.Options{})
+	for text, want := range map[string]int32{
+		"Hb blood":             3009999,
+		"HCT blood":            3009542,
+		"metformin 500 mg tab": 1503299,
+		"metformin 500mg caps": 1503298,
+	} {
+		if got := search1(t, e, search.Query{Text: text}).Candidates[0]; got.Concept.ID != want {
+			t.Errorf("%q: top %d %q, want %d", text, got.Concept.ID, got.Concept.Name, want)
+		}
+	}
+}
