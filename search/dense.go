@@ -2,7 +2,6 @@ package search
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -163,32 +162,29 @@ func BuildDenseIndex(ctx context.Context, c *Corpus, e Embedder, opts faiss.Opti
 }
 
 // LoadOrBuildDenseIndex loads the index saved at path if it was built from
-// c with e; otherwise (absent, or built from another vocabulary or
-// embedder) it builds one and saves it there atomically. built says which
-// happened.
-func LoadOrBuildDenseIndex(ctx context.Context, c *Corpus, e Embedder, path string, opts faiss.Options, progress DenseProgress) (ix *faiss.Index, built bool, err error) {
+// c with e; otherwise it builds one and saves it there atomically. built
+// says which happened; rebuilt, when built, says why the saved one was not
+// used: absent (os.ErrNotExist), from another vocabulary or embedder
+// (faiss.ErrMismatch), or damaged (any other error).
+func LoadOrBuildDenseIndex(ctx context.Context, c *Corpus, e Embedder, path string, opts faiss.Options, progress DenseProgress) (ix *faiss.Index, built bool, rebuilt error, err error) {
 	meta := DenseIndexMeta(c, e)
-	ix, err = faiss.Load(path, meta)
-	if err == nil {
-		return ix, false, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) && !errors.Is(err, faiss.ErrMismatch) {
-		// A damaged file is rebuilt too, but say so.
-		fmt.Fprintf(os.Stderr, "search: rebuilding dense index %s: %v\n", path, err)
+	ix, rebuilt = faiss.Load(path, meta)
+	if rebuilt == nil {
+		return ix, false, nil, nil
 	}
 	start := time.Now()
 	ix, err = BuildDenseIndex(ctx, c, e, opts, progress)
 	if err != nil {
-		return nil, false, err
+		return nil, false, rebuilt, err
 	}
 	meta.CreatedAt = start.UTC()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		ix.Close()
-		return nil, false, fmt.Errorf("search: %w", err)
+		return nil, false, rebuilt, fmt.Errorf("search: %w", err)
 	}
 	if err := ix.Save(path, meta); err != nil {
 		ix.Close()
-		return nil, false, err
+		return nil, false, rebuilt, err
 	}
-	return ix, true, nil
+	return ix, true, rebuilt, nil
 }

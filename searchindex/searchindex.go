@@ -7,8 +7,10 @@ package searchindex
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -98,7 +100,15 @@ func BuildWith(ctx context.Context, corpus *search.Corpus, emb search.Embedder, 
 	if path == "" {
 		path = CachePath(cfg.IndexDir, corpus, emb)
 	}
-	ix, built, err := search.LoadOrBuildDenseIndex(ctx, corpus, emb, path, FAISSOptions(corpus.TextCount()), progress)
+	ix, built, why, err := search.LoadOrBuildDenseIndex(ctx, corpus, emb, path, FAISSOptions(corpus.TextCount()), progress)
+	if built && !errors.Is(why, os.ErrNotExist) {
+		// Another vocabulary or embedder is routine; a damaged file is not.
+		level := slog.LevelInfo
+		if !errors.Is(why, faiss.ErrMismatch) {
+			level = slog.LevelWarn
+		}
+		log.Log(ctx, level, "saved dense index not used; rebuilt it", "path", path, "reason", why)
+	}
 	if err != nil {
 		return nil, Info{}, err
 	}
