@@ -2,7 +2,6 @@ package apiserver
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -154,27 +153,16 @@ func (s *Server) conceptDetail(c *fiber.Ctx) error {
 	if s.cfg.Concepts == nil {
 		return &Error{Status: fiber.StatusServiceUnavailable, Detail: "no vocabulary database is configured"}
 	}
-	key := "concept:" + strconv.FormatInt(id, 10)
-	if b, ok := s.cache.Get(c.UserContext(), key); ok {
-		c.Set("X-Cache", "hit")
-		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-		return c.Send(b)
-	}
-	d, err := s.cfg.Concepts.Concept(c.UserContext(), int32(id))
-	if errors.Is(err, vocab.ErrNotFound) {
-		return &Error{Status: fiber.StatusNotFound, Detail: fmt.Sprintf("concept %d not found", id)}
-	}
-	if err != nil {
-		return err
-	}
-	b, err := json.Marshal(toConceptDetailDTO(d))
-	if err != nil {
-		return err
-	}
-	s.cache.Set(context.WithoutCancel(c.UserContext()), key, b, conceptCacheTTL)
-	c.Set("X-Cache", "miss")
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Send(b)
+	return s.cachedJSON(c, "concept:"+strconv.FormatInt(id, 10), conceptCacheTTL, func() (any, error) {
+		d, err := s.cfg.Concepts.Concept(c.UserContext(), int32(id))
+		if errors.Is(err, vocab.ErrNotFound) {
+			return nil, &Error{Status: fiber.StatusNotFound, Detail: fmt.Sprintf("concept %d not found", id)}
+		}
+		if err != nil {
+			return nil, err
+		}
+		return toConceptDetailDTO(d), nil
+	})
 }
 
 func toConceptDetailDTO(d vocab.ConceptDetail) conceptDetailDTO {

@@ -171,29 +171,40 @@ func (s *Server) searchConcepts(c *fiber.Ctx) error {
 		Vocabularies: req.Vocabulary, Domains: req.Domain, Classes: req.ConceptClass,
 		StandardOnly: req.StandardOnly, IncludeInvalid: req.IncludeInvalid,
 	}}
-	key := searchCacheKey(e.Corpus().Fingerprint, q)
+	return s.cachedJSON(c, searchCacheKey(e.Corpus().Fingerprint, q), searchCacheTTL, func() (any, error) {
+		res, err := e.Search(c.UserContext(), q)
+		var uv *search.UnknownVocabularyError
+		switch {
+		case errors.As(err, &uv):
+			return nil, &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf("unknown vocabulary %q", uv.Vocabulary)}
+		case errors.Is(err, search.ErrEmptyQuery):
+			return nil, &Error{Status: fiber.StatusUnprocessableEntity, Detail: "query has no searchable text"}
+		case err != nil:
+			return nil, err
+		}
+		return toSearchResponse(req.Query, res), nil
+	})
+}
+
+// cachedJSON answers from the cache under key, or computes the response,
+// caches its JSON for ttl and sends it. X-Cache says which. Errors are not
+// cached.
+func (s *Server) cachedJSON(c *fiber.Ctx, key string, ttl time.Duration, compute func() (any, error)) error {
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	if b, ok := s.cache.Get(c.UserContext(), key); ok {
 		c.Set("X-Cache", "hit")
-		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 		return c.Send(b)
 	}
-	res, err := e.Search(c.UserContext(), q)
-	var uv *search.UnknownVocabularyError
-	switch {
-	case errors.As(err, &uv):
-		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf("unknown vocabulary %q", uv.Vocabulary)}
-	case errors.Is(err, search.ErrEmptyQuery):
-		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "query has no searchable text"}
-	case err != nil:
-		return err
-	}
-	b, err := json.Marshal(toSearchResponse(req.Query, res))
+	v, err := compute()
 	if err != nil {
 		return err
 	}
-	s.cache.Set(context.WithoutCancel(c.UserContext()), key, b, searchCacheTTL)
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	s.cache.Set(context.WithoutCancel(c.UserContext()), key, b, ttl)
 	c.Set("X-Cache", "miss")
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Send(b)
 }
 
