@@ -9,8 +9,12 @@ import (
 func TestResolve(t *testing.T) {
 	second := Rule{SecondReviewer: true}
 	single := Rule{}
-	approve := func(who string, c int64) Decision { return Decision{Reviewer: who, Action: ActionApprove, ConceptID: c} }
-	override := func(who string, c int64) Decision { return Decision{Reviewer: who, Action: ActionOverride, ConceptID: c} }
+	approve := func(who string, c int64) Decision {
+		return Decision{Reviewer: who, Action: ActionApprove, ConceptID: c}
+	}
+	override := func(who string, c int64) Decision {
+		return Decision{Reviewer: who, Action: ActionOverride, ConceptID: c}
+	}
 	reject := func(who string) Decision { return Decision{Reviewer: who, Action: ActionReject, ConceptID: 1} }
 	adjudicate := func(d Decision) Decision { d.Adjudication = true; return d }
 
