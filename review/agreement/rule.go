@@ -197,3 +197,31 @@ func sameVerdict(a, b Decision) bool {
 	}
 	return a.ConceptID == b.ConceptID
 }
+
+// Label is the category a decision counts as in Kappa: "reject" for a
+// rejection and "accept:<concept id>" for an approval or override, so that
+// kappa agrees with Resolve on what counts as the same verdict.
+func (d Decision) Label() string {
+	if d.Action == ActionReject {
+		return string(ActionReject)
+	}
+	return fmt.Sprintf("accept:%d", d.ConceptID)
+}
+
+// Ratings turns one item's decisions (oldest first) into the ratings
+// ProjectAgreement expects: each reviewer's latest decision, labelled with
+// Label. Adjudications are left out, since an adjudicator settles a
+// disagreement rather than rating the item independently.
+func Ratings(item string, decisions []Decision) []Rating {
+	var independent []Decision
+	for _, d := range decisions {
+		if !d.Adjudication {
+			independent = append(independent, d)
+		}
+	}
+	var out []Rating
+	for _, d := range latestPerReviewer(independent) {
+		out = append(out, Rating{Item: item, Reviewer: d.Reviewer, Label: d.Label()})
+	}
+	return out
+}

@@ -74,3 +74,32 @@ func TestResolveRejectsMalformed(t *testing.T) {
 		}
 	}
 }
+
+func TestRatingsMatchResolve(t *testing.T) {
+	items := map[string][]Decision{
+		"i1": {{Reviewer: "a", Action: ActionApprove, ConceptID: 10}, {Reviewer: "b", Action: ActionOverride, ConceptID: 10}},
+		"i2": {{Reviewer: "a", Action: ActionApprove, ConceptID: 10}, {Reviewer: "b", Action: ActionOverride, ConceptID: 20}},
+		"i3": {{Reviewer: "a", Action: ActionReject, ConceptID: 7}, {Reviewer: "b", Action: ActionReject, ConceptID: 8},
+			{Reviewer: "admin", Action: ActionApprove, ConceptID: 9, Adjudication: true}},
+	}
+	var ratings []Rating
+	for item, ds := range items {
+		ratings = append(ratings, Ratings(item, ds)...)
+	}
+	pairs := ProjectAgreement(ratings)
+	if len(pairs) != 1 || pairs[0].ReviewerA != "a" || pairs[0].ReviewerB != "b" || pairs[0].Items != 3 {
+		t.Fatalf("pairs %+v", pairs)
+	}
+	// a and b agree on i1 (same concept by approve and override) and i3
+	// (both reject), not on i2: p_o = 2/3.
+	if !near(pairs[0].Observed, 2.0/3) {
+		t.Fatalf("observed %v", pairs[0].Observed)
+	}
+	for item, ds := range items {
+		out, _ := Resolve(Rule{SecondReviewer: true}, ds[:2])
+		agree := ds[0].Label() == ds[1].Label()
+		if (out.State == StateFinal) != agree {
+			t.Errorf("%s: Resolve %s but labels agree=%v", item, out.State, agree)
+		}
+	}
+}
