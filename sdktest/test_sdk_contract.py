@@ -432,3 +432,64 @@ def test_sync_to_another_organizations_project_is_refused(client, tmp_path):
 def test_billing_reads(client):
     assert isinstance(client.get_usage(), dict)
     assert isinstance(client.get_plan(), dict)
+
+
+# --- 2.9 review endpoints (from the SDK's Review API doc; the SDK code only calls approve-all)
+
+
+def _pushed_item_ids(client: Client, project_id: str, kind: str) -> dict[str, str]:
+    """Item ids by source code/column, read from a pull (the server adds `id`)."""
+    items = client._request("GET", f"/sync/projects/{project_id}/{kind}")["items"]
+    key = "source_code" if kind == "concept-mappings" else "source_column"
+    assert all("id" in i for i in items), "pulled items must carry the server's item id for the review routes"
+    return {i[key]: i["id"] for i in items}
+
+
+@pytest.mark.parametrize("prefix", ["/api/v1", "/v1"])
+def test_review_concept_mapping(client, project, prefix):
+    items = [i.model_dump(mode="json") for i in concept_items()]
+    client._request("POST", f"/sync/projects/{project.id}/concept-mappings/bulk", json={"items": items})
+    ids = _pushed_item_ids(client, project.id, "concept-mappings")
+    http, base = client._http, f"{URL}{prefix}/projects/{project.id}/concept-mapping"
+    headers = client._auth.get_headers()
+
+    r = http.post(f"{base}/{ids['I10']}/override", headers=headers,
+                  json={"target_concept_id": 320128, "target_concept_name": "Essential hypertension", "target_vocabulary_id": "SNOMED"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["id"] == ids["I10"] and body["method"] == "override"
+    assert (body["target_concept_id"], body["target_concept_name"], body["target_vocabulary_id"]) == (320128, "Essential hypertension", "SNOMED")
+    for k in ("source_code", "source_description", "confidence"):
+        assert k in body
+
+    r = http.post(f"{base}/{ids['E11.9']}/reject", headers=headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["method"] == "unmapped" and body["target_concept_id"] is None and body["target_concept_name"] is None
+
+    r = http.post(f"{base}/{ids['Z87.891']}/approve", headers=headers)
+    assert r.status_code in (200, 422), r.text  # nothing to approve: the item has no target
+
+    r = http.post(f"{base}/{ids['I10']}/override", headers=headers, json={"target_concept_name": "no id"})
+    assert r.status_code == 422 and "detail" in r.json()
+
+    r = http.post(f"{base}/{uuid.uuid4()}/approve", headers=headers)
+    assert r.status_code == 404 and "detail" in r.json()
+
+    r = http.post(f"{base}/{ids['I10']}/approve", headers={"Authorization": "Bearer pt_sk_" + "0" * 40})
+    assert r.status_code == 401 and "detail" in r.json()
+
+
+def test_review_schema_mapping(client, project):
+    items = [i.model_dump(mode="json") for i in schema_items()]
+    client._request("POST", f"/sync/projects/{project.id}/schema-mappings/bulk", json={"items": items})
+    ids = _pushed_item_ids(client, project.id, "schema-mappings")
+    base = f"/projects/{project.id}/schema-mapping"
+
+    body = client._request("POST", f"{base}/{ids['dob']}/override", json={"target_table": "person", "target_column": "birth_datetime"})
+    assert (body["id"], body["status"], body["target_table"], body["target_column"]) == (ids["dob"], "overridden", "person", "birth_datetime")
+    assert {"source_column", "confidence"} <= body.keys()
+    body = client._request("POST", f"{base}/{ids['zip']}/reject")
+    assert body["status"] == "rejected"
+    r = client._http.post(f"{base}/{ids['dob']}/override", headers=client._auth.get_headers(), json={"target_table": "person"})
+    assert r.status_code == 422
