@@ -419,7 +419,7 @@ def test_sync_push_pull_round_trip(client, local_project, tmp_path):
         client._request("DELETE", f"/projects/{cloud_id}")
 
 
-def test_sync_to_another_organizations_project_is_refused(client, tmp_path):
+def test_sync_to_an_unknown_project_is_refused(client, tmp_path):
     storage = make_cloud_storage(client, tmp_path)
     storage._project_cache["ghost"] = str(uuid.uuid4())
     with pytest.raises(PortiereError, match="API error"):
