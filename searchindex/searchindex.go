@@ -32,6 +32,9 @@ const (
 type Config struct {
 	EmbeddingModel string // "hash" or "onnx"
 	ModelPath      string // folder with model.onnx and vocab.txt, for "onnx"
+	// RuntimeLibrary is the ONNX Runtime library (ONNXRUNTIME_LIB); empty
+	// means embed's default places.
+	RuntimeLibrary string
 	IndexPath      string // FAISS_INDEX_PATH
 	// IndexDir, used when IndexPath is empty, keeps one index per
 	// vocabulary fingerprint and embedder (the cache of `portiere map`).
@@ -53,7 +56,7 @@ func NewEmbedder(cfg Config) (search.Embedder, error) {
 		if cfg.ModelPath == "" {
 			return nil, fmt.Errorf("searchindex: EMBEDDING_MODEL=onnx needs EMBEDDING_MODEL_PATH (a folder with model.onnx and vocab.txt; see docs/sapbert-onnx.md)")
 		}
-		return embed.NewONNX(cfg.ModelPath, embed.ONNXOptions{})
+		return embed.NewONNX(cfg.ModelPath, embed.ONNXOptions{LibraryPath: cfg.RuntimeLibrary})
 	}
 	return nil, fmt.Errorf("searchindex: unknown EMBEDDING_MODEL %q (want hash or onnx)", cfg.EmbeddingModel)
 }
