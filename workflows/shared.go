@@ -96,6 +96,10 @@ type IndexBuildResult struct {
 	SkippedBatches int       `json:"skipped_batches"` // found done by an earlier attempt
 }
 
+// ElasticsearchAlias is the alias the lexical tier searches; the
+// population workflow points it at a complete index.
+const ElasticsearchAlias = "portiere-concepts"
+
 // ESPopulateInput configures ESPopulateWorkflow.
 type ESPopulateInput struct {
 	Alias       string // the alias moved at the end; required

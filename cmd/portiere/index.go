@@ -49,7 +49,7 @@ IndexBuildWorkflow does the same durably and lets replicas reload it.`,
 			if len(corpus.Concepts) == 0 {
 				return fmt.Errorf("the vocabulary is empty: import one first with 'portiere vocab import DIR'")
 			}
-			if os.Getenv("FAISS_INDEX_PATH") == "" {
+			if !cfg.IsSet("FAISS_INDEX_PATH") {
 				// Where `portiere dev` with the same data folder looks.
 				abs, err := absDir(dataDir)
 				if err != nil {

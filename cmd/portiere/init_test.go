@@ -52,7 +52,7 @@ func TestInitBuildsTheIndexThroughTheWorker(t *testing.T) {
 	t.Setenv("EMBEDDING_MODEL", "hash")
 	t.Setenv("ELASTICSEARCH_URL", "")
 
-	cfg, err := config.Load(config.ModeWorker, os.Getenv)
+	cfg, err := config.LoadEnv(config.ModeWorker)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,10 +62,12 @@ func TestInitBuildsTheIndexThroughTheWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	acts, err := worker.NewActivities(cfg, pool, "test", logger)
+	b, err := openBackends(cfg, pool, dev.Client(), "test", logger)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer b.Close()
+	acts := b.activities()
 	done := make(chan error, 1)
 	go func() {
 		done <- worker.Run(ctx, dev.Client(), logger, worker.Options{Activities: acts, Schedules: []workflows.Schedule{}})

@@ -3,16 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
+	"golang.org/x/sync/errgroup"
 
-	"github.com/portiere/portiere/apiserver"
 	"github.com/portiere/portiere/config"
 	"github.com/portiere/portiere/devstack"
 	"github.com/portiere/portiere/platform/migrate"
@@ -48,10 +48,12 @@ a second start reuses the data.`,
 			}
 			return devstack.Run(ctx, devstack.Options{
 				Config: cfg, DataDir: abs,
-				TemporalSet:    os.Getenv("TEMPORAL_ADDRESS") != "",
 				TemporalPort:   temporalPort,
 				TemporalUIPort: temporalUIPort,
 				Version:        version, Logger: logger, Out: cmd.OutOrStdout(),
+				Serve: func(ctx context.Context, st devstack.Stack) error {
+					return serveDev(ctx, st, logger)
+				},
 			})
 		},
 	}
@@ -84,12 +86,16 @@ func apiCommand(ctx context.Context) *cobra.Command {
 				return err
 			}
 			defer tc.Close()
-			api, err := apiserver.Assemble(ctx, cfg, pool, tc, version, logger)
+			b, err := openBackends(cfg, pool, tc, version, logger)
 			if err != nil {
 				return err
 			}
-			defer api.Close()
-			srv := api.Server
+			defer b.Close()
+			srv, err := b.api()
+			if err != nil {
+				return err
+			}
+			b.watchSearch(ctx)
 			addr := net.JoinHostPort(host, strconv.Itoa(cfg.HTTP.Port))
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
@@ -123,11 +129,12 @@ func workerCommand(ctx context.Context) *cobra.Command {
 				return err
 			}
 			defer tc.Close()
-			acts, err := worker.NewActivities(cfg, pool, version, logger)
+			b, err := openBackends(cfg, pool, tc, version, logger)
 			if err != nil {
 				return err
 			}
-			return ignoreCancel(worker.Run(ctx, tc, logger, worker.Options{Activities: acts}))
+			defer b.Close()
+			return ignoreCancel(worker.Run(ctx, tc, logger, worker.Options{Activities: b.activities()}))
 		},
 	}
 }
@@ -158,6 +165,26 @@ func migrateCommand(ctx context.Context) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// serveDev runs the worker and the API of `portiere dev` on the stack
+// devstack started, composed exactly as `portiere api` and `portiere
+// worker` compose them.
+func serveDev(ctx context.Context, st devstack.Stack, logger *slog.Logger) error {
+	b, err := openBackends(st.Config, st.Pool, st.Temporal, version, logger)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	srv, err := b.api()
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return worker.Run(gctx, st.Temporal, logger, worker.Options{Activities: b.activities()}) })
+	g.Go(func() error { return srv.Serve(gctx, st.Listener, config.ShutdownTimeout) })
+	b.watchSearch(gctx)
+	return g.Wait()
 }
 
 func absDir(dir string) (string, error) {

@@ -114,7 +114,11 @@ When DB_HOST is unset and 'portiere dev' is running, its private database
 // private cluster of a running `portiere dev`, else DB_* with its defaults
 // (which then needs DB_PASSWORD).
 func vocabConfig(dataDir string, stderr io.Writer) (config.Config, *slog.Logger, error) {
-	if os.Getenv("DB_HOST") == "" {
+	probe, _, err := loadConfig(config.ModeCLI, stderr)
+	if err != nil {
+		return config.Config{}, nil, err
+	}
+	if !probe.IsSet("DB_HOST") {
 		abs, err := absDir(dataDir)
 		if err != nil {
 			return config.Config{}, nil, err

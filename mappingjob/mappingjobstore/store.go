@@ -203,17 +203,6 @@ func (s *Store) Items(ctx context.Context, project string) ([]mappingjob.Item, e
 	return out, translate(rows.Err())
 }
 
-// ProjectExists reports whether project exists.
-func (s *Store) ProjectExists(ctx context.Context, project string) (bool, error) {
-	const q = `select exists (select 1 from projects where id = $1)`
-	var ok bool
-	err := s.pool.QueryRow(ctx, q, project).Scan(&ok)
-	if errors.Is(translate(err), mappingjob.ErrNotFound) {
-		return false, nil
-	}
-	return ok, translate(err)
-}
-
 // translate maps PostgreSQL errors to mappingjob's: an unknown project
 // (foreign key) or a malformed project id is ErrNotFound.
 func translate(err error) error {
@@ -228,21 +217,4 @@ func translate(err error) error {
 		}
 	}
 	return fmt.Errorf("mappingjob: %w", err)
-}
-
-// NewProject creates an organization with one project and returns the
-// project's id. Until a projects package exists, tests, benchmarks and the
-// demo use it to have a project to map.
-func (s *Store) NewProject(ctx context.Context, orgSlug, name string) (string, error) {
-	const q = `
-		with org as (
-			insert into organizations (name, slug) values ($1, $1)
-			on conflict (slug) do update set name = excluded.name
-			returning id
-		)
-		insert into projects (organization_id, name) select id, $2 from org
-		returning id`
-	var id string
-	err := s.pool.QueryRow(ctx, q, orgSlug, name).Scan(&id)
-	return id, translate(err)
 }
