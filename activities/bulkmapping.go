@@ -96,9 +96,9 @@ func (a *Activities) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkRe
 		case items[i].Error != "":
 			res.Failed++
 			res.Manual++
-		case items[i].Status == mappingjob.StatusAuto:
+		case items[i].Method == mappingjob.MethodAuto:
 			res.Auto++
-		case items[i].Status == mappingjob.StatusReview:
+		case items[i].Method == mappingjob.MethodReview:
 			res.Review++
 		default:
 			res.Manual++
@@ -117,11 +117,11 @@ func (a *Activities) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkRe
 func itemOf(c mappingjob.SourceCode, m mapping.Mapping, prov mappingjob.Provenance) mappingjob.Item {
 	it := mappingjob.Item{
 		Source: c.Source, Code: c.Code, Description: c.Description,
-		Confidence: m.Confidence, Status: statusOf(m.Status), Provenance: prov,
+		Confidence: m.Confidence, Method: methodOf(m.Status), Provenance: prov,
 	}
 	if m.Err != nil {
 		it.Error = m.Err.Error()
-		it.Status = mappingjob.StatusManual
+		it.Method = mappingjob.MethodManual
 		return it
 	}
 	it.Candidates = make([]mappingjob.Candidate, len(m.Candidates))
@@ -137,12 +137,12 @@ func itemOf(c mappingjob.SourceCode, m mapping.Mapping, prov mappingjob.Provenan
 	return it
 }
 
-func statusOf(r search.Route) mappingjob.Status {
+func methodOf(r search.Route) mappingjob.Method {
 	switch r {
 	case search.RouteAuto:
-		return mappingjob.StatusAuto
+		return mappingjob.MethodAuto
 	case search.RouteReview:
-		return mappingjob.StatusReview
+		return mappingjob.MethodReview
 	}
-	return mappingjob.StatusManual
+	return mappingjob.MethodManual
 }

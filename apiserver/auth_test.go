@@ -131,7 +131,9 @@ func TestOpenAPIMarksProtectedOperations(t *testing.T) {
 	if err := json.Unmarshal(s.Spec(), &raw); err != nil {
 		t.Fatal(err)
 	}
-	doc := struct{ Paths map[string]map[string]operation }{Paths: map[string]map[string]operation{}}
+	doc := struct {
+		Paths map[string]map[string]operation
+	}{Paths: map[string]map[string]operation{}}
 	for p, ops := range raw.Paths {
 		doc.Paths[p] = map[string]operation{}
 		for m, b := range ops {
