@@ -155,3 +155,50 @@ func TestOnlyConfigReadsTheEnvironment(t *testing.T) {
 		t.Fatalf("only %d files inspected", files)
 	}
 }
+
+// One package writes the search index: only searchindex (over search and
+// search/faiss, which it drives) builds or saves a dense index; everyone
+// else goes through its pipeline or opens what it saved.
+func TestOnlySearchindexWritesTheIndex(t *testing.T) {
+	owners := map[string]bool{"search": true, "search/faiss": true, "searchindex": true}
+	writers := []string{"BuildDenseIndex", "LoadOrBuildDenseIndex"}
+	for pkg, imps := range imports(t) {
+		if owners[pkg] {
+			continue
+		}
+		for _, imp := range imps {
+			if imp == module+"search/faiss" {
+				t.Errorf("%s imports search/faiss: only searchindex handles index files", pkg)
+			}
+		}
+	}
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		p := filepath.ToSlash(path)
+		if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") ||
+			strings.HasPrefix(p, "search/") || strings.HasPrefix(p, "searchindex/") || strings.HasPrefix(p, ".") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				for _, w := range writers {
+					if sel.Sel.Name == w {
+						t.Errorf("%s: %s outside searchindex", fset.Position(sel.Pos()), w)
+					}
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -39,13 +39,17 @@ type Vocabulary interface {
 
 // Activities are the activities of every Portiere workflow with the
 // dependencies they share. Build one per worker; its methods are safe for
-// concurrent use. The engine and corpus are cached until the vocabulary's
-// last import changes.
+// concurrent use. The corpus is cached until the vocabulary's last import
+// changes; the engine is Search's.
 type Activities struct {
 	Vocabulary Vocabulary
 	Jobs       mappingjob.Store
-	// Index selects the embedder and FAISS_INDEX_PATH.
+	// Index selects the embedder, FAISS_INDEX_PATH and the lexical tier.
 	Index searchindex.Config
+	// Search is the live engine bulk mapping uses: the process's one
+	// searchindex.Live, shared with the API in `portiere dev`. Nil means
+	// one of the Activities' own, opened on first use.
+	Search *searchindex.Live
 	// Embedder, when set, replaces the one Index names (tests).
 	Embedder search.Embedder
 	// Elasticsearch is nil without ELASTICSEARCH_URL.
@@ -55,11 +59,9 @@ type Activities struct {
 	EngineVersion string
 	Logger        *slog.Logger
 
-	mu         sync.Mutex
-	importID   int64
-	corpus     *search.Corpus
-	engine     *search.Engine
-	engineInfo searchindex.Info
+	mu       sync.Mutex
+	importID int64
+	corpus   *search.Corpus
 }
 
 func (a *Activities) log() *slog.Logger {
@@ -99,7 +101,7 @@ func (a *Activities) loadCorpusLocked(ctx context.Context) (*search.Corpus, erro
 		return nil, temporal.NewNonRetryableApplicationError(
 			"the vocabulary is empty: import one with `portiere vocab import DIR`", "EmptyVocabulary", nil)
 	}
-	a.corpus, a.importID, a.engine = c, key, nil
+	a.corpus, a.importID = c, key
 	return c, nil
 }
 
@@ -111,31 +113,30 @@ func (a *Activities) liveCorpus(ctx context.Context) (*search.Corpus, error) {
 	return a.loadCorpusLocked(ctx)
 }
 
-// liveEngine returns the search engine built from the live vocabulary and
-// the dense index at Index.IndexPath (cached; built on first use).
+// liveEngine returns the engine bulk mapping searches with: a.Search,
+// refreshed when the index build saved a new index. Until an index for the
+// live vocabulary exists it returns a retryable error, so the mapping waits
+// for the build instead of building an index itself.
 func (a *Activities) liveEngine(ctx context.Context) (*search.Engine, searchindex.Info, error) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	c, err := a.loadCorpusLocked(ctx)
-	if err != nil {
-		return nil, searchindex.Info{}, err
+	if a.Search == nil {
+		a.Search = &searchindex.Live{}
 	}
-	if a.engine != nil {
-		return a.engine, a.engineInfo, nil
-	}
+	live := a.Search
+	a.mu.Unlock()
 	cfg := a.Index
 	cfg.Logger = a.log()
-	var e *search.Engine
-	var info searchindex.Info
-	if a.Embedder != nil {
-		e, info, err = searchindex.BuildWith(ctx, c, a.Embedder, cfg)
-	} else {
-		e, info, err = searchindex.Build(ctx, c, cfg)
+	if err := live.Refresh(ctx, a.Vocabulary.LoadCorpus, cfg); err != nil {
+		if errors.Is(err, searchindex.ErrNoIndex) {
+			return nil, searchindex.Info{}, temporal.NewApplicationError(err.Error(), "IndexNotReady")
+		}
+		return nil, searchindex.Info{}, fmt.Errorf("activities: search engine: %w", err)
 	}
+	e, err := live.Engine()
 	if err != nil {
-		return nil, searchindex.Info{}, fmt.Errorf("activities: build search engine: %w", err)
+		return nil, searchindex.Info{}, temporal.NewApplicationError(err.Error(), "IndexNotReady")
 	}
-	a.engine, a.engineInfo = e, info
+	info, _ := live.Info()
 	return e, info, nil
 }
 

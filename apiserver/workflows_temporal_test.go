@@ -98,9 +98,18 @@ func TestBulkMappingRoutesOnTemporal(t *testing.T) {
 	}
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// Bulk mapping opens the index the index build saves; build it first.
+	emb, err := searchindex.NewEmbedder(searchindex.Config{EmbeddingModel: "hash"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	indexPath := filepath.Join(t.TempDir(), "faiss.index")
+	if _, err := searchindex.BuildAndSave(ctx, corpus, emb, indexPath); err != nil {
+		t.Fatal(err)
+	}
 	acts := &activities.Activities{
 		Vocabulary: vocabstore.New(pool), Jobs: jobs,
-		Index:         searchindex.Config{EmbeddingModel: "hash", IndexPath: filepath.Join(t.TempDir(), "faiss.index")},
+		Index:         searchindex.Config{EmbeddingModel: "hash", IndexPath: indexPath},
 		EngineVersion: "test", Logger: logger,
 	}
 	wctx, stop := context.WithCancel(ctx)

@@ -42,7 +42,7 @@ func BenchmarkBulkMapping100k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	acts := newActivities(pool, filepath.Join(b.TempDir(), "faiss.index"))
+	acts := newActivities(pool, indexedPath(b, pool))
 	queue := inProcessWorker(b, tc, acts)
 	store := mappingjobstore.New(pool)
 	// Build the engine (dense index of 125k concepts) before timing: map

@@ -45,8 +45,10 @@ type backends struct {
 	tenants    *tenancystore.Store
 	workflows  *workflows.Client
 	// search is the live engine the API serves and the worker maps with;
-	// it only loads the index the index build workflow saves.
-	search *searchindex.Live
+	// it only opens the index the index build workflow saves, with
+	// searchCfg (set by startSearch).
+	search    *searchindex.Live
+	searchCfg searchindex.Config
 
 	close []func()
 }
@@ -75,6 +77,7 @@ func openBackends(cfg config.Config, pool *pgxpool.Pool, tc client.Client, versi
 		b.es = es
 	}
 	b.search = &searchindex.Live{}
+	b.searchCfg = b.indexConfig()
 	return b, nil
 }
 
@@ -110,17 +113,18 @@ func (b *backends) lexical(ctx context.Context) *elastic.Searcher {
 	return ec.Searcher(workflows.ElasticsearchAlias)
 }
 
-// watchSearch loads the live engine in the background and keeps it on
-// the index the build workflow saves and on the live vocabulary, until ctx
-// is done.
-func (b *backends) watchSearch(ctx context.Context) {
+// startSearch picks the lexical tier (so API and worker rank with the
+// same one) and opens the live engine in the background, keeping it on
+// the index the build workflow saves, until ctx is done. Call it before
+// building the activities.
+func (b *backends) startSearch(ctx context.Context) {
+	if l := b.lexical(ctx); l != nil {
+		b.searchCfg.Lexical = l
+	}
+	cfg := b.searchCfg
 	go func() {
-		cfg := b.indexConfig()
-		if l := b.lexical(ctx); l != nil {
-			cfg.Lexical = l
-		}
 		if err := b.search.Load(ctx, b.vocabulary.LoadCorpus, cfg); err != nil && ctx.Err() == nil {
-			b.log.Error("search index not loaded", "error", err)
+			b.log.Warn("search index not loaded yet", "error", err)
 		}
 		b.search.Watch(ctx, b.vocabulary.LoadCorpus, cfg, indexWatchInterval)
 	}()
@@ -179,7 +183,8 @@ func (b *backends) activities() *activities.Activities {
 	a := &activities.Activities{
 		Vocabulary:    b.vocabulary,
 		Jobs:          b.jobs,
-		Index:         b.indexConfig(),
+		Index:         b.searchCfg,
+		Search:        b.search,
 		EngineVersion: b.version,
 		Logger:        b.log,
 	}

@@ -18,7 +18,9 @@ import (
 	"github.com/portiere/portiere/platform/migrate"
 	"github.com/portiere/portiere/platform/postgres"
 	"github.com/portiere/portiere/platform/temporal"
+	"github.com/portiere/portiere/searchindex"
 	"github.com/portiere/portiere/worker"
+	"github.com/portiere/portiere/workflows"
 )
 
 func devCommand(ctx context.Context) *cobra.Command {
@@ -91,11 +93,11 @@ func apiCommand(ctx context.Context) *cobra.Command {
 				return err
 			}
 			defer b.Close()
+			b.startSearch(ctx)
 			srv, err := b.api()
 			if err != nil {
 				return err
 			}
-			b.watchSearch(ctx)
 			addr := net.JoinHostPort(host, strconv.Itoa(cfg.HTTP.Port))
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
@@ -134,6 +136,7 @@ func workerCommand(ctx context.Context) *cobra.Command {
 				return err
 			}
 			defer b.Close()
+			b.startSearch(ctx)
 			return ignoreCancel(worker.Run(ctx, tc, logger, worker.Options{Activities: b.activities()}))
 		},
 	}
@@ -176,14 +179,28 @@ func serveDev(ctx context.Context, st devstack.Stack, logger *slog.Logger) error
 		return err
 	}
 	defer b.Close()
+	g, gctx := errgroup.WithContext(ctx)
+	b.startSearch(gctx)
 	srv, err := b.api()
 	if err != nil {
 		return err
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return worker.Run(gctx, st.Temporal, logger, worker.Options{Activities: b.activities()}) })
+	acts := b.activities()
+	g.Go(func() error { return worker.Run(gctx, st.Temporal, logger, worker.Options{Activities: acts}) })
 	g.Go(func() error { return srv.Serve(gctx, st.Listener, config.ShutdownTimeout) })
-	b.watchSearch(gctx)
+	// The first run has no index yet: start its build (joined if one is
+	// running); API and worker pick it up when it is saved.
+	if c, err := b.vocabulary.LoadCorpus(gctx); err == nil && len(c.Concepts) > 0 {
+		if emb, err := searchindex.NewEmbedder(b.searchCfg); err == nil {
+			if f := searchindex.CheckFreshness(c, emb, b.searchCfg.IndexPath); f.Stale {
+				if run, err := b.workflows.StartIndexBuild(gctx, workflows.IndexBuildInput{}); err != nil {
+					logger.Error("could not start the index build", "error", err)
+				} else {
+					logger.Info("search index "+f.Reason+"; index build started", "workflow_id", run.WorkflowID)
+				}
+			}
+		}
+	}
 	return g.Wait()
 }
 
