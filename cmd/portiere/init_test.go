@@ -41,12 +41,16 @@ func TestInitBuildsTheIndexThroughTheWorker(t *testing.T) {
 	t.Cleanup(func() { dev.Stop() })
 
 	setDBEnv(t)
+	t.Setenv("TEMPORAL_ADDRESS", dev.FrontendHostPort())
 	var out, errOut bytes.Buffer
 	if err := run([]string{"vocab", "import", "../../testdata/demo-vocab"}, &out, &errOut); err != nil {
 		t.Fatalf("vocab import: %v\n%s", err, errOut.String())
 	}
+	// The import starts the index build itself; init below joins it.
+	if !strings.Contains(out.String(), "Search index: build started (workflow "+workflows.IndexBuildWorkflowID) {
+		t.Errorf("vocab import did not start the index build:\n%s", out.String())
+	}
 	indexPath := filepath.Join(t.TempDir(), "faiss.index")
-	t.Setenv("TEMPORAL_ADDRESS", dev.FrontendHostPort())
 	t.Setenv("TEMPORAL_NAMESPACE", "default")
 	t.Setenv("FAISS_INDEX_PATH", indexPath)
 	t.Setenv("EMBEDDING_MODEL", "hash")
