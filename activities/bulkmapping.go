@@ -3,6 +3,8 @@ package activities
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -10,7 +12,40 @@ import (
 	"github.com/portiere/portiere/mapping"
 	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/search"
+	"github.com/portiere/portiere/searchindex"
 )
+
+// BulkMapping holds the activities of BulkMappingWorkflow: the project
+// store and the live engine (only opened, never built here).
+type BulkMapping struct {
+	vocabulary    Vocabulary
+	jobs          mappingjob.Store
+	index         searchindex.Config
+	search        *searchindex.Live
+	engineVersion string
+	logger        *slog.Logger
+}
+
+// liveEngine returns the engine bulk mapping searches with, refreshed when
+// the index build saved a new index. Until an index for the live
+// vocabulary exists it returns a retryable error, so the mapping waits for
+// the build instead of building an index itself.
+func (a *BulkMapping) liveEngine(ctx context.Context) (*search.Engine, searchindex.Info, error) {
+	cfg := a.index
+	cfg.Logger = a.logger
+	if err := a.search.Refresh(ctx, a.vocabulary.LoadCorpus, cfg); err != nil {
+		if errors.Is(err, searchindex.ErrNoIndex) {
+			return nil, searchindex.Info{}, temporal.NewApplicationError(err.Error(), "IndexNotReady")
+		}
+		return nil, searchindex.Info{}, fmt.Errorf("activities: search engine: %w", err)
+	}
+	e, err := a.search.Engine()
+	if err != nil {
+		return nil, searchindex.Info{}, temporal.NewApplicationError(err.Error(), "IndexNotReady")
+	}
+	info, _ := a.search.Info()
+	return e, info, nil
+}
 
 // CountSourceCodesInput names the project whose codes are counted.
 type CountSourceCodesInput struct {
@@ -19,8 +54,8 @@ type CountSourceCodesInput struct {
 
 // CountSourceCodes counts a project's source codes. An unknown project is a
 // non-retryable error.
-func (a *Activities) CountSourceCodes(ctx context.Context, in CountSourceCodesInput) (int64, error) {
-	n, err := a.Jobs.CountSourceCodes(ctx, in.ProjectID)
+func (a *BulkMapping) CountSourceCodes(ctx context.Context, in CountSourceCodesInput) (int64, error) {
+	n, err := a.jobs.CountSourceCodes(ctx, in.ProjectID)
 	if errors.Is(err, mappingjob.ErrNotFound) {
 		return 0, temporal.NewNonRetryableApplicationError(err.Error(), "ProjectNotFound", err)
 	}
@@ -55,11 +90,11 @@ type MapChunkResult struct {
 // MapChunk maps one chunk of a project's source codes (search and
 // confidence routing, mapping.Map) and upserts their items. Running it
 // twice with the same input writes the same items.
-func (a *Activities) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkResult, error) {
+func (a *BulkMapping) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkResult, error) {
 	if in.Limit <= 0 {
 		return MapChunkResult{}, temporal.NewNonRetryableApplicationError("activities: MapChunk needs a positive limit", "InvalidInput", nil)
 	}
-	codes, err := a.Jobs.SourceCodes(ctx, in.ProjectID, in.AfterID, in.Limit)
+	codes, err := a.jobs.SourceCodes(ctx, in.ProjectID, in.AfterID, in.Limit)
 	if errors.Is(err, mappingjob.ErrNotFound) {
 		return MapChunkResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "ProjectNotFound", err)
 	}
@@ -76,7 +111,7 @@ func (a *Activities) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkRe
 	if err != nil {
 		return MapChunkResult{}, err
 	}
-	res.EngineVersion, res.IndexVersion = a.EngineVersion, info.Version
+	res.EngineVersion, res.IndexVersion = a.engineVersion, info.Version
 	terms := make([]mapping.SourceTerm, len(codes))
 	for i, c := range codes {
 		terms[i] = mapping.SourceTerm{Line: i + 1, Code: c.Code, Description: c.Description, Vocabularies: c.Vocabularies, Domains: c.Domains}
@@ -88,7 +123,7 @@ func (a *Activities) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkRe
 	}
 	res.SearchMillis = time.Since(start).Milliseconds()
 
-	prov := mappingjob.Provenance{EngineVersion: a.EngineVersion, IndexVersion: info.Version, WorkflowID: in.WorkflowID}
+	prov := mappingjob.Provenance{EngineVersion: a.engineVersion, IndexVersion: info.Version, WorkflowID: in.WorkflowID}
 	items := make([]mappingjob.Item, len(codes))
 	for i, m := range ms {
 		items[i] = itemOf(codes[i], m, prov)
@@ -105,7 +140,7 @@ func (a *Activities) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkRe
 		}
 	}
 	start = time.Now()
-	if err := a.Jobs.UpsertItems(ctx, in.ProjectID, items); err != nil {
+	if err := a.jobs.UpsertItems(ctx, in.ProjectID, items); err != nil {
 		return MapChunkResult{}, err
 	}
 	res.PersistMillis = time.Since(start).Milliseconds()

@@ -3,17 +3,28 @@ package activities
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/portiere/portiere/search"
 	"github.com/portiere/portiere/searchindex"
 )
 
 // DefaultEmbedBatch is the number of texts per embedding batch (and per
 // file of finished vectors).
 const DefaultEmbedBatch = searchindex.DefaultEmbedBatch
+
+// IndexBuild holds the activities of IndexBuildWorkflow and
+// IndexFreshnessWorkflow: the live vocabulary and the index configuration.
+type IndexBuild struct {
+	corpus           *corpusCache
+	index            searchindex.Config
+	embedderOverride search.Embedder
+	logger           *slog.Logger
+}
 
 // EmbedInput configures EmbedVocabulary.
 type EmbedInput struct {
@@ -35,11 +46,11 @@ type EmbedResult struct {
 // searchindex.EmbedBatches (finished batches saved beside FAISS_INDEX_PATH).
 // It heartbeats the next batch's start; a retried attempt skips the batches
 // already saved, so an interrupted build loses at most one batch.
-func (a *Activities) EmbedVocabulary(ctx context.Context, in EmbedInput) (EmbedResult, error) {
-	if a.Index.IndexPath == "" {
+func (a *IndexBuild) EmbedVocabulary(ctx context.Context, in EmbedInput) (EmbedResult, error) {
+	if a.index.IndexPath == "" {
 		return EmbedResult{}, temporal.NewNonRetryableApplicationError("activities: FAISS_INDEX_PATH is empty", "InvalidConfig", nil)
 	}
-	c, err := a.liveCorpus(ctx)
+	c, err := a.corpus.get(ctx)
 	if err != nil {
 		return EmbedResult{}, err
 	}
@@ -52,10 +63,10 @@ func (a *Activities) EmbedVocabulary(ctx context.Context, in EmbedInput) (EmbedR
 		if err := activity.GetHeartbeatDetails(ctx, &resume); err != nil {
 			resume = 0
 		}
-		a.log().Info("resuming vocabulary embedding", "next_batch", resume)
+		a.logger.Info("resuming vocabulary embedding", "next_batch", resume)
 	}
-	b, err := searchindex.EmbedBatches(ctx, c, emb, a.Index.IndexPath, in.BatchSize, resume,
-		func(next int) { activity.RecordHeartbeat(ctx, next) }, a.log().Warn)
+	b, err := searchindex.EmbedBatches(ctx, c, emb, a.index.IndexPath, in.BatchSize, resume,
+		func(next int) { activity.RecordHeartbeat(ctx, next) }, a.logger.Warn)
 	if err != nil {
 		return EmbedResult{}, err
 	}
@@ -83,8 +94,8 @@ type BuildIndexResult struct {
 // BuildIndex builds the FAISS index from the embedded batches and saves it
 // at FAISS_INDEX_PATH (searchindex.SaveFromBatches), heartbeating while
 // FAISS works. The vocabulary must still be the one embedded.
-func (a *Activities) BuildIndex(ctx context.Context, in BuildIndexInput) (BuildIndexResult, error) {
-	c, err := a.liveCorpus(ctx)
+func (a *IndexBuild) BuildIndex(ctx context.Context, in BuildIndexInput) (BuildIndexResult, error) {
+	c, err := a.corpus.get(ctx)
 	if err != nil {
 		return BuildIndexResult{}, err
 	}
@@ -94,7 +105,7 @@ func (a *Activities) BuildIndex(ctx context.Context, in BuildIndexInput) (BuildI
 	}
 	stop := keepAlive(ctx)
 	defer stop()
-	saved, err := searchindex.SaveFromBatches(c, emb, searchindex.Batches(in.Embedded), a.Index.IndexPath, in.Keep)
+	saved, err := searchindex.SaveFromBatches(c, emb, searchindex.Batches(in.Embedded), a.index.IndexPath, in.Keep)
 	if errors.Is(err, searchindex.ErrVocabularyChanged) {
 		return BuildIndexResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "VocabularyChanged", nil)
 	}
@@ -114,8 +125,8 @@ type IndexFreshnessResult struct {
 
 // IndexFreshness reports whether the index at FAISS_INDEX_PATH is missing
 // or was built from another vocabulary or embedder than the live ones.
-func (a *Activities) IndexFreshness(ctx context.Context) (IndexFreshnessResult, error) {
-	c, err := a.liveCorpus(ctx)
+func (a *IndexBuild) IndexFreshness(ctx context.Context) (IndexFreshnessResult, error) {
+	c, err := a.corpus.get(ctx)
 	if err != nil {
 		return IndexFreshnessResult{}, err
 	}
@@ -123,5 +134,5 @@ func (a *Activities) IndexFreshness(ctx context.Context) (IndexFreshnessResult, 
 	if err != nil {
 		return IndexFreshnessResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidConfig", err)
 	}
-	return IndexFreshnessResult(searchindex.CheckFreshness(c, emb, a.Index.IndexPath)), nil
+	return IndexFreshnessResult(searchindex.CheckFreshness(c, emb, a.index.IndexPath)), nil
 }
