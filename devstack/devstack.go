@@ -65,6 +65,9 @@ type Stack struct {
 // Run starts the stack and blocks until ctx is cancelled, then stops
 // everything it started, in reverse order.
 func Run(ctx context.Context, o Options) (err error) {
+	if o.Serve == nil {
+		return errors.New("devstack: Options.Serve is nil: nothing would run on the stack")
+	}
 	cfg := o.Config
 	log := o.Logger
 	temporalSet := cfg.IsSet("TEMPORAL_ADDRESS")

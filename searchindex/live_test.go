@@ -40,8 +40,11 @@ func TestWatchReloadsNewIndex(t *testing.T) {
 	if err := l.Load(ctx, load, cfg); !errors.Is(err, searchindex.ErrNoIndex) {
 		t.Fatalf("load before any build: %v, want ErrNoIndex", err)
 	}
+	if err := l.Refresh(ctx, load, cfg); !errors.Is(err, searchindex.ErrNoIndex) {
+		t.Fatalf("refresh before any build: %v, want ErrNoIndex", err)
+	}
 	if _, err := os.Stat(path); err == nil {
-		t.Fatal("Load wrote the index")
+		t.Fatal("Load or Refresh wrote the index")
 	}
 	emb0, err := searchindex.NewEmbedder(cfg)
 	if err != nil {
