@@ -98,28 +98,41 @@ func BuildWith(ctx context.Context, corpus *search.Corpus, emb search.Embedder, 
 	if log == nil {
 		log = slog.Default()
 	}
-	var lastLog time.Time
-	progress := func(done, total int) {
-		if time.Since(lastLog) > 2*time.Second || done == total {
-			lastLog = time.Now()
-			log.Info("embedding vocabulary", "done", done, "total", total)
-		}
-	}
 	if cfg.IndexDir == "" {
 		return nil, Info{}, errors.New("searchindex: Build needs an IndexDir (a deployment opens FAISS_INDEX_PATH with Open)")
 	}
 	path := CachePath(cfg.IndexDir, corpus, emb)
-	ix, built, why, err := search.LoadOrBuildDenseIndex(ctx, corpus, emb, path, FAISSOptions(corpus.TextCount()), progress)
-	if built && !errors.Is(why, os.ErrNotExist) {
-		// Another vocabulary or embedder is routine; a damaged file is not.
-		level := slog.LevelInfo
-		if !errors.Is(why, faiss.ErrMismatch) {
-			level = slog.LevelWarn
+	meta := search.DenseIndexMeta(corpus, emb)
+	ix, why := faiss.Load(path, meta)
+	built := why != nil
+	if built {
+		if !errors.Is(why, os.ErrNotExist) {
+			// Another vocabulary or embedder is routine; a damaged file is not.
+			level := slog.LevelInfo
+			if !errors.Is(why, faiss.ErrMismatch) {
+				level = slog.LevelWarn
+			}
+			log.Log(ctx, level, "saved dense index not used; rebuilding it", "path", path, "reason", why)
 		}
-		log.Log(ctx, level, "saved dense index not used; rebuilt it", "path", path, "reason", why)
-	}
-	if err != nil {
-		return nil, Info{}, err
+		// The deployment's pipeline, into the cache.
+		total := corpus.TextCount()
+		var lastLog time.Time
+		progress := func(done int) {
+			if time.Since(lastLog) > 2*time.Second || done == total {
+				lastLog = time.Now()
+				log.Info("embedding vocabulary", "done", done, "total", total)
+			}
+		}
+		b, err := EmbedBatches(ctx, corpus, emb, path, 0, 0, progress, nil)
+		if err != nil {
+			return nil, Info{}, err
+		}
+		if _, err := SaveFromBatches(corpus, emb, b, path, false); err != nil {
+			return nil, Info{}, err
+		}
+		if ix, err = faiss.Load(path, meta); err != nil {
+			return nil, Info{}, fmt.Errorf("searchindex: the index just saved does not load: %w", err)
+		}
 	}
 	e := search.NewEngine(corpus, search.Options{
 		Dense:   &search.DenseTier{Embedder: emb, Index: ix},
