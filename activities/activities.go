@@ -1,8 +1,10 @@
-// Package activities holds the Temporal activities of Portiere's workflows:
-// the steps that touch PostgreSQL, the search engine, the index files and
-// Elasticsearch. Workflows (package workflows) call them through a typed nil
-// pointer, `var a *activities.Activities; workflow.ExecuteActivity(ctx,
-// a.MapChunk, in)`; the worker registers one Activities value.
+// Package activities holds the Temporal activities of Portiere's workflows,
+// one struct per workflow holding only its dependencies: IndexBuild
+// (indexbuild.go), ESPopulate (elastic.go), BulkMapping (bulkmapping.go).
+// Each activity is one call into the package that owns the work
+// (searchindex, mappingjob, search/elastic) plus heartbeats. Workflows call
+// them through a typed nil pointer, `var a *activities.BulkMapping;
+// workflow.ExecuteActivity(ctx, a.MapChunk, in)`.
 //
 // Every activity is idempotent: a retried one rewrites the same rows (keyed
 // by project, source and code), the same Elasticsearch documents (ids
@@ -13,7 +15,6 @@ package activities
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -37,15 +38,20 @@ type Vocabulary interface {
 	LastImport(ctx context.Context) (vocab.Report, error)
 }
 
-// Activities are the activities of every Portiere workflow with the
-// dependencies they share. Build one per worker; its methods are safe for
-// concurrent use. The engine and corpus are cached until the vocabulary's
-// last import changes.
+// Activities are the dependencies of every workflow's activities, as the
+// worker receives them from the composition root. Register them with
+// Register (package workflows), which splits them into one struct per
+// workflow — IndexBuild, ESPopulate, BulkMapping — each holding only what
+// its activities use. Fields must not change after the first split.
 type Activities struct {
 	Vocabulary Vocabulary
 	Jobs       mappingjob.Store
-	// Index selects the embedder and FAISS_INDEX_PATH.
+	// Index selects the embedder, FAISS_INDEX_PATH and the lexical tier.
 	Index searchindex.Config
+	// Search is the live engine bulk mapping uses: the process's one
+	// searchindex.Live, shared with the API in `portiere dev`. Nil means
+	// one of the activities' own, opened on first use.
+	Search *searchindex.Live
 	// Embedder, when set, replaces the one Index names (tests).
 	Embedder search.Embedder
 	// Elasticsearch is nil without ELASTICSEARCH_URL.
@@ -55,23 +61,53 @@ type Activities struct {
 	EngineVersion string
 	Logger        *slog.Logger
 
-	mu         sync.Mutex
-	importID   int64
-	corpus     *search.Corpus
-	engine     *search.Engine
-	engineInfo searchindex.Info
+	once     sync.Once
+	corpus   *corpusCache
+	index    *IndexBuild
+	populate *ESPopulate
+	mapping  *BulkMapping
 }
 
-func (a *Activities) log() *slog.Logger {
-	if a.Logger != nil {
-		return a.Logger
-	}
-	return slog.Default()
+func (a *Activities) split() {
+	a.once.Do(func() {
+		log := a.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		search := a.Search
+		if search == nil {
+			search = &searchindex.Live{}
+		}
+		a.corpus = &corpusCache{vocabulary: a.Vocabulary}
+		a.index = &IndexBuild{corpus: a.corpus, index: a.Index, embedderOverride: a.Embedder, logger: log}
+		a.populate = &ESPopulate{corpus: a.corpus, elasticsearch: a.Elasticsearch, logger: log}
+		a.mapping = &BulkMapping{vocabulary: a.Vocabulary, jobs: a.Jobs, index: a.Index, search: search, engineVersion: a.EngineVersion, logger: log}
+	})
+}
+
+// IndexBuild returns the activities of IndexBuildWorkflow and
+// IndexFreshnessWorkflow.
+func (a *Activities) IndexBuild() *IndexBuild { a.split(); return a.index }
+
+// ESPopulate returns the activities of ESPopulateWorkflow.
+func (a *Activities) ESPopulate() *ESPopulate { a.split(); return a.populate }
+
+// BulkMapping returns the activities of BulkMappingWorkflow.
+func (a *Activities) BulkMapping() *BulkMapping { a.split(); return a.mapping }
+
+// corpusCache holds the live vocabulary's corpus until its last import
+// changes. It is safe for concurrent use.
+type corpusCache struct {
+	vocabulary Vocabulary
+
+	mu       sync.Mutex
+	importID int64
+	corpus   *search.Corpus
 }
 
 // vocabularyKey identifies the live vocabulary; 0 when none is recorded.
-func (a *Activities) vocabularyKey(ctx context.Context) (int64, error) {
-	rep, err := a.Vocabulary.LastImport(ctx)
+func (c *corpusCache) vocabularyKey(ctx context.Context) (int64, error) {
+	rep, err := c.vocabulary.LastImport(ctx)
 	if errors.Is(err, vocab.ErrNotFound) {
 		return 0, nil
 	}
@@ -81,70 +117,36 @@ func (a *Activities) vocabularyKey(ctx context.Context) (int64, error) {
 	return rep.ImportID, nil
 }
 
-// loadCorpus returns the cached corpus, reloading it when the vocabulary
-// was reimported. Callers hold a.mu.
-func (a *Activities) loadCorpusLocked(ctx context.Context) (*search.Corpus, error) {
-	key, err := a.vocabularyKey(ctx)
+// get returns the cached corpus, reloading it when the vocabulary was
+// reimported. An empty vocabulary is a non-retryable error.
+func (c *corpusCache) get(ctx context.Context) (*search.Corpus, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key, err := c.vocabularyKey(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if a.corpus != nil && key == a.importID {
-		return a.corpus, nil
+	if c.corpus != nil && key == c.importID {
+		return c.corpus, nil
 	}
-	c, err := a.Vocabulary.LoadCorpus(ctx)
+	corpus, err := c.vocabulary.LoadCorpus(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if len(c.Concepts) == 0 {
+	if len(corpus.Concepts) == 0 {
 		return nil, temporal.NewNonRetryableApplicationError(
 			"the vocabulary is empty: import one with `portiere vocab import DIR`", "EmptyVocabulary", nil)
 	}
-	a.corpus, a.importID, a.engine = c, key, nil
-	return c, nil
-}
-
-// liveCorpus returns the live vocabulary's corpus (cached). Not exported:
-// every exported method is registered as an activity.
-func (a *Activities) liveCorpus(ctx context.Context) (*search.Corpus, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.loadCorpusLocked(ctx)
-}
-
-// liveEngine returns the search engine built from the live vocabulary and
-// the dense index at Index.IndexPath (cached; built on first use).
-func (a *Activities) liveEngine(ctx context.Context) (*search.Engine, searchindex.Info, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	c, err := a.loadCorpusLocked(ctx)
-	if err != nil {
-		return nil, searchindex.Info{}, err
-	}
-	if a.engine != nil {
-		return a.engine, a.engineInfo, nil
-	}
-	cfg := a.Index
-	cfg.Logger = a.log()
-	var e *search.Engine
-	var info searchindex.Info
-	if a.Embedder != nil {
-		e, info, err = searchindex.BuildWith(ctx, c, a.Embedder, cfg)
-	} else {
-		e, info, err = searchindex.Build(ctx, c, cfg)
-	}
-	if err != nil {
-		return nil, searchindex.Info{}, fmt.Errorf("activities: build search engine: %w", err)
-	}
-	a.engine, a.engineInfo = e, info
-	return e, info, nil
+	c.corpus, c.importID = corpus, key
+	return corpus, nil
 }
 
 // embedder is the embedder the index is built with.
-func (a *Activities) embedder() (search.Embedder, error) {
-	if a.Embedder != nil {
-		return a.Embedder, nil
+func (a *IndexBuild) embedder() (search.Embedder, error) {
+	if a.embedderOverride != nil {
+		return a.embedderOverride, nil
 	}
-	return searchindex.NewEmbedder(a.Index)
+	return searchindex.NewEmbedder(a.index)
 }
 
 // keepAlive heartbeats (without details) every few seconds until the

@@ -3,6 +3,8 @@ package activities
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -10,7 +12,40 @@ import (
 	"github.com/portiere/portiere/mapping"
 	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/search"
+	"github.com/portiere/portiere/searchindex"
 )
+
+// BulkMapping holds the activities of BulkMappingWorkflow: the project
+// store and the live engine (only opened, never built here).
+type BulkMapping struct {
+	vocabulary    Vocabulary
+	jobs          mappingjob.Store
+	index         searchindex.Config
+	search        *searchindex.Live
+	engineVersion string
+	logger        *slog.Logger
+}
+
+// liveEngine returns the engine bulk mapping searches with, refreshed when
+// the index build saved a new index. Until an index for the live
+// vocabulary exists it returns a retryable error, so the mapping waits for
+// the build instead of building an index itself.
+func (a *BulkMapping) liveEngine(ctx context.Context) (*search.Engine, searchindex.Info, error) {
+	cfg := a.index
+	cfg.Logger = a.logger
+	if err := a.search.Refresh(ctx, a.vocabulary.LoadCorpus, cfg); err != nil {
+		if errors.Is(err, searchindex.ErrNoIndex) {
+			return nil, searchindex.Info{}, temporal.NewApplicationError(err.Error(), "IndexNotReady")
+		}
+		return nil, searchindex.Info{}, fmt.Errorf("activities: search engine: %w", err)
+	}
+	e, err := a.search.Engine()
+	if err != nil {
+		return nil, searchindex.Info{}, temporal.NewApplicationError(err.Error(), "IndexNotReady")
+	}
+	info, _ := a.search.Info()
+	return e, info, nil
+}
 
 // CountSourceCodesInput names the project whose codes are counted.
 type CountSourceCodesInput struct {
@@ -19,8 +54,8 @@ type CountSourceCodesInput struct {
 
 // CountSourceCodes counts a project's source codes. An unknown project is a
 // non-retryable error.
-func (a *Activities) CountSourceCodes(ctx context.Context, in CountSourceCodesInput) (int64, error) {
-	n, err := a.Jobs.CountSourceCodes(ctx, in.ProjectID)
+func (a *BulkMapping) CountSourceCodes(ctx context.Context, in CountSourceCodesInput) (int64, error) {
+	n, err := a.jobs.CountSourceCodes(ctx, in.ProjectID)
 	if errors.Is(err, mappingjob.ErrNotFound) {
 		return 0, temporal.NewNonRetryableApplicationError(err.Error(), "ProjectNotFound", err)
 	}
@@ -55,11 +90,11 @@ type MapChunkResult struct {
 // MapChunk maps one chunk of a project's source codes (search and
 // confidence routing, mapping.Map) and upserts their items. Running it
 // twice with the same input writes the same items.
-func (a *Activities) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkResult, error) {
+func (a *BulkMapping) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkResult, error) {
 	if in.Limit <= 0 {
 		return MapChunkResult{}, temporal.NewNonRetryableApplicationError("activities: MapChunk needs a positive limit", "InvalidInput", nil)
 	}
-	codes, err := a.Jobs.SourceCodes(ctx, in.ProjectID, in.AfterID, in.Limit)
+	codes, err := a.jobs.SourceCodes(ctx, in.ProjectID, in.AfterID, in.Limit)
 	if errors.Is(err, mappingjob.ErrNotFound) {
 		return MapChunkResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "ProjectNotFound", err)
 	}
@@ -76,7 +111,7 @@ func (a *Activities) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkRe
 	if err != nil {
 		return MapChunkResult{}, err
 	}
-	res.EngineVersion, res.IndexVersion = a.EngineVersion, info.Version
+	res.EngineVersion, res.IndexVersion = a.engineVersion, info.Version
 	terms := make([]mapping.SourceTerm, len(codes))
 	for i, c := range codes {
 		terms[i] = mapping.SourceTerm{Line: i + 1, Code: c.Code, Description: c.Description, Vocabularies: c.Vocabularies, Domains: c.Domains}
@@ -88,7 +123,7 @@ func (a *Activities) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkRe
 	}
 	res.SearchMillis = time.Since(start).Milliseconds()
 
-	prov := mappingjob.Provenance{EngineVersion: a.EngineVersion, IndexVersion: info.Version, WorkflowID: in.WorkflowID}
+	prov := mappingjob.Provenance{EngineVersion: a.engineVersion, IndexVersion: info.Version, WorkflowID: in.WorkflowID}
 	items := make([]mappingjob.Item, len(codes))
 	for i, m := range ms {
 		items[i] = itemOf(codes[i], m, prov)
@@ -96,16 +131,16 @@ func (a *Activities) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkRe
 		case items[i].Error != "":
 			res.Failed++
 			res.Manual++
-		case items[i].Status == mappingjob.StatusAuto:
+		case items[i].Method == mappingjob.MethodAuto:
 			res.Auto++
-		case items[i].Status == mappingjob.StatusReview:
+		case items[i].Method == mappingjob.MethodReview:
 			res.Review++
 		default:
 			res.Manual++
 		}
 	}
 	start = time.Now()
-	if err := a.Jobs.UpsertItems(ctx, in.ProjectID, items); err != nil {
+	if err := a.jobs.UpsertItems(ctx, in.ProjectID, items); err != nil {
 		return MapChunkResult{}, err
 	}
 	res.PersistMillis = time.Since(start).Milliseconds()
@@ -117,11 +152,11 @@ func (a *Activities) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkRe
 func itemOf(c mappingjob.SourceCode, m mapping.Mapping, prov mappingjob.Provenance) mappingjob.Item {
 	it := mappingjob.Item{
 		Source: c.Source, Code: c.Code, Description: c.Description,
-		Confidence: m.Confidence, Status: statusOf(m.Status), Provenance: prov,
+		Confidence: m.Confidence, Method: methodOf(m.Status), Provenance: prov,
 	}
 	if m.Err != nil {
 		it.Error = m.Err.Error()
-		it.Status = mappingjob.StatusManual
+		it.Method = mappingjob.MethodManual
 		return it
 	}
 	it.Candidates = make([]mappingjob.Candidate, len(m.Candidates))
@@ -137,12 +172,12 @@ func itemOf(c mappingjob.SourceCode, m mapping.Mapping, prov mappingjob.Provenan
 	return it
 }
 
-func statusOf(r search.Route) mappingjob.Status {
+func methodOf(r search.Route) mappingjob.Method {
 	switch r {
 	case search.RouteAuto:
-		return mappingjob.StatusAuto
+		return mappingjob.MethodAuto
 	case search.RouteReview:
-		return mappingjob.StatusReview
+		return mappingjob.MethodReview
 	}
-	return mappingjob.StatusManual
+	return mappingjob.MethodManual
 }

@@ -3,12 +3,21 @@ package activities
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/portiere/portiere/search/elastic"
 )
+
+// ESPopulate holds the activities of ESPopulateWorkflow: the live
+// vocabulary and the Elasticsearch client (nil without ELASTICSEARCH_URL).
+type ESPopulate struct {
+	corpus        *corpusCache
+	elasticsearch *elastic.Client
+	logger        *slog.Logger
+}
 
 // ESPlanInput configures CreateESIndex.
 type ESPlanInput struct {
@@ -31,11 +40,11 @@ type ESPlan struct {
 	Chunks      []ESChunk
 }
 
-func (a *Activities) es() (*elastic.Client, error) {
-	if a.Elasticsearch == nil {
+func (a *ESPopulate) es() (*elastic.Client, error) {
+	if a.elasticsearch == nil {
 		return nil, temporal.NewNonRetryableApplicationError("activities: ELASTICSEARCH_URL is not set", "NotConfigured", nil)
 	}
-	return a.Elasticsearch, nil
+	return a.elasticsearch, nil
 }
 
 // ESIndexName is the versioned index of the vocabulary with fingerprint fp:
@@ -47,12 +56,12 @@ func ESIndexName(alias, fp string) string {
 // CreateESIndex creates the versioned index for the live vocabulary with
 // the package's mapping (an existing one with the same mapping is kept) and
 // plans its chunks: each concept's documents stay in one chunk.
-func (a *Activities) CreateESIndex(ctx context.Context, in ESPlanInput) (ESPlan, error) {
+func (a *ESPopulate) CreateESIndex(ctx context.Context, in ESPlanInput) (ESPlan, error) {
 	es, err := a.es()
 	if err != nil {
 		return ESPlan{}, err
 	}
-	c, err := a.liveCorpus(ctx)
+	c, err := a.corpus.get(ctx)
 	if err != nil {
 		return ESPlan{}, err
 	}
@@ -92,12 +101,12 @@ type ESChunkInput struct {
 
 // IndexESChunk bulk-indexes one chunk. Document ids derive from concept ids,
 // so a retried chunk overwrites its own documents.
-func (a *Activities) IndexESChunk(ctx context.Context, in ESChunkInput) (int, error) {
+func (a *ESPopulate) IndexESChunk(ctx context.Context, in ESChunkInput) (int, error) {
 	es, err := a.es()
 	if err != nil {
 		return 0, err
 	}
-	c, err := a.liveCorpus(ctx)
+	c, err := a.corpus.get(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -123,7 +132,7 @@ type ESVerifyInput struct {
 // VerifyESCount refreshes the index and checks its document count. A
 // mismatch is retried (documents may still be arriving) until the
 // activity's retry policy gives up.
-func (a *Activities) VerifyESCount(ctx context.Context, in ESVerifyInput) (int64, error) {
+func (a *ESPopulate) VerifyESCount(ctx context.Context, in ESVerifyInput) (int64, error) {
 	es, err := a.es()
 	if err != nil {
 		return 0, err
@@ -148,7 +157,7 @@ type ESSwapInput struct {
 }
 
 // SwapESAlias points the alias at the index, atomically.
-func (a *Activities) SwapESAlias(ctx context.Context, in ESSwapInput) error {
+func (a *ESPopulate) SwapESAlias(ctx context.Context, in ESSwapInput) error {
 	es, err := a.es()
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/portiere/portiere/apiserver/openapi"
+	"github.com/portiere/portiere/platform/cache"
 	"github.com/portiere/portiere/vocab"
 )
 
@@ -18,6 +19,15 @@ import (
 // one.
 type ConceptReader interface {
 	Concept(ctx context.Context, id int32) (vocab.ConceptDetail, error)
+}
+
+// ConceptDetail is the concept detail resource: GET /api/v1/concepts/{id},
+// public.
+type ConceptDetail struct {
+	Concepts ConceptReader
+	// Cache stores answers (Redis when configured); nil means an
+	// in-process cache.
+	Cache cache.Cache
 }
 
 // conceptCacheTTL bounds how long a cached concept is served, so a new
@@ -67,20 +77,24 @@ type conceptDetailDTO struct {
 	RelationshipsTruncated bool              `json:"relationships_truncated"`
 }
 
-func (s *Server) conceptDetailRoutes() {
+// Routes registers the detail route on r.
+func (h *ConceptDetail) Routes(r *Router) {
+	if h.Cache == nil {
+		h.Cache = cache.NewMemory(10_000)
+	}
 	str := openapi.Schema{"type": "string"}
 	nullStr := func(desc string) openapi.Schema {
 		return openapi.Schema{"type": "string", "nullable": true, "description": desc}
 	}
 	date := openapi.Schema{"type": "string", "format": "date", "example": "2099-12-31"}
-	s.doc.AddSchema("ConceptSynonym", openapi.Schema{
+	r.Schema("ConceptSynonym", openapi.Schema{
 		"type": "object", "required": []string{"concept_synonym_name", "language_concept_id"},
 		"properties": map[string]any{
 			"concept_synonym_name": str,
 			"language_concept_id":  openapi.Schema{"type": "integer", "format": "int32"},
 		},
 	})
-	s.doc.AddSchema("ConceptRelationship", openapi.Schema{
+	r.Schema("ConceptRelationship", openapi.Schema{
 		"type":        "object",
 		"description": "One concept_relationship row seen from the concept.",
 		"required":    []string{"relationship_id", "direction", "reversed", "concept_id", "valid_start_date", "valid_end_date", "valid"},
@@ -106,7 +120,7 @@ func (s *Server) conceptDetailRoutes() {
 			"valid":                  openapi.Schema{"type": "boolean", "description": "the relationship row has no invalid_reason"},
 		},
 	})
-	s.doc.AddSchema("ConceptDetail", openapi.Schema{
+	r.Schema("ConceptDetail", openapi.Schema{
 		"type": "object",
 		"required": []string{"concept_id", "concept_name", "domain_id", "vocabulary_id", "concept_class_id", "concept_code",
 			"valid_start_date", "valid_end_date", "synonyms", "relationships", "relationships_total", "relationships_truncated"},
@@ -131,7 +145,7 @@ func (s *Server) conceptDetailRoutes() {
 			"relationships_truncated": openapi.Schema{"type": "boolean", "description": "relationships holds fewer than relationships_total"},
 		},
 	})
-	s.route(fiber.MethodGet, "/api/v1/concepts/:id", openapi.Operation{
+	r.Add(fiber.MethodGet, "/concepts/:id", openapi.Operation{
 		Summary:     "One concept with its synonyms and relationships",
 		Description: "id is a concept_id: a positive 32-bit integer. Answers are cached for 10 minutes.",
 		Tags:        []string{"concepts"},
@@ -139,22 +153,18 @@ func (s *Server) conceptDetailRoutes() {
 			200: {Description: "The concept", Schema: openapi.Ref("ConceptDetail")},
 			404: {Description: "No such concept in the vocabulary", Schema: openapi.Ref("Error")},
 			422: {Description: "id is not a positive 32-bit integer", Schema: openapi.Ref("Error")},
-			503: {Description: "No vocabulary database is configured", Schema: openapi.Ref("Error")},
 		},
-	}, s.conceptDetail)
+	}, h.get)
 }
 
-func (s *Server) conceptDetail(c *fiber.Ctx) error {
+func (h *ConceptDetail) get(c *fiber.Ctx) error {
 	raw := c.Params("id")
 	id, err := strconv.ParseInt(raw, 10, 32)
 	if err != nil || id < 1 {
 		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf("concept id must be a positive 32-bit integer, got %q", raw)}
 	}
-	if s.cfg.Concepts == nil {
-		return &Error{Status: fiber.StatusServiceUnavailable, Detail: "no vocabulary database is configured"}
-	}
-	return s.cachedJSON(c, "concept:"+strconv.FormatInt(id, 10), conceptCacheTTL, func() (any, error) {
-		d, err := s.cfg.Concepts.Concept(c.UserContext(), int32(id))
+	return cachedJSON(c, h.Cache, "concept:"+strconv.FormatInt(id, 10), conceptCacheTTL, func() (any, error) {
+		d, err := h.Concepts.Concept(c.UserContext(), int32(id))
 		if errors.Is(err, vocab.ErrNotFound) {
 			return nil, &Error{Status: fiber.StatusNotFound, Detail: fmt.Sprintf("concept %d not found", id)}
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/portiere/portiere/apiserver"
@@ -23,7 +22,7 @@ func demoServer(t *testing.T) *apiserver.Server {
 	if _, err := vocab.NewImporter(store).Import(context.Background(), "../testdata/demo-vocab", nil); err != nil {
 		t.Fatal(err)
 	}
-	s, err := apiserver.New(apiserver.Config{Version: "t", Concepts: store})
+	s, err := apiserver.New(apiserver.Config{Version: "t", Resources: []apiserver.Resource{&apiserver.ConceptDetail{Concepts: store}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,13 +129,18 @@ func TestConceptDetailErrors(t *testing.T) {
 	}
 }
 
-func TestConceptDetailWithoutVocabularyIs503(t *testing.T) {
+// A resource whose dependency is missing is not registered: its route is
+// absent (404) and so is its documentation.
+func TestConceptDetailWithoutVocabularyIsNotRegistered(t *testing.T) {
 	s, err := apiserver.New(apiserver.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	code, body, _ := get(t, s, "/api/v1/concepts/8567")
-	if code != 503 || !strings.Contains(body["detail"].(string), "vocabulary") {
+	if code != 404 {
 		t.Fatalf("%d %v", code, body)
+	}
+	if s.Documented("GET", "/api/v1/concepts/:id") {
+		t.Error("unregistered route documented")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/portiere/portiere/apiserver/openapi"
+	"github.com/portiere/portiere/platform/cache"
 	"github.com/portiere/portiere/search"
 )
 
@@ -20,6 +21,15 @@ import (
 // search.ErrNotReady.
 type SearchProvider interface {
 	Engine() (*search.Engine, error)
+}
+
+// ConceptSearch is the concept search resource: POST
+// /api/v1/concepts/search, public.
+type ConceptSearch struct {
+	Search SearchProvider
+	// Cache stores answers (Redis when configured); nil means an
+	// in-process cache.
+	Cache cache.Cache
 }
 
 // searchCacheTTL bounds how long a cached search answer is served; the key
@@ -101,8 +111,12 @@ func nullable(s string) *string {
 	return &s
 }
 
-func (s *Server) conceptRoutes() {
-	s.doc.AddSchema("ConceptSearchRequest", openapi.Schema{
+// Routes registers the search route on r.
+func (h *ConceptSearch) Routes(r *Router) {
+	if h.Cache == nil {
+		h.Cache = cache.NewMemory(10_000)
+	}
+	r.Schema("ConceptSearchRequest", openapi.Schema{
 		"type": "object", "required": []string{"query"},
 		"properties": map[string]any{
 			"query":           openapi.Schema{"type": "string", "example": "paracetamol 500mg"},
@@ -114,7 +128,7 @@ func (s *Server) conceptRoutes() {
 			"include_invalid": openapi.Schema{"type": "boolean", "default": false},
 		},
 	})
-	s.doc.AddSchema("ConceptSearchResponse", openapi.Schema{
+	r.Schema("ConceptSearchResponse", openapi.Schema{
 		"type": "object", "required": []string{"results"},
 		"properties": map[string]any{
 			"query":      openapi.Schema{"type": "string"},
@@ -133,7 +147,7 @@ func (s *Server) conceptRoutes() {
 			}},
 		},
 	})
-	s.route(fiber.MethodPost, "/api/v1/concepts/search", openapi.Operation{
+	r.Add(fiber.MethodPost, "/concepts/search", openapi.Operation{
 		Summary: "Search standard concepts by text or code", Tags: []string{"concepts"},
 		RequestBody: openapi.Ref("ConceptSearchRequest"),
 		Responses: map[int]openapi.Response{
@@ -141,10 +155,10 @@ func (s *Server) conceptRoutes() {
 			422: {Description: "Invalid request", Schema: openapi.Ref("Error")},
 			503: {Description: "The search index is not loaded yet", Schema: openapi.Ref("Error")},
 		},
-	}, s.searchConcepts)
+	}, h.search)
 }
 
-func (s *Server) searchConcepts(c *fiber.Ctx) error {
+func (h *ConceptSearch) search(c *fiber.Ctx) error {
 	var req searchRequest
 	if err := json.Unmarshal(c.Body(), &req); err != nil {
 		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "invalid JSON body: " + err.Error()}
@@ -160,10 +174,7 @@ func (s *Server) searchConcepts(c *fiber.Ctx) error {
 	if limit < 1 || limit > 1000 {
 		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf("limit must be between 1 and 1000, got %d", limit)}
 	}
-	if s.cfg.Search == nil {
-		return &Error{Status: fiber.StatusServiceUnavailable, Detail: search.ErrNotReady.Error()}
-	}
-	e, err := s.cfg.Search.Engine()
+	e, err := h.Search.Engine()
 	if err != nil {
 		return &Error{Status: fiber.StatusServiceUnavailable, Detail: err.Error()}
 	}
@@ -171,7 +182,7 @@ func (s *Server) searchConcepts(c *fiber.Ctx) error {
 		Vocabularies: req.Vocabulary, Domains: req.Domain, Classes: req.ConceptClass,
 		StandardOnly: req.StandardOnly, IncludeInvalid: req.IncludeInvalid,
 	}}
-	return s.cachedJSON(c, searchCacheKey(e.Corpus().Fingerprint, q), searchCacheTTL, func() (any, error) {
+	return cachedJSON(c, h.Cache, searchCacheKey(e.Corpus().Fingerprint, q), searchCacheTTL, func() (any, error) {
 		res, err := e.Search(c.UserContext(), q)
 		var uv *search.UnknownVocabularyError
 		switch {
@@ -189,9 +200,9 @@ func (s *Server) searchConcepts(c *fiber.Ctx) error {
 // cachedJSON answers from the cache under key, or computes the response,
 // caches its JSON for ttl and sends it. X-Cache says which. Errors are not
 // cached.
-func (s *Server) cachedJSON(c *fiber.Ctx, key string, ttl time.Duration, compute func() (any, error)) error {
+func cachedJSON(c *fiber.Ctx, store cache.Cache, key string, ttl time.Duration, compute func() (any, error)) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	if b, ok := s.cache.Get(c.UserContext(), key); ok {
+	if b, ok := store.Get(c.UserContext(), key); ok {
 		c.Set("X-Cache", "hit")
 		return c.Send(b)
 	}
@@ -203,7 +214,7 @@ func (s *Server) cachedJSON(c *fiber.Ctx, key string, ttl time.Duration, compute
 	if err != nil {
 		return err
 	}
-	s.cache.Set(context.WithoutCancel(c.UserContext()), key, b, ttl)
+	store.Set(context.WithoutCancel(c.UserContext()), key, b, ttl)
 	c.Set("X-Cache", "miss")
 	return c.Send(b)
 }

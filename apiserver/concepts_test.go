@@ -24,7 +24,7 @@ func conceptServer(t *testing.T) *apiserver.Server {
 	b.AddRelationship(45576876, 201826, "Maps to", "")
 	var live search.Live
 	live.Set(search.NewEngine(b.Build(), search.Options{}))
-	s, err := apiserver.New(apiserver.Config{Version: "t", Search: &live})
+	s, err := apiserver.New(apiserver.Config{Version: "t", Resources: []apiserver.Resource{&apiserver.ConceptSearch{Search: &live}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestConceptSearchValidation(t *testing.T) {
 }
 
 func TestConceptSearchWithoutIndexIs503(t *testing.T) {
-	s, _ := apiserver.New(apiserver.Config{Search: &search.Live{}})
+	s, _ := apiserver.New(apiserver.Config{Resources: []apiserver.Resource{&apiserver.ConceptSearch{Search: &search.Live{}}}})
 	code, body, _ := post(t, s, "/api/v1/concepts/search", `{"query": "x"}`)
 	if code != 503 || !strings.Contains(body["detail"].(string), "not loaded") {
 		t.Fatalf("%d %v", code, body)

@@ -46,8 +46,8 @@ type readyResponse struct {
 	Failing   []string               `json:"failing"`
 }
 
-func (s *Server) healthRoutes() {
-	s.doc.AddSchema("Health", openapi.Schema{
+func (s *Server) healthRoutes(r *Router) {
+	r.Schema("Health", openapi.Schema{
 		"type": "object", "required": []string{"status", "version", "timestamp"},
 		"properties": map[string]any{
 			"status":    openapi.Schema{"type": "string", "example": "healthy"},
@@ -55,7 +55,7 @@ func (s *Server) healthRoutes() {
 			"timestamp": openapi.Schema{"type": "string", "format": "date-time"},
 		},
 	})
-	s.doc.AddSchema("Readiness", openapi.Schema{
+	r.Schema("Readiness", openapi.Schema{
 		"type": "object", "required": []string{"status", "checks", "failing"},
 		"properties": map[string]any{
 			"status":    openapi.Schema{"type": "string", "enum": []string{"ready", "not_ready"}},
@@ -73,13 +73,13 @@ func (s *Server) healthRoutes() {
 		},
 	})
 	health := map[int]openapi.Response{200: {Description: "The process is up", Schema: openapi.Ref("Health")}}
-	s.route(fiber.MethodGet, "/health", openapi.Operation{
+	r.Add(fiber.MethodGet, "/health", openapi.Operation{
 		Summary: "Service status and version", Tags: []string{"health"}, Responses: health,
 	}, s.health)
-	s.route(fiber.MethodGet, "/health/live", openapi.Operation{
+	r.Add(fiber.MethodGet, "/health/live", openapi.Operation{
 		Summary: "Liveness: answers while the process runs; checks no dependency", Tags: []string{"health"}, Responses: health,
 	}, s.health)
-	s.route(fiber.MethodGet, "/health/ready", openapi.Operation{
+	r.Add(fiber.MethodGet, "/health/ready", openapi.Operation{
 		Summary:     "Readiness: every dependency reachable",
 		Description: "Probes PostgreSQL, Temporal, and Redis and Elasticsearch when configured. 503 names each failing dependency.",
 		Tags:        []string{"health"},

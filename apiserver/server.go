@@ -2,14 +2,21 @@
 // the OpenAPI document with Swagger UI and ReDoc, and the /api/v1 routes the
 // Portiere SDK calls.
 //
+// The API is organised by resource: each Resource (ConceptSearch,
+// ConceptDetail, WorkflowRuns, Projects, ...) is a small handler type with
+// its own dependencies and a Routes method that registers and documents its
+// routes on the /api/v1 group, public or behind authentication
+// (Router.Protected, resolved by an Authenticator). The package never
+// builds stores or clients: cmd/portiere does, and hands them in.
+//
 // Handlers stay thin: they decode and validate, call a domain package with a
 // context.Context, and encode a response DTO. Errors become JSON
-// {"detail": ...} bodies in one place (errorHandler).
+// {"detail": ...} bodies in one place (errors.go), where domain sentinel
+// errors map to a status by kind.
 package apiserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -23,10 +30,11 @@ import (
 
 	"github.com/portiere/portiere/apiserver/docsui"
 	"github.com/portiere/portiere/apiserver/openapi"
-	"github.com/portiere/portiere/platform/cache"
 )
 
-// Config is what the server needs to know about its surroundings.
+// Config is what the server needs to know about its surroundings. Stores
+// and clients are not here: each Resource holds its own, built by the
+// composition root (cmd/portiere).
 type Config struct {
 	Version     string
 	CORSOrigins []string
@@ -36,31 +44,22 @@ type Config struct {
 	Dependencies []Dependency
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Search serves /api/v1/concepts/search; nil answers 503.
-	Search SearchProvider
-	// Concepts serves GET /api/v1/concepts/{id}; nil answers 503.
-	Concepts ConceptReader
-	// Workflows starts and inspects workflows (/api/v1/workflows); nil
-	// answers 503.
-	Workflows Workflows
-	// Projects, when set, makes bulk mapping of an unknown project a 404.
-	Projects Projects
-	// AdminToken guards the workflow routes; empty refuses them (401).
-	AdminToken string
-	// ElasticsearchConfigured allows the Elasticsearch population route.
-	ElasticsearchConfigured bool
-	// Cache stores search answers and concepts (Redis when configured);
-	// nil means an in-process cache.
-	Cache cache.Cache
+	// Auth resolves the credentials of requests to protected routes; nil
+	// refuses them all (401).
+	Auth Authenticator
+	// Resources are registered under /api/v1, in order. The composition
+	// root lists a resource only when its dependency exists, so a missing
+	// backend shows as an absent route (404, and absent from the OpenAPI
+	// document) rather than a handler that always fails.
+	Resources []Resource
 }
 
 // Server is the API. Build it with New, run it with Serve.
 type Server struct {
-	app   *fiber.App
-	doc   *openapi.Document
-	spec  []byte
-	cfg   Config
-	cache cache.Cache
+	app  *fiber.App
+	doc  *openapi.Document
+	spec []byte
+	cfg  Config
 }
 
 // New builds the router and the OpenAPI document.
@@ -71,10 +70,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Cache == nil {
-		cfg.Cache = cache.NewMemory(10_000)
-	}
-	s := &Server{cfg: cfg, doc: openapi.New("Portiere API", cfg.Version), cache: cfg.Cache}
+	s := &Server{cfg: cfg, doc: openapi.New("Portiere API", cfg.Version)}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "portiere",
 		DisableStartupMessage: true,
@@ -93,7 +89,12 @@ func New(cfg Config) (*Server, error) {
 		AllowMethods: "GET,POST,PUT,PATCH,DELETE,OPTIONS",
 	}))
 
-	s.routes()
+	root := &Router{fiber: s.app, doc: s.doc, auth: authenticate(cfg.Auth)}
+	s.routes(root)
+	v1 := root.Group("/api/v1")
+	for _, r := range cfg.Resources {
+		r.Routes(v1)
+	}
 
 	spec, err := s.doc.JSON()
 	if err != nil {
@@ -103,20 +104,11 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// route registers a handler and documents it in one step, so every route
-// is in the OpenAPI document by construction.
-func (s *Server) route(method, path string, op openapi.Operation, h fiber.Handler) {
-	s.app.Add(method, path, h)
-	s.doc.Add(method, path, op)
-}
+// routes registers what every server has: health and the documentation.
+func (s *Server) routes(r *Router) {
+	s.healthRoutes(r)
 
-func (s *Server) routes() {
-	s.healthRoutes()
-	s.conceptRoutes()
-	s.conceptDetailRoutes()
-	s.workflowRoutes()
-
-	s.route(fiber.MethodGet, "/openapi.json", openapi.Operation{
+	r.Add(fiber.MethodGet, "/openapi.json", openapi.Operation{
 		Summary: "This OpenAPI 3 document", Tags: []string{"docs"},
 		Responses: map[int]openapi.Response{200: {Description: "OpenAPI document", Schema: openapi.Schema{"type": "object"}}},
 	}, func(c *fiber.Ctx) error {
@@ -124,11 +116,11 @@ func (s *Server) routes() {
 		return c.Send(s.spec)
 	})
 	html := map[int]openapi.Response{200: {Description: "HTML page", ContentType: "text/html"}}
-	s.route(fiber.MethodGet, "/docs", openapi.Operation{Summary: "Swagger UI", Tags: []string{"docs"}, Responses: html},
+	r.Add(fiber.MethodGet, "/docs", openapi.Operation{Summary: "Swagger UI", Tags: []string{"docs"}, Responses: html},
 		docsui.Swagger("Portiere API", "/openapi.json"))
-	s.route(fiber.MethodGet, "/redoc", openapi.Operation{Summary: "ReDoc", Tags: []string{"docs"}, Responses: html},
+	r.Add(fiber.MethodGet, "/redoc", openapi.Operation{Summary: "ReDoc", Tags: []string{"docs"}, Responses: html},
 		docsui.Redoc("Portiere API", "/openapi.json"))
-	s.route(fiber.MethodGet, docsui.AssetPrefix+":name", openapi.Operation{
+	r.Add(fiber.MethodGet, docsui.AssetPrefix+":name", openapi.Operation{
 		Summary: "Embedded documentation assets", Tags: []string{"docs"},
 		Responses: map[int]openapi.Response{
 			200: {Description: "Asset", ContentType: "application/octet-stream"},
@@ -136,7 +128,7 @@ func (s *Server) routes() {
 		},
 	}, docsui.Assets())
 
-	s.doc.AddSchema("Error", openapi.Schema{
+	r.Schema("Error", openapi.Schema{
 		"type": "object", "required": []string{"detail"},
 		"properties": map[string]any{"detail": openapi.Schema{"type": "string"}},
 	})
@@ -169,32 +161,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, drain time.Duration
 	}
 	<-errc
 	return nil
-}
-
-// Error is an error with an HTTP status whose message is safe to show.
-type Error struct {
-	Status int
-	Detail string
-}
-
-func (e *Error) Error() string { return e.Detail }
-
-// errorHandler turns any error a handler returns into {"detail": ...}.
-// Unexpected errors are logged with the request id and hidden behind a
-// generic message.
-func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
-	status, detail := fiber.StatusInternalServerError, "internal server error"
-	var ae *Error
-	var fe *fiber.Error
-	switch {
-	case errors.As(err, &ae):
-		status, detail = ae.Status, ae.Detail
-	case errors.As(err, &fe):
-		status, detail = fe.Code, fe.Message
-	default:
-		s.cfg.Logger.Error("request failed", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "error", err)
-	}
-	return c.Status(status).JSON(fiber.Map{"detail": detail})
 }
 
 func requestID(c *fiber.Ctx) string {

@@ -14,11 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/portiere/portiere/apiserver"
 	"github.com/portiere/portiere/apiserver/openapi"
-	"github.com/portiere/portiere/config"
 	"github.com/portiere/portiere/platform/pgcluster"
 	"github.com/portiere/portiere/platform/postgres"
 )
@@ -91,21 +92,8 @@ func TestReadyNamesEveryFailingDependency(t *testing.T) {
 
 // Unreachable Redis and Elasticsearch, as configured, are reported by name.
 func TestReadyWithConfiguredButUnreachableRedisAndElasticsearch(t *testing.T) {
-	cfg, err := config.Load(config.ModeCLI, func(k string) string {
-		switch k {
-		case "REDIS_HOST":
-			return "127.0.0.1"
-		case "REDIS_PORT":
-			return "1"
-		case "ELASTICSEARCH_URL":
-			return "http://127.0.0.1:1"
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb, es, err := apiserver.OpenOptional(cfg)
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{"http://127.0.0.1:1"}})
 	if err != nil {
 		t.Fatal(err)
 	}

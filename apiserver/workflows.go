@@ -2,9 +2,6 @@ package apiserver
 
 import (
 	"context"
-	"crypto/subtle"
-	"errors"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -23,9 +20,15 @@ type Workflows interface {
 	Cancel(ctx context.Context, id string) error
 }
 
-// Projects says whether a project exists; mappingjobstore.Store is one.
-type Projects interface {
-	ProjectExists(ctx context.Context, id string) (bool, error)
+// WorkflowRuns is the workflow resource: starting the index build and
+// the Elasticsearch population, and the state and cancellation of any
+// workflow. Its routes are the operator's (RequireOperator).
+type WorkflowRuns struct {
+	Workflows Workflows
+	// ElasticsearchAlias is the alias the population workflow moves; empty
+	// means Elasticsearch is not configured and the population route
+	// answers 409.
+	ElasticsearchAlias string
 }
 
 type runDTO struct {
@@ -53,21 +56,23 @@ type workflowStateDTO struct {
 	Progress   *progressDTO `json:"progress,omitempty"`
 }
 
-func (s *Server) workflowRoutes() {
+// Routes registers the workflow routes on r's protected group.
+func (h *WorkflowRuns) Routes(r *Router) {
+	g := r.Group("/workflows").Protected(RequireOperator())
 	str := openapi.Schema{"type": "string"}
-	s.doc.AddSchema("WorkflowRun", openapi.Schema{
+	r.Schema("WorkflowRun", openapi.Schema{
 		"type": "object", "required": []string{"workflow_id", "run_id"},
 		"properties": map[string]any{"workflow_id": str, "run_id": str},
 	})
 	count := openapi.Schema{"type": "integer", "format": "int64"}
-	s.doc.AddSchema("WorkflowProgress", openapi.Schema{
+	r.Schema("WorkflowProgress", openapi.Schema{
 		"type": "object",
 		"properties": map[string]any{
 			"total": count, "done": count, "auto": count, "review": count, "manual": count, "failed": count,
 			"status": openapi.Schema{"type": "string", "enum": []string{"running", "completed", "cancelled", "failed"}},
 		},
 	})
-	s.doc.AddSchema("WorkflowState", openapi.Schema{
+	r.Schema("WorkflowState", openapi.Schema{
 		"type": "object", "required": []string{"workflow_id", "run_id", "type", "status", "started_at"},
 		"properties": map[string]any{
 			"workflow_id": str, "run_id": str, "type": str,
@@ -77,150 +82,84 @@ func (s *Server) workflowRoutes() {
 			"progress":   openapi.Ref("WorkflowProgress"),
 		},
 	})
-	errResp := func(d string) openapi.Response { return openapi.Response{Description: d, Schema: openapi.Ref("Error")} }
-	started := map[int]openapi.Response{
-		202: {Description: "Started, or the run already running under the same id", Schema: openapi.Ref("WorkflowRun")},
-		401: errResp("Missing or wrong admin token"),
-		503: errResp("Temporal is not reachable or not configured"),
-	}
-	with := func(base map[int]openapi.Response, extra map[int]openapi.Response) map[int]openapi.Response {
-		out := map[int]openapi.Response{}
-		for k, v := range base {
-			out[k] = v
-		}
-		for k, v := range extra {
-			out[k] = v
-		}
-		return out
-	}
-	const auth = " Requires `Authorization: Bearer <ADMIN_TOKEN>`."
-	s.route(fiber.MethodPost, "/api/v1/workflows/index-build", openapi.Operation{
+	const auth = " Operator only: `Authorization: Bearer <ADMIN_TOKEN>`."
+	g.Add(fiber.MethodPost, "/index-build", openapi.Operation{
 		Summary:     "Build the dense search index from the live vocabulary",
 		Description: "Starts IndexBuildWorkflow; API replicas switch to the new index when it is saved." + auth,
-		Tags:        []string{"workflows"}, Responses: started,
-	}, s.admin(s.startIndexBuild))
-	s.route(fiber.MethodPost, "/api/v1/workflows/es-populate", openapi.Operation{
+		Tags:        []string{"workflows"}, Responses: startedResponses(nil),
+	}, h.startIndexBuild)
+	g.Add(fiber.MethodPost, "/es-populate", openapi.Operation{
 		Summary:     "Populate Elasticsearch with the live vocabulary and move the alias",
 		Description: "Starts ESPopulateWorkflow (needs ELASTICSEARCH_URL)." + auth,
 		Tags:        []string{"workflows"},
-		Responses:   with(started, map[int]openapi.Response{409: errResp("Elasticsearch is not configured")}),
-	}, s.admin(s.startESPopulate))
-	s.route(fiber.MethodPost, "/api/v1/projects/:id/bulk-mapping", openapi.Operation{
-		Summary:     "Map every source code of a project",
-		Description: "Starts the project's BulkMappingWorkflow, or returns the one running." + auth,
-		Tags:        []string{"workflows"},
-		RequestBody: openapi.Schema{"type": "object", "properties": map[string]any{
-			"chunk_size": openapi.Schema{"type": "integer", "minimum": 1, "maximum": 10000},
-			"top_k":      openapi.Schema{"type": "integer", "minimum": 1, "maximum": 100},
-		}},
-		Responses: with(started, map[int]openapi.Response{404: errResp("No such project"), 422: errResp("Invalid body")}),
-	}, s.admin(s.startBulkMapping))
-	s.route(fiber.MethodGet, "/api/v1/workflows/:id", openapi.Operation{
+		Responses:   startedResponses(map[int]openapi.Response{409: errResp("Elasticsearch is not configured")}),
+	}, h.startESPopulate)
+	g.Add(fiber.MethodGet, "/:id", openapi.Operation{
 		Summary: "Status of a workflow, with a bulk mapping's progress", Description: auth[1:],
 		Tags: []string{"workflows"},
 		Responses: map[int]openapi.Response{
 			200: {Description: "The latest run's state", Schema: openapi.Ref("WorkflowState")},
-			401: errResp("Missing or wrong admin token"), 404: errResp("No such workflow"),
-			503: errResp("Temporal is not reachable or not configured"),
+			403: errResp("The credentials are not the operator's"), 404: errResp("No such workflow"),
+			503: errResp("Temporal is not reachable"),
 		},
-	}, s.admin(s.workflowState))
-	s.route(fiber.MethodPost, "/api/v1/workflows/:id/cancel", openapi.Operation{
+	}, h.state)
+	g.Add(fiber.MethodPost, "/:id/cancel", openapi.Operation{
 		Summary:     "Cancel a workflow",
 		Description: "A bulk mapping stops after its current chunk and reports status cancelled." + auth,
 		Tags:        []string{"workflows"},
 		Responses: map[int]openapi.Response{
 			202: {Description: "Cancellation requested", Schema: openapi.Ref("WorkflowRun")},
-			401: errResp("Missing or wrong admin token"), 404: errResp("No running workflow with this id"),
-			503: errResp("Temporal is not reachable or not configured"),
+			403: errResp("The credentials are not the operator's"), 404: errResp("No running workflow with this id"),
+			503: errResp("Temporal is not reachable"),
 		},
-	}, s.admin(s.cancelWorkflow))
+	}, h.cancel)
 }
 
-// admin guards h with the admin token.
-func (s *Server) admin(h fiber.Handler) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		want := s.cfg.AdminToken
-		got, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
-		if want == "" || !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(want)) != 1 {
-			return &Error{Status: fiber.StatusUnauthorized, Detail: "a valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>)"}
-		}
-		if s.cfg.Workflows == nil {
-			return &Error{Status: fiber.StatusServiceUnavailable, Detail: "no Temporal client is configured"}
-		}
-		return h(c)
+func errResp(d string) openapi.Response {
+	return openapi.Response{Description: d, Schema: openapi.Ref("Error")}
+}
+
+// startedResponses are the answers of a route that starts a workflow, plus
+// extra.
+func startedResponses(extra map[int]openapi.Response) map[int]openapi.Response {
+	out := map[int]openapi.Response{
+		202: {Description: "Started, or the run already running under the same id", Schema: openapi.Ref("WorkflowRun")},
+		403: errResp("The credentials are not the operator's"),
+		503: errResp("Temporal is not reachable"),
 	}
-}
-
-// temporalError hides Temporal's errors behind a 503 (logged by the error
-// handler's caller through the returned wrapper).
-func (s *Server) temporalError(c *fiber.Ctx, err error) error {
-	if errors.Is(err, workflows.ErrNotFound) {
-		return &Error{Status: fiber.StatusNotFound, Detail: "no running workflow with id " + c.Params("id")}
+	for k, v := range extra {
+		out[k] = v
 	}
-	s.cfg.Logger.Error("temporal request failed", "request_id", requestID(c), "path", c.Path(), "error", err)
-	return &Error{Status: fiber.StatusServiceUnavailable, Detail: "Temporal is not reachable"}
+	return out
 }
 
-func (s *Server) accepted(c *fiber.Ctx, r workflows.Run) error {
+func accepted(c *fiber.Ctx, r workflows.Run) error {
 	return c.Status(fiber.StatusAccepted).JSON(runDTO{WorkflowID: r.WorkflowID, RunID: r.RunID})
 }
 
-func (s *Server) startIndexBuild(c *fiber.Ctx) error {
-	r, err := s.cfg.Workflows.StartIndexBuild(c.UserContext(), workflows.IndexBuildInput{})
+func (h *WorkflowRuns) startIndexBuild(c *fiber.Ctx) error {
+	r, err := h.Workflows.StartIndexBuild(c.UserContext(), workflows.IndexBuildInput{})
 	if err != nil {
-		return s.temporalError(c, err)
+		return err
 	}
-	return s.accepted(c, r)
+	return accepted(c, r)
 }
 
-func (s *Server) startESPopulate(c *fiber.Ctx) error {
-	if !s.cfg.ElasticsearchConfigured {
+func (h *WorkflowRuns) startESPopulate(c *fiber.Ctx) error {
+	if h.ElasticsearchAlias == "" {
 		return &Error{Status: fiber.StatusConflict, Detail: "ELASTICSEARCH_URL is not set: the lexical tier is the embedded BM25 index"}
 	}
-	r, err := s.cfg.Workflows.StartESPopulate(c.UserContext(), workflows.ESPopulateInput{Alias: ElasticsearchAlias})
+	r, err := h.Workflows.StartESPopulate(c.UserContext(), workflows.ESPopulateInput{Alias: h.ElasticsearchAlias})
 	if err != nil {
-		return s.temporalError(c, err)
+		return err
 	}
-	return s.accepted(c, r)
+	return accepted(c, r)
 }
 
-func (s *Server) startBulkMapping(c *fiber.Ctx) error {
-	var body struct {
-		ChunkSize int `json:"chunk_size"`
-		TopK      int `json:"top_k"`
-	}
-	if len(c.Body()) > 0 {
-		if err := c.BodyParser(&body); err != nil {
-			return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "body must be a JSON object with optional chunk_size and top_k"}
-		}
-	}
-	if body.ChunkSize < 0 || body.ChunkSize > 10000 || body.TopK < 0 || body.TopK > 100 {
-		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "chunk_size must be in 1..10000 and top_k in 1..100"}
-	}
-	id := c.Params("id")
-	if s.cfg.Projects != nil {
-		ok, err := s.cfg.Projects.ProjectExists(c.UserContext(), id)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return &Error{Status: fiber.StatusNotFound, Detail: "project " + id + " not found"}
-		}
-	}
-	r, err := s.cfg.Workflows.StartBulkMapping(c.UserContext(), workflows.BulkMappingInput{ProjectID: id, ChunkSize: body.ChunkSize, TopK: body.TopK})
+func (h *WorkflowRuns) state(c *fiber.Ctx) error {
+	st, err := h.Workflows.State(c.UserContext(), c.Params("id"))
 	if err != nil {
-		return s.temporalError(c, err)
-	}
-	return s.accepted(c, r)
-}
-
-func (s *Server) workflowState(c *fiber.Ctx) error {
-	st, err := s.cfg.Workflows.State(c.UserContext(), c.Params("id"))
-	if err != nil {
-		if errors.Is(err, workflows.ErrNotFound) {
-			return &Error{Status: fiber.StatusNotFound, Detail: "no workflow with id " + c.Params("id")}
-		}
-		return s.temporalError(c, err)
+		return err
 	}
 	dto := workflowStateDTO{
 		WorkflowID: st.WorkflowID, RunID: st.RunID, Type: st.Type, Status: st.Status,
@@ -236,10 +175,10 @@ func (s *Server) workflowState(c *fiber.Ctx) error {
 	return c.JSON(dto)
 }
 
-func (s *Server) cancelWorkflow(c *fiber.Ctx) error {
+func (h *WorkflowRuns) cancel(c *fiber.Ctx) error {
 	id := c.Params("id")
-	if err := s.cfg.Workflows.Cancel(c.UserContext(), id); err != nil {
-		return s.temporalError(c, err)
+	if err := h.Workflows.Cancel(c.UserContext(), id); err != nil {
+		return err
 	}
 	return c.Status(fiber.StatusAccepted).JSON(runDTO{WorkflowID: id})
 }

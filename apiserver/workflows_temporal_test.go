@@ -20,6 +20,8 @@ import (
 	"github.com/portiere/portiere/mappingjob/mappingjobstore"
 	"github.com/portiere/portiere/platform/postgres/dbtest"
 	"github.com/portiere/portiere/searchindex"
+	"github.com/portiere/portiere/tenancy"
+	"github.com/portiere/portiere/tenancy/tenancystore"
 	"github.com/portiere/portiere/vocab"
 	"github.com/portiere/portiere/vocab/vocabstore"
 	"github.com/portiere/portiere/worker"
@@ -72,10 +74,16 @@ func TestBulkMappingRoutesOnTemporal(t *testing.T) {
 		t.Fatal(err)
 	}
 	jobs := mappingjobstore.New(pool)
-	project, err := jobs.NewProject(ctx, "test-org", "rest")
+	tenants := tenancystore.New(pool)
+	org, err := tenants.CreateOrganization(ctx, tenancy.Organization{Name: "test-org", Slug: "test-org"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	p, err := tenants.CreateProject(ctx, tenancy.Project{OrganizationID: org.ID, Name: "rest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	project := p.ID
 	corpus, err := vocabstore.New(pool).LoadCorpus(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -90,9 +98,18 @@ func TestBulkMappingRoutesOnTemporal(t *testing.T) {
 	}
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// Bulk mapping opens the index the index build saves; build it first.
+	emb, err := searchindex.NewEmbedder(searchindex.Config{EmbeddingModel: "hash"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	indexPath := filepath.Join(t.TempDir(), "faiss.index")
+	if _, err := searchindex.BuildAndSave(ctx, corpus, emb, indexPath); err != nil {
+		t.Fatal(err)
+	}
 	acts := &activities.Activities{
 		Vocabulary: vocabstore.New(pool), Jobs: jobs,
-		Index:         searchindex.Config{EmbeddingModel: "hash", IndexPath: filepath.Join(t.TempDir(), "faiss.index")},
+		Index:         searchindex.Config{EmbeddingModel: "hash", IndexPath: indexPath},
 		EngineVersion: "test", Logger: logger,
 	}
 	wctx, stop := context.WithCancel(ctx)
@@ -106,9 +123,10 @@ func TestBulkMappingRoutesOnTemporal(t *testing.T) {
 			t.Error(err)
 		}
 	})
+	wc := &workflows.Client{Temporal: tc, ESAlias: workflows.ElasticsearchAlias}
 	s, err := apiserver.New(apiserver.Config{
-		Version: "1.2.3", AdminToken: adminToken, Logger: logger,
-		Workflows: &workflows.Client{Temporal: tc, ESAlias: apiserver.ElasticsearchAlias}, Projects: jobs,
+		Version: "1.2.3", Auth: apiserver.AdminToken(adminToken), Logger: logger,
+		Resources: []apiserver.Resource{&apiserver.WorkflowRuns{Workflows: wc}, &apiserver.Projects{Projects: tenants, Workflows: wc}},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package apiserver_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portiere/portiere/apiserver"
+	"github.com/portiere/portiere/tenancy"
 	"github.com/portiere/portiere/workflows"
 )
 
@@ -76,14 +78,26 @@ func (f *fakeWorkflows) Cancel(_ context.Context, id string) error {
 
 type fakeProjects map[string]bool
 
-func (p fakeProjects) ProjectExists(_ context.Context, id string) (bool, error) { return p[id], nil }
+func (p fakeProjects) Project(_ context.Context, id string) (tenancy.Project, error) {
+	if !p[id] {
+		return tenancy.Project{}, fmt.Errorf("%w: project %s", tenancy.ErrNotFound, id)
+	}
+	return tenancy.Project{ID: id}, nil
+}
 
 func newWorkflowServer(t *testing.T, es bool) (*apiserver.Server, *fakeWorkflows) {
 	t.Helper()
 	f := &fakeWorkflows{running: map[string]workflows.Run{}}
+	alias := ""
+	if es {
+		alias = workflows.ElasticsearchAlias
+	}
 	s, err := apiserver.New(apiserver.Config{
-		Version: "1.2.3", Workflows: f, AdminToken: adminToken, ElasticsearchConfigured: es,
-		Projects: fakeProjects{"p1": true},
+		Version: "1.2.3", Auth: apiserver.AdminToken(adminToken),
+		Resources: []apiserver.Resource{
+			&apiserver.WorkflowRuns{Workflows: f, ElasticsearchAlias: alias},
+			&apiserver.Projects{Projects: fakeProjects{"p1": true}, Workflows: f},
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +126,7 @@ func TestWorkflowRoutesNeedAdminToken(t *testing.T) {
 }
 
 func TestWorkflowRoutesWithoutConfiguredTokenRefuse(t *testing.T) {
-	s, err := apiserver.New(apiserver.Config{Workflows: &fakeWorkflows{running: map[string]workflows.Run{}}})
+	s, err := apiserver.New(apiserver.Config{Resources: []apiserver.Resource{&apiserver.WorkflowRuns{Workflows: &fakeWorkflows{running: map[string]workflows.Run{}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,7 +40,28 @@ type Config struct {
 	Auth          Auth
 	Search        Search
 	HTTP          HTTP
+	Tools         Tools
 	LogLevel      slog.Level
+
+	// set records which variables the environment gave a non-empty value,
+	// so callers can tell a default from an explicit choice without
+	// reading the environment themselves.
+	set map[string]bool
+}
+
+// IsSet reports whether the environment gave the variable name a
+// non-empty value when c was loaded.
+func (c Config) IsSet(name string) bool { return c.set[name] }
+
+// Tools locates the helper binaries and libraries of the local tooling.
+type Tools struct {
+	// TemporalCLI is PORTIERE_TEMPORAL_CLI: the temporal binary `portiere
+	// dev` runs; empty means look in ./bin, beside the executable, then PATH.
+	TemporalCLI string
+	// ONNXRuntimeLib is ONNXRUNTIME_LIB: the ONNX Runtime shared library
+	// for EMBEDDING_MODEL=onnx; empty means look in ./lib and beside the
+	// executable.
+	ONNXRuntimeLib string
 }
 
 // Database locates PostgreSQL. An empty Host means "not configured": dev mode
@@ -145,6 +167,7 @@ var Variables = []string{
 	"JWT_SECRET", "API_KEY_SALT", "ADMIN_TOKEN", "EMBEDDING_MODEL", "EMBEDDING_MODEL_PATH", "FAISS_INDEX_PATH",
 	"CORS_ORIGINS", "RATE_LIMIT_PER_MINUTE", "LOG_LEVEL",
 	"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "API_PORT",
+	"PORTIERE_TEMPORAL_CLI", "ONNXRUNTIME_LIB",
 }
 
 // required names the variables each mode cannot start without.
@@ -171,6 +194,10 @@ func (e *Error) Error() string {
 	}
 	return "config: " + strings.Join(parts, "; ")
 }
+
+// LoadEnv is Load with the process environment: the one place Portiere
+// reads it.
+func LoadEnv(mode Mode) (Config, error) { return Load(mode, os.Getenv) }
 
 // Load reads the configuration for mode from getenv (os.Getenv in
 // production; a map in tests). It returns *Error listing every missing and
@@ -218,7 +245,17 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		CORSOrigins:        p.origins("CORS_ORIGINS", DefaultCORSOrigins),
 		RateLimitPerMinute: p.positiveInt("RATE_LIMIT_PER_MINUTE", DefaultRateLimitPerMinute),
 	}
+	c.Tools = Tools{
+		TemporalCLI:    p.str("PORTIERE_TEMPORAL_CLI", ""),
+		ONNXRuntimeLib: p.str("ONNXRUNTIME_LIB", ""),
+	}
 	c.LogLevel = p.logLevel("LOG_LEVEL", DefaultLogLevel)
+	c.set = map[string]bool{}
+	for _, name := range Variables {
+		if strings.TrimSpace(getenv(name)) != "" {
+			c.set[name] = true
+		}
+	}
 
 	// A dev run that points at a real database must bring its password.
 	req := required[mode]

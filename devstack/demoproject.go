@@ -3,15 +3,17 @@ package devstack
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/portiere/portiere"
 	"github.com/portiere/portiere/mapping"
 	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/mappingjob/mappingjobstore"
+	"github.com/portiere/portiere/tenancy"
+	"github.com/portiere/portiere/tenancy/tenancystore"
 )
 
 const (
@@ -24,26 +26,32 @@ const (
 // codes exists, so a bulk mapping can be tried with one curl, and returns
 // its id.
 func seedDemoProject(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) (string, error) {
-	const q = `
-		select p.id from projects p join organizations o on o.id = p.organization_id
-		where o.slug = $1 and p.name = $2`
-	var id string
-	err := pool.QueryRow(ctx, q, demoOrganization, demoProject).Scan(&id)
-	if err == nil {
-		return id, nil
+	tenants := tenancystore.New(pool)
+	org, err := tenants.OrganizationBySlug(ctx, demoOrganization)
+	if errors.Is(err, tenancy.ErrNotFound) {
+		org, err = tenants.CreateOrganization(ctx, tenancy.Organization{Name: "Demo organization", Slug: demoOrganization})
 	}
-	if err != pgx.ErrNoRows {
+	if err != nil {
+		return "", err
+	}
+	p, err := tenants.ProjectByName(ctx, org.ID, demoProject)
+	if err == nil {
+		return p.ID, nil
+	}
+	if !errors.Is(err, tenancy.ErrNotFound) {
 		return "", err
 	}
 	terms, err := mapping.ReadSourceCSV(bytes.NewReader(portiere.DemoSourceCodes()))
 	if err != nil {
 		return "", err
 	}
-	store := mappingjobstore.New(pool)
-	id, err = store.NewProject(ctx, demoOrganization, demoProject)
+	p, err = tenants.CreateProject(ctx, tenancy.Project{OrganizationID: org.ID, Name: demoProject,
+		Description: "Source codes of a made-up hospital, to try bulk mapping"})
 	if err != nil {
 		return "", err
 	}
+	id := p.ID
+	store := mappingjobstore.New(pool)
 	codes := make([]mappingjob.SourceCode, len(terms))
 	for i, t := range terms {
 		codes[i] = mappingjob.SourceCode{Source: demoSource, Code: t.Code, Description: t.Description}

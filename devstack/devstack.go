@@ -1,9 +1,11 @@
 // Package devstack runs the whole Portiere stack on one machine for
 // `portiere dev`: a private PostgreSQL cluster (unless DB_HOST is set), the
 // Temporal development server (unless TEMPORAL_ADDRESS is set), migrations,
-// the demo vocabulary when the vocabulary is empty, the worker and the API,
-// all stopped in order on cancellation. RunningDatabase lets other commands
-// find the private cluster of a running stack.
+// the demo vocabulary when the vocabulary is empty and the demo project,
+// then hands the running infrastructure to the caller's Serve (the worker
+// and the API, composed in cmd/portiere), and stops everything in order on
+// cancellation. RunningDatabase lets other commands find the private
+// cluster of a running stack.
 package devstack
 
 import (
@@ -19,9 +21,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"golang.org/x/sync/errgroup"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
 
-	"github.com/portiere/portiere/apiserver"
 	"github.com/portiere/portiere/config"
 	"github.com/portiere/portiere/platform/migrate"
 	"github.com/portiere/portiere/platform/pgcluster"
@@ -29,34 +31,52 @@ import (
 	"github.com/portiere/portiere/platform/postgres"
 	"github.com/portiere/portiere/platform/temporal"
 	"github.com/portiere/portiere/platform/temporaldev"
-	"github.com/portiere/portiere/worker"
 )
 
 // Options configure Run.
 type Options struct {
-	Config  config.Config // loaded with config.ModeDev
-	DataDir string        // private cluster, Temporal state, dev secrets
-	// TemporalSet reports whether TEMPORAL_ADDRESS was given; if not, the
-	// development server is started on TemporalPort / TemporalUIPort.
-	TemporalSet    bool
+	// Config is loaded with config.ModeDev. Unless TEMPORAL_ADDRESS was set
+	// (Config.IsSet), the development server is started on TemporalPort /
+	// TemporalUIPort.
+	Config         config.Config
+	DataDir        string // private cluster, Temporal state, dev secrets
 	TemporalPort   int
 	TemporalUIPort int
 	Version        string
 	Logger         *slog.Logger
 	Out            io.Writer // where the URLs are printed
+	// Serve runs the worker and the API on the stack until ctx is done.
+	Serve func(ctx context.Context, st Stack) error
+}
+
+// Stack is the running infrastructure Run hands to Options.Serve.
+type Stack struct {
+	// Config is Options.Config completed: the private database, the
+	// development Temporal, generated secrets, the index path in DataDir.
+	Config   config.Config
+	Pool     *pgxpool.Pool
+	Temporal client.Client
+	// Listener is the API's, on 127.0.0.1:API_PORT.
+	Listener net.Listener
+	// DemoProjectID is the seeded demo project.
+	DemoProjectID string
 }
 
 // Run starts the stack and blocks until ctx is cancelled, then stops
 // everything it started, in reverse order.
 func Run(ctx context.Context, o Options) (err error) {
+	if o.Serve == nil {
+		return errors.New("devstack: Options.Serve is nil: nothing would run on the stack")
+	}
 	cfg := o.Config
 	log := o.Logger
+	temporalSet := cfg.IsSet("TEMPORAL_ADDRESS")
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return fmt.Errorf("devstack: %w", err)
 	}
 	// Fail before starting anything if a port we need is taken.
 	needed := []int{cfg.HTTP.Port}
-	if !o.TemporalSet {
+	if !temporalSet {
 		needed = append(needed, o.TemporalPort, o.TemporalUIPort)
 	}
 	for _, p := range needed {
@@ -105,8 +125,8 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 
 	var temporalUI string
-	if !o.TemporalSet {
-		cli, err := temporaldev.FindCLI()
+	if !temporalSet {
+		cli, err := temporaldev.FindCLI(cfg.Tools.TemporalCLI)
 		if err != nil {
 			return err
 		}
@@ -157,28 +177,14 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	stops = append(stops, tc.Close)
 
-	if !filepath.IsAbs(cfg.Search.FAISSIndexPath) && os.Getenv("FAISS_INDEX_PATH") == "" {
+	if !filepath.IsAbs(cfg.Search.FAISSIndexPath) && !cfg.IsSet("FAISS_INDEX_PATH") {
 		cfg.Search.FAISSIndexPath = filepath.Join(o.DataDir, "index", "faiss.index")
 	}
-	api, err := apiserver.Assemble(ctx, cfg, pool, tc, o.Version, log)
-	if err != nil {
-		return err
-	}
-	stops = append(stops, api.Close)
-	srv := api.Server
 	apiAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.HTTP.Port))
 	ln, err := net.Listen("tcp", apiAddr)
 	if err != nil {
 		return &ports.PortInUseError{Port: cfg.HTTP.Port}
 	}
-
-	acts, err := worker.NewActivities(cfg, pool, o.Version, log)
-	if err != nil {
-		return err
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return worker.Run(gctx, tc, log, worker.Options{Activities: acts}) })
-	g.Go(func() error { return srv.Serve(gctx, ln, config.ShutdownTimeout) })
 
 	apiURL := "http://localhost:" + strconv.Itoa(cfg.HTTP.Port)
 	fmt.Fprintf(o.Out, "\nPortiere is running (Ctrl-C stops everything):\n")
@@ -196,7 +202,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	fmt.Fprintf(o.Out, "    curl -H 'Authorization: Bearer %s' %s/api/v1/workflows/<workflow_id>\n", cfg.Auth.AdminToken, apiURL)
 	fmt.Fprintf(o.Out, "  Data folder    %s\n\n", o.DataDir)
 
-	err = g.Wait()
+	err = o.Serve(ctx, Stack{Config: cfg, Pool: pool, Temporal: tc, Listener: ln, DemoProjectID: demoProjectID})
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}

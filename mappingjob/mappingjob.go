@@ -10,10 +10,19 @@ package mappingjob
 import (
 	"context"
 	"errors"
+	"time"
 )
 
-// ErrNotFound is returned when a project does not exist.
-var ErrNotFound = errors.New("mappingjob: not found")
+// Sentinel errors; stores wrap them.
+var (
+	// ErrNotFound: the project or the item does not exist.
+	ErrNotFound = errors.New("mappingjob: not found")
+	// ErrConflict: the item changed since the revision the caller saw.
+	ErrConflict = errors.New("mappingjob: the item changed since it was read")
+	// ErrInvalid: a decision that does not fit the item (an override
+	// without a concept, an unknown decision).
+	ErrInvalid = errors.New("mappingjob: invalid decision")
+)
 
 // SourceCode is one local code of a project to map. Vocabularies and
 // Domains, when set, restrict its search.
@@ -26,15 +35,30 @@ type SourceCode struct {
 	Domains      []string
 }
 
-// Status routes an item: accepted automatically, to be reviewed, or to be
-// mapped by hand.
-type Status string
+// Method is how an item's mapping was established, with the values of the
+// SDK's ConceptMappingMethod: the engine's routing (auto, review, manual)
+// or a reviewer's override or "no valid mapping" (unmapped).
+type Method string
 
-// The statuses of an item (search.Route's values).
+// The methods of an item. Auto, Review and Manual are search.Route's
+// values.
 const (
-	StatusAuto   Status = "auto"
-	StatusReview Status = "review"
-	StatusManual Status = "manual"
+	MethodAuto     Method = "auto"
+	MethodReview   Method = "review"
+	MethodManual   Method = "manual"
+	MethodOverride Method = "override"
+	MethodUnmapped Method = "unmapped"
+)
+
+// ReviewStatus is a reviewer's decision on an item.
+type ReviewStatus string
+
+// The review decisions. Pending items are the engine's proposal.
+const (
+	ReviewPending    ReviewStatus = "pending"
+	ReviewApproved   ReviewStatus = "approved"
+	ReviewRejected   ReviewStatus = "rejected"
+	ReviewOverridden ReviewStatus = "overridden"
 )
 
 // Candidate is one proposed standard concept.
@@ -53,9 +77,10 @@ type Provenance struct {
 	WorkflowID    string `json:"workflow_id"`
 }
 
-// Item is the mapping proposed for one source code. ConceptID is the rank-1
-// candidate's, 0 when there is none; Error is set when the term could not
-// be searched.
+// Item is the mapping of one source code. ConceptID is the target: the
+// rank-1 candidate's as proposed, a reviewer's choice after a decision, 0
+// when there is none. Error is set when the term could not be searched.
+// Candidates are kept through review.
 type Item struct {
 	Source      string
 	Code        string
@@ -63,12 +88,35 @@ type Item struct {
 	ConceptID   int32
 	Candidates  []Candidate
 	Confidence  float64
-	Status      Status
+	Method      Method
 	Error       string
 	Provenance  Provenance
+
+	// Review is the decision on the item; DecidedBy (a user id) and
+	// DecidedAt are set with it. Revision starts at 1 and grows with every
+	// change, proposal or decision.
+	Review    ReviewStatus
+	DecidedBy string
+	DecidedAt *time.Time
+	Revision  int
 }
 
-// Counts tallies a project's items by status.
+// Decision is a reviewer's decision on the item with Source and Code.
+// Approve takes candidate CandidateIndex (0: the first); Override sets
+// ConceptID; Reject and Unmapped clear the target. Revision is the one the
+// reviewer saw: a store refuses the decision with ErrConflict when the item
+// has changed since.
+type Decision struct {
+	Source, Code   string
+	Review         ReviewStatus // approved, rejected or overridden
+	Unmapped       bool         // with Review rejected: no valid mapping exists (method unmapped)
+	CandidateIndex int
+	ConceptID      int32
+	DecidedBy      string
+	Revision       int
+}
+
+// Counts tallies a project's items by method.
 type Counts struct {
 	Total  int64
 	Auto   int64
@@ -88,8 +136,9 @@ type Store interface {
 	// SourceCodes returns up to limit of project's codes with ID > after,
 	// in ID order.
 	SourceCodes(ctx context.Context, project string, after int64, limit int) ([]SourceCode, error)
-	// UpsertItems writes items for project, replacing existing ones with
-	// the same source and code.
+	// UpsertItems writes items for project as pending proposals,
+	// replacing pending ones with the same source and code (their revision
+	// grows); items a reviewer has decided are kept.
 	UpsertItems(ctx context.Context, project string, items []Item) error
 	// CountItems tallies project's items.
 	CountItems(ctx context.Context, project string) (Counts, error)

@@ -16,8 +16,12 @@ import (
 // deployment).
 type CorpusLoader func(ctx context.Context) (*search.Corpus, error)
 
-// Live is the engine an API process serves, with the state of its
-// (re)building for /health/ready. The zero value serves nothing yet; it is
+// Live is the engine a process serves — the API's searches and the
+// worker's bulk mapping alike — with the state of its loading for
+// /health/ready. It only opens the index the build pipeline saved; its one
+// invalidation key is that index's metadata (vocabulary fingerprint,
+// embedder, creation time), which changes when a vocabulary import is
+// followed by its index build. The zero value serves nothing yet; it is
 // safe for concurrent use.
 type Live struct {
 	search.Live
@@ -31,8 +35,10 @@ type Live struct {
 // ErrBuilding is reported by Check while the first engine is being built.
 var ErrBuilding = errors.New("searchindex: the search index is being built")
 
-// Load builds an engine from load and cfg and serves it. It records the
-// outcome for Check; on failure the engine served before (if any) stays.
+// Load opens the engine for the vocabulary load returns and the index at
+// cfg.IndexPath (Open) and serves it. It records the outcome for Check; on
+// failure (ErrNoIndex before the first build) the engine served before, if
+// any, stays.
 func (l *Live) Load(ctx context.Context, load CorpusLoader, cfg Config) error {
 	l.mu.Lock()
 	l.building = true
@@ -45,7 +51,7 @@ func (l *Live) Load(ctx context.Context, load CorpusLoader, cfg Config) error {
 		if len(corpus.Concepts) == 0 {
 			return nil, Info{}, errors.New("searchindex: the vocabulary is empty: import one with `portiere vocab import DIR`")
 		}
-		return Build(ctx, corpus, cfg)
+		return Open(ctx, corpus, cfg)
 	}()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -81,6 +87,26 @@ func (l *Live) Check(context.Context) error {
 		return ErrBuilding
 	}
 	return search.ErrNotReady
+}
+
+// Refresh reloads the engine when the index saved at cfg.IndexPath is not
+// the one served (or nothing is served yet); otherwise it does nothing but
+// read the index's metadata. It returns the outcome of the reload.
+func (l *Live) Refresh(ctx context.Context, load CorpusLoader, cfg Config) error {
+	m, err := faiss.ReadMeta(cfg.IndexPath)
+	l.mu.Lock()
+	info, busy := l.info, l.building
+	l.mu.Unlock()
+	if busy {
+		return nil
+	}
+	if err == nil && info.Version != "" && m.VocabularyFingerprint == info.Fingerprint && m.EmbedderID == info.EmbedderID && m.CreatedAt.Equal(info.IndexCreatedAt) {
+		return nil
+	}
+	if err != nil && info.Version != "" {
+		return nil // mid-save or removed: keep serving
+	}
+	return l.Load(ctx, load, cfg)
 }
 
 // Watch reloads the engine whenever the dense index saved at

@@ -2,7 +2,9 @@ package searchindex_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -34,6 +36,23 @@ func TestWatchReloadsNewIndex(t *testing.T) {
 	var l searchindex.Live
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// API and worker only open an index: none saved yet is ErrNoIndex.
+	if err := l.Load(ctx, load, cfg); !errors.Is(err, searchindex.ErrNoIndex) {
+		t.Fatalf("load before any build: %v, want ErrNoIndex", err)
+	}
+	if err := l.Refresh(ctx, load, cfg); !errors.Is(err, searchindex.ErrNoIndex) {
+		t.Fatalf("refresh before any build: %v, want ErrNoIndex", err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Fatal("Load or Refresh wrote the index")
+	}
+	emb0, err := searchindex.NewEmbedder(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := searchindex.BuildAndSave(ctx, db.Load(), emb0, path); err != nil {
+		t.Fatal(err)
+	}
 	if err := l.Load(ctx, load, cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,12 @@
-// Package searchindex builds the search engine a deployment serves: it
-// picks the embedder named by EMBEDDING_MODEL, loads the dense FAISS index
-// saved at FAISS_INDEX_PATH when it was built from the same vocabulary and
-// embedder (and builds and saves one otherwise), and uses Elasticsearch as
-// the lexical tier when one is configured.
+// Package searchindex owns the search index: the one embedding pipeline,
+// the build and atomic save of the dense FAISS index (pipeline.go), the
+// freshness check, and the live engine API and worker serve (Live).
+//
+// Exactly one kind of writer saves the index at FAISS_INDEX_PATH:
+// IndexBuildWorkflow, and `portiere index build` running the same pipeline
+// (BuildAndSave). The API and the worker only Open what was saved and are
+// not ready until it exists. `portiere map` keeps its own cache of indexes
+// in a folder keyed by vocabulary and embedder (Build with IndexDir).
 package searchindex
 
 import (
@@ -32,9 +36,12 @@ const (
 type Config struct {
 	EmbeddingModel string // "hash" or "onnx"
 	ModelPath      string // folder with model.onnx and vocab.txt, for "onnx"
-	IndexPath      string // FAISS_INDEX_PATH
-	// IndexDir, used when IndexPath is empty, keeps one index per
-	// vocabulary fingerprint and embedder (the cache of `portiere map`).
+	// RuntimeLibrary is the ONNX Runtime library (ONNXRUNTIME_LIB); empty
+	// means embed's default places.
+	RuntimeLibrary string
+	IndexPath      string // FAISS_INDEX_PATH: read by Open, written only by the build pipeline
+	// IndexDir keeps one index per vocabulary fingerprint and embedder: the
+	// local cache of `portiere map` (Build).
 	IndexDir string
 	// Lexical, when set, replaces the embedded BM25 retrieval
 	// (Elasticsearch).
@@ -53,7 +60,7 @@ func NewEmbedder(cfg Config) (search.Embedder, error) {
 		if cfg.ModelPath == "" {
 			return nil, fmt.Errorf("searchindex: EMBEDDING_MODEL=onnx needs EMBEDDING_MODEL_PATH (a folder with model.onnx and vocab.txt; see docs/sapbert-onnx.md)")
 		}
-		return embed.NewONNX(cfg.ModelPath, embed.ONNXOptions{})
+		return embed.NewONNX(cfg.ModelPath, embed.ONNXOptions{LibraryPath: cfg.RuntimeLibrary})
 	}
 	return nil, fmt.Errorf("searchindex: unknown EMBEDDING_MODEL %q (want hash or onnx)", cfg.EmbeddingModel)
 }
@@ -72,8 +79,10 @@ type Info struct {
 	Took           string    `json:"took"`
 }
 
-// Build makes the engine for corpus: the embedded lexical index, and the
-// dense tier loaded from cfg.IndexPath or built and saved there.
+// Build makes the engine for corpus for `portiere map`: the embedded
+// lexical index, and the dense tier loaded from the cache in cfg.IndexDir
+// or built and cached there. It never writes FAISS_INDEX_PATH: a
+// deployment's processes Open the index the build pipeline saved.
 func Build(ctx context.Context, corpus *search.Corpus, cfg Config) (*search.Engine, Info, error) {
 	emb, err := NewEmbedder(cfg)
 	if err != nil {
@@ -89,28 +98,41 @@ func BuildWith(ctx context.Context, corpus *search.Corpus, emb search.Embedder, 
 	if log == nil {
 		log = slog.Default()
 	}
-	var lastLog time.Time
-	progress := func(done, total int) {
-		if time.Since(lastLog) > 2*time.Second || done == total {
-			lastLog = time.Now()
-			log.Info("embedding vocabulary", "done", done, "total", total)
+	if cfg.IndexDir == "" {
+		return nil, Info{}, errors.New("searchindex: Build needs an IndexDir (a deployment opens FAISS_INDEX_PATH with Open)")
+	}
+	path := CachePath(cfg.IndexDir, corpus, emb)
+	meta := search.DenseIndexMeta(corpus, emb)
+	ix, why := faiss.Load(path, meta)
+	built := why != nil
+	if built {
+		if !errors.Is(why, os.ErrNotExist) {
+			// Another vocabulary or embedder is routine; a damaged file is not.
+			level := slog.LevelInfo
+			if !errors.Is(why, faiss.ErrMismatch) {
+				level = slog.LevelWarn
+			}
+			log.Log(ctx, level, "saved dense index not used; rebuilding it", "path", path, "reason", why)
 		}
-	}
-	path := cfg.IndexPath
-	if path == "" {
-		path = CachePath(cfg.IndexDir, corpus, emb)
-	}
-	ix, built, why, err := search.LoadOrBuildDenseIndex(ctx, corpus, emb, path, FAISSOptions(corpus.TextCount()), progress)
-	if built && !errors.Is(why, os.ErrNotExist) {
-		// Another vocabulary or embedder is routine; a damaged file is not.
-		level := slog.LevelInfo
-		if !errors.Is(why, faiss.ErrMismatch) {
-			level = slog.LevelWarn
+		// The deployment's pipeline, into the cache.
+		total := corpus.TextCount()
+		var lastLog time.Time
+		progress := func(done int) {
+			if time.Since(lastLog) > 2*time.Second || done == total {
+				lastLog = time.Now()
+				log.Info("embedding vocabulary", "done", done, "total", total)
+			}
 		}
-		log.Log(ctx, level, "saved dense index not used; rebuilt it", "path", path, "reason", why)
-	}
-	if err != nil {
-		return nil, Info{}, err
+		b, err := EmbedBatches(ctx, corpus, emb, path, 0, 0, progress, nil)
+		if err != nil {
+			return nil, Info{}, err
+		}
+		if _, err := SaveFromBatches(corpus, emb, b, path, false); err != nil {
+			return nil, Info{}, err
+		}
+		if ix, err = faiss.Load(path, meta); err != nil {
+			return nil, Info{}, fmt.Errorf("searchindex: the index just saved does not load: %w", err)
+		}
 	}
 	e := search.NewEngine(corpus, search.Options{
 		Dense:   &search.DenseTier{Embedder: emb, Index: ix},
@@ -123,6 +145,44 @@ func BuildWith(ctx context.Context, corpus *search.Corpus, emb search.Embedder, 
 		DenseBuilt: built, BuiltAt: time.Now().UTC(), IndexCreatedAt: ix.Meta().CreatedAt, Took: time.Since(start).Round(time.Millisecond).String(),
 	}
 	log.Info("search index ready", "version", info.Version, "concepts", info.Concepts, "dense_built", built, "took", info.Took)
+	return e, info, nil
+}
+
+// Open makes the engine for corpus with the dense index saved at
+// cfg.IndexPath, without ever writing it. It returns an error wrapping
+// ErrNoIndex, with the reason, when no index built from corpus with the
+// configured embedder is saved there.
+func Open(ctx context.Context, corpus *search.Corpus, cfg Config) (*search.Engine, Info, error) {
+	emb, err := NewEmbedder(cfg)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	return OpenWith(ctx, corpus, emb, cfg)
+}
+
+// OpenWith is Open with the embedder given instead of named by cfg.
+func OpenWith(ctx context.Context, corpus *search.Corpus, emb search.Embedder, cfg Config) (*search.Engine, Info, error) {
+	start := time.Now()
+	if cfg.IndexPath == "" {
+		return nil, Info{}, errors.New("searchindex: FAISS_INDEX_PATH is empty")
+	}
+	ix, err := faiss.Load(cfg.IndexPath, search.DenseIndexMeta(corpus, emb))
+	if err != nil {
+		return nil, Info{}, fmt.Errorf("%w (%s: %v)", ErrNoIndex, cfg.IndexPath, err)
+	}
+	e := search.NewEngine(corpus, search.Options{
+		Dense:   &search.DenseTier{Embedder: emb, Index: ix},
+		Lexical: cfg.Lexical,
+		Fusion:  cfg.Fusion,
+	})
+	info := Info{
+		Version:     IndexVersion(corpus, emb),
+		Fingerprint: corpus.Fingerprint, EmbedderID: emb.ID(), Concepts: len(corpus.Concepts),
+		BuiltAt: time.Now().UTC(), IndexCreatedAt: ix.Meta().CreatedAt, Took: time.Since(start).Round(time.Millisecond).String(),
+	}
+	if cfg.Logger != nil {
+		cfg.Logger.Info("search index opened", "version", info.Version, "concepts", info.Concepts, "took", info.Took)
+	}
 	return e, info, nil
 }
 

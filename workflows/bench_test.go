@@ -42,15 +42,12 @@ func BenchmarkBulkMapping100k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	acts := newActivities(pool, filepath.Join(b.TempDir(), "faiss.index"))
+	acts := newActivities(pool, indexedPath(b, pool))
 	queue := inProcessWorker(b, tc, acts)
 	store := mappingjobstore.New(pool)
 	// Build the engine (dense index of 125k concepts) before timing: map
 	// one code.
-	warm, err := store.NewProject(ctx, "bench", "warm-up")
-	if err != nil {
-		b.Fatal(err)
-	}
+	warm := newProject(b, pool, "bench", "warm-up")
 	if _, err := store.AddSourceCodes(ctx, warm, []mappingjob.SourceCode{{Source: "W", Code: "1", Description: "aspirin"}}); err != nil {
 		b.Fatal(err)
 	}
@@ -65,10 +62,7 @@ func BenchmarkBulkMapping100k(b *testing.B) {
 	b.StopTimer()
 	const n = 100_000
 	for i := 0; i < b.N; i++ {
-		project, err := store.NewProject(ctx, "bench", fmt.Sprintf("bench-%d", i))
-		if err != nil {
-			b.Fatal(err)
-		}
+		project := newProject(b, pool, "bench", fmt.Sprintf("bench-%d", i))
 		codes := make([]mappingjob.SourceCode, n)
 		for j := range codes {
 			name := corpus.Concepts[(j*7919)%len(corpus.Concepts)].Name

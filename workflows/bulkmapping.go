@@ -10,6 +10,60 @@ import (
 	"github.com/portiere/portiere/activities"
 )
 
+// BulkMappingWorkflowID is the workflow id of project's bulk mapping.
+func BulkMappingWorkflowID(project string) string { return bulkMappingIDPrefix + project }
+
+// Query and signal names.
+const (
+	// QueryProgress returns a Progress (bulk mapping, index build).
+	QueryProgress = "progress"
+	// SignalCancel asks a bulk mapping to stop after its current chunk.
+	SignalCancel = "cancel"
+)
+
+// Status values of Progress.
+const (
+	StatusRunning   = "running"
+	StatusCompleted = "completed"
+	StatusCancelled = "cancelled"
+	StatusFailed    = "failed"
+)
+
+// BulkMappingInput starts (or, through continue-as-new, continues) a bulk
+// mapping of a project's source codes.
+type BulkMappingInput struct {
+	ProjectID string
+	ChunkSize int // codes per MapChunk activity; 0 means 500
+	TopK      int // candidates kept per item; 0 means 10
+	// ChunksPerRun is how many chunks one run maps before continuing as
+	// new, keeping the history small; 0 means 100.
+	ChunksPerRun int
+	// HeartbeatTimeout is how soon a chunk whose worker died is retried
+	// elsewhere; 0 means 30s.
+	HeartbeatTimeout time.Duration
+
+	// Set by continue-as-new: the last mapped code's id and the progress
+	// so far.
+	AfterID  int64
+	Progress Progress
+}
+
+// Progress is the state of a bulk mapping, from the progress query.
+type Progress struct {
+	Total  int64  `json:"total"`
+	Done   int64  `json:"done"`
+	Auto   int64  `json:"auto"`
+	Review int64  `json:"review"`
+	Manual int64  `json:"manual"`
+	Failed int64  `json:"failed"`
+	Status string `json:"status"` // running, completed, cancelled, failed
+	// Runs counts the continue-as-new generations so far (1 for the
+	// first).
+	Runs          int   `json:"runs"`
+	SearchMillis  int64 `json:"search_ms"`
+	PersistMillis int64 `json:"persist_ms"`
+}
+
 // BulkMappingWorkflow maps every source code of a project, a chunk (one
 // MapChunk activity) at a time, in code id order. Items are upserted, so a
 // retried chunk rewrites its own items. It answers the "progress" query,
@@ -55,7 +109,7 @@ func BulkMappingWorkflow(ctx workflow.Context, in BulkMappingInput) (Progress, e
 		return got
 	}
 
-	var a *activities.Activities
+	var a *activities.BulkMapping
 	if p.Runs == 1 {
 		if err := workflow.ExecuteActivity(ctx, a.CountSourceCodes, activities.CountSourceCodesInput{ProjectID: in.ProjectID}).Get(ctx, &p.Total); err != nil {
 			p.Status = StatusFailed

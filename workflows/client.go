@@ -15,6 +15,10 @@ import (
 // ErrNotFound is returned when no workflow has the id asked about.
 var ErrNotFound = errors.New("workflows: no such workflow")
 
+// ErrUnavailable wraps the errors of a Temporal that cannot be reached or
+// refuses a request.
+var ErrUnavailable = errors.New("workflows: Temporal is not reachable")
+
 // Run identifies a started workflow execution.
 type Run struct {
 	WorkflowID string `json:"workflow_id"`
@@ -52,7 +56,7 @@ func (c *Client) start(ctx context.Context, id string, wf any, in any) (Run, err
 		WorkflowExecutionErrorWhenAlreadyStarted: false,
 	}, wf, in)
 	if err != nil {
-		return Run{}, fmt.Errorf("workflows: start %s: %w", id, err)
+		return Run{}, fmt.Errorf("%w: start %s: %w", ErrUnavailable, id, err)
 	}
 	return Run{WorkflowID: run.GetID(), RunID: run.GetRunID()}, nil
 }
@@ -85,7 +89,7 @@ func (c *Client) State(ctx context.Context, id string) (State, error) {
 		return State{}, ErrNotFound
 	}
 	if err != nil {
-		return State{}, fmt.Errorf("workflows: describe %s: %w", id, err)
+		return State{}, fmt.Errorf("%w: describe %s: %w", ErrUnavailable, id, err)
 	}
 	info := d.GetWorkflowExecutionInfo()
 	st := State{
@@ -144,7 +148,7 @@ func (c *Client) Cancel(ctx context.Context, id string) error {
 		return ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("workflows: cancel %s: %w", id, err)
+		return fmt.Errorf("%w: cancel %s: %w", ErrUnavailable, id, err)
 	}
 	return nil
 }

@@ -9,6 +9,24 @@ import (
 	"github.com/portiere/portiere/activities"
 )
 
+// ElasticsearchAlias is the alias the lexical tier searches; the
+// population workflow points it at a complete index.
+const ElasticsearchAlias = "portiere-concepts"
+
+// ESPopulateInput configures ESPopulateWorkflow.
+type ESPopulateInput struct {
+	Alias       string // the alias moved at the end; required
+	ChunkSize   int    // documents per bulk request; 0 means 2000
+	Parallelism int    // chunk activities in flight; 0 means 4
+}
+
+// ESPopulateResult describes the populated index.
+type ESPopulateResult struct {
+	Index     string `json:"index"`
+	Documents int    `json:"documents"`
+	Chunks    int    `json:"chunks"`
+}
+
 // ESPopulateWorkflow fills a new versioned Elasticsearch index (named after
 // the vocabulary fingerprint and the mapping version) with the live
 // vocabulary, one retryable bulk activity per chunk, checks that it holds
@@ -27,7 +45,7 @@ func ESPopulateWorkflow(ctx workflow.Context, in ESPopulateInput) (ESPopulateRes
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 10,
 		},
 	})
-	var a *activities.Activities
+	var a *activities.ESPopulate
 	var plan activities.ESPlan
 	if err := workflow.ExecuteActivity(ctx, a.CreateESIndex, activities.ESPlanInput{Alias: in.Alias, ChunkSize: in.ChunkSize}).Get(ctx, &plan); err != nil {
 		return ESPopulateResult{}, err

@@ -239,6 +239,9 @@ func TestESPopulateEndToEnd(t *testing.T) {
 		actions.Actions[0]["add"].Index != wantIndex || actions.Actions[0]["add"].Alias != alias {
 		t.Errorf("alias update %s (%v), want one add of %s to %s", aliasBody, err, alias, wantIndex)
 	}
+	if os.Getenv("PORTIERE_UPDATE_HISTORIES") != "" {
+		saveHistory(t, tc, run.GetID(), run.GetRunID(), "espopulate.json")
+	}
 }
 
 // TestESPopulateNeverMovesAliasOnCountMismatch: the index comes back one

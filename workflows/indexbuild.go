@@ -10,6 +10,31 @@ import (
 	"github.com/portiere/portiere/activities"
 )
 
+// IndexBuildInput configures IndexBuildWorkflow.
+type IndexBuildInput struct {
+	BatchSize int // texts per embedding batch; 0 means activities.DefaultEmbedBatch
+	// HeartbeatTimeout is how soon an embedding whose worker died resumes
+	// elsewhere; 0 means 1m.
+	HeartbeatTimeout time.Duration
+}
+
+// IndexBuildResult describes the index saved.
+type IndexBuildResult struct {
+	Version        string    `json:"version"`
+	Path           string    `json:"path"`
+	Vectors        int       `json:"vectors"`
+	Kind           string    `json:"kind"`
+	CreatedAt      time.Time `json:"created_at"`
+	SkippedBatches int       `json:"skipped_batches"` // found done by an earlier attempt
+}
+
+// IndexFreshnessResult says whether the nightly check rebuilt the index.
+type IndexFreshnessResult struct {
+	Stale   bool   `json:"stale"`
+	Reason  string `json:"reason,omitempty"`
+	Rebuilt bool   `json:"rebuilt"`
+}
+
 // IndexBuildWorkflow embeds the live vocabulary in batches (a heartbeating
 // activity that resumes from its last finished batch), builds the FAISS
 // index and saves it at FAISS_INDEX_PATH with its metadata. API replicas
@@ -26,7 +51,7 @@ func IndexBuildWorkflow(ctx workflow.Context, in IndexBuildInput) (IndexBuildRes
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 10,
 		},
 	})
-	var a *activities.Activities
+	var a *activities.IndexBuild
 	var emb activities.EmbedResult
 	if err := workflow.ExecuteActivity(ctx, a.EmbedVocabulary, activities.EmbedInput{BatchSize: in.BatchSize}).Get(ctx, &emb); err != nil {
 		return IndexBuildResult{}, err
@@ -50,7 +75,7 @@ func IndexFreshnessWorkflow(ctx workflow.Context) (IndexFreshnessResult, error) 
 		StartToCloseTimeout: 10 * time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5},
 	})
-	var a *activities.Activities
+	var a *activities.IndexBuild
 	var f activities.IndexFreshnessResult
 	if err := workflow.ExecuteActivity(ctx, a.IndexFreshness).Get(ctx, &f); err != nil {
 		return IndexFreshnessResult{}, err

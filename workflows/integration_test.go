@@ -108,10 +108,7 @@ func projectWithCodes(t testing.TB, pool *pgxpool.Pool, n int) string {
 	t.Helper()
 	ctx := context.Background()
 	store := mappingjobstore.New(pool)
-	project, err := store.NewProject(ctx, "test-org", "bulk")
-	if err != nil {
-		t.Fatal(err)
-	}
+	project := newProject(t, pool, "test-org", "bulk")
 	corpus, err := vocabstore.New(pool).LoadCorpus(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -6,11 +6,14 @@ import (
 	"github.com/portiere/portiere/activities"
 )
 
-// Register registers every workflow and a's activities on w.
+// Register registers every workflow on w, and each workflow's activity
+// struct built from a's dependencies.
 func Register(w worker.Registry, a *activities.Activities) {
 	w.RegisterWorkflow(BulkMappingWorkflow)
+	w.RegisterActivity(a.BulkMapping())
 	w.RegisterWorkflow(IndexBuildWorkflow)
 	w.RegisterWorkflow(IndexFreshnessWorkflow)
+	w.RegisterActivity(a.IndexBuild())
 	w.RegisterWorkflow(ESPopulateWorkflow)
-	w.RegisterActivity(a)
+	w.RegisterActivity(a.ESPopulate())
 }

@@ -162,12 +162,13 @@ func TestKillWorkerMidBulkMapping(t *testing.T) {
 	const n = 10_000
 	project := projectWithCodes(t, pool, n)
 	queue := "test-kill"
+	index := indexedPath(t, pool)
 	var logs bytes.Buffer
 	var logMu sync.Mutex
 	startWorker := func() *exec.Cmd {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), envWorkerProcess+"=1", envWorkerDB+"="+pool.Config().ConnString(),
-			envWorkerAddr+"="+devServer.FrontendHostPort(), envWorkerIndex+"="+filepath.Join(t.TempDir(), "faiss.index"),
+			envWorkerAddr+"="+devServer.FrontendHostPort(), envWorkerIndex+"="+index,
 			envWorkerQueue+"="+queue)
 		w := writerFunc(func(b []byte) (int, error) { logMu.Lock(); defer logMu.Unlock(); return logs.Write(b) })
 		cmd.Stdout, cmd.Stderr = w, w
@@ -244,7 +245,7 @@ func TestActivityFailingTwiceIsRetried(t *testing.T) {
 	tc := devTemporal(t)
 	pool := demoDB(t)
 	project := projectWithCodes(t, pool, 300)
-	acts := newActivities(pool, filepath.Join(t.TempDir(), "faiss.index"))
+	acts := newActivities(pool, indexedPath(t, pool))
 	flaky := &flakyJobs{Store: acts.Jobs}
 	flaky.failures.Store(2)
 	acts.Jobs = flaky
@@ -267,7 +268,7 @@ func TestActivityFailingTwiceIsRetried(t *testing.T) {
 		t.Errorf("stored %+v, progress %+v", counts, p)
 	}
 	// The mapping equals a direct search of the same engine.
-	e, _, err := searchindex.Build(context.Background(), mustCorpus(t, pool), searchindex.Config{IndexPath: filepath.Join(t.TempDir(), "x.index")})
+	e, _, err := searchindex.Build(context.Background(), mustCorpus(t, pool), searchindex.Config{IndexDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +301,7 @@ func TestCancelMidRun(t *testing.T) {
 	tc := devTemporal(t)
 	pool := demoDB(t)
 	project := projectWithCodes(t, pool, 2000)
-	acts := newActivities(pool, filepath.Join(t.TempDir(), "faiss.index"))
+	acts := newActivities(pool, indexedPath(t, pool))
 	acts.Jobs = &flakyJobs{Store: acts.Jobs, delay: 150 * time.Millisecond}
 	queue := inProcessWorker(t, tc, acts)
 	id := workflows.BulkMappingWorkflowID(project)

@@ -26,12 +26,18 @@ func TestUnit(t *testing.T) { suite.Run(t, new(unitSuite)) }
 
 func (s *unitSuite) SetupTest() {
 	s.env = s.NewTestWorkflowEnvironment()
-	s.env.RegisterActivity(&activities.Activities{})
+	s.env.RegisterActivity(&activities.BulkMapping{})
+	s.env.RegisterActivity(&activities.IndexBuild{})
+	s.env.RegisterActivity(&activities.ESPopulate{})
 }
 
 func (s *unitSuite) AfterTest(_, _ string) { s.env.AssertExpectations(s.T()) }
 
-var a *activities.Activities
+var (
+	bm *activities.BulkMapping
+	ib *activities.IndexBuild
+	es *activities.ESPopulate
+)
 
 // fakeCodes answers MapChunk for a project of n codes with ids 1..n, every
 // third one routed to review.
@@ -54,8 +60,8 @@ func fakeCodes(n int64, calls *[]activities.MapChunkInput) func(context.Context,
 
 func (s *unitSuite) TestBulkMappingCompletes() {
 	var calls []activities.MapChunkInput
-	s.env.OnActivity(a.CountSourceCodes, mock.Anything, activities.CountSourceCodesInput{ProjectID: "p"}).Return(int64(25), nil).Once()
-	s.env.OnActivity(a.MapChunk, mock.Anything, mock.Anything).Return(fakeCodes(25, &calls))
+	s.env.OnActivity(bm.CountSourceCodes, mock.Anything, activities.CountSourceCodesInput{ProjectID: "p"}).Return(int64(25), nil).Once()
+	s.env.OnActivity(bm.MapChunk, mock.Anything, mock.Anything).Return(fakeCodes(25, &calls))
 	s.env.ExecuteWorkflow(workflows.BulkMappingWorkflow, workflows.BulkMappingInput{ProjectID: "p", ChunkSize: 10})
 	s.True(s.env.IsWorkflowCompleted())
 	s.NoError(s.env.GetWorkflowError())
@@ -68,8 +74,8 @@ func (s *unitSuite) TestBulkMappingCompletes() {
 
 func (s *unitSuite) TestBulkMappingContinuesAsNew() {
 	var calls []activities.MapChunkInput
-	s.env.OnActivity(a.CountSourceCodes, mock.Anything, mock.Anything).Return(int64(100), nil).Once()
-	s.env.OnActivity(a.MapChunk, mock.Anything, mock.Anything).Return(fakeCodes(100, &calls))
+	s.env.OnActivity(bm.CountSourceCodes, mock.Anything, mock.Anything).Return(int64(100), nil).Once()
+	s.env.OnActivity(bm.MapChunk, mock.Anything, mock.Anything).Return(fakeCodes(100, &calls))
 	s.env.ExecuteWorkflow(workflows.BulkMappingWorkflow, workflows.BulkMappingInput{ProjectID: "p", ChunkSize: 10, ChunksPerRun: 3})
 	err := s.env.GetWorkflowError()
 	var can *workflow.ContinueAsNewError
@@ -86,7 +92,7 @@ func (s *unitSuite) TestBulkMappingContinuesAsNew() {
 
 func (s *unitSuite) TestBulkMappingResumedRunDoesNotRecount() {
 	var calls []activities.MapChunkInput
-	s.env.OnActivity(a.MapChunk, mock.Anything, mock.Anything).Return(fakeCodes(35, &calls))
+	s.env.OnActivity(bm.MapChunk, mock.Anything, mock.Anything).Return(fakeCodes(35, &calls))
 	s.env.ExecuteWorkflow(workflows.BulkMappingWorkflow, workflows.BulkMappingInput{
 		ProjectID: "p", ChunkSize: 10, AfterID: 30,
 		Progress: workflows.Progress{Total: 35, Done: 30, Auto: 20, Review: 10, Runs: 1},
@@ -100,8 +106,8 @@ func (s *unitSuite) TestBulkMappingResumedRunDoesNotRecount() {
 
 func (s *unitSuite) TestBulkMappingCancelSignal() {
 	var calls []activities.MapChunkInput
-	s.env.OnActivity(a.CountSourceCodes, mock.Anything, mock.Anything).Return(int64(1000), nil).Once()
-	s.env.OnActivity(a.MapChunk, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.MapChunkInput) (activities.MapChunkResult, error) {
+	s.env.OnActivity(bm.CountSourceCodes, mock.Anything, mock.Anything).Return(int64(1000), nil).Once()
+	s.env.OnActivity(bm.MapChunk, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.MapChunkInput) (activities.MapChunkResult, error) {
 		return fakeCodes(1000, &calls)(ctx, in)
 	}).After(time.Second)
 	s.env.RegisterDelayedCallback(func() {
@@ -124,8 +130,8 @@ func (s *unitSuite) TestBulkMappingCancelSignal() {
 }
 
 func (s *unitSuite) TestBulkMappingChunkFailureFails() {
-	s.env.OnActivity(a.CountSourceCodes, mock.Anything, mock.Anything).Return(int64(10), nil).Once()
-	s.env.OnActivity(a.MapChunk, mock.Anything, mock.Anything).Return(activities.MapChunkResult{},
+	s.env.OnActivity(bm.CountSourceCodes, mock.Anything, mock.Anything).Return(int64(10), nil).Once()
+	s.env.OnActivity(bm.MapChunk, mock.Anything, mock.Anything).Return(activities.MapChunkResult{},
 		temporal.NewNonRetryableApplicationError("boom", "Test", nil))
 	s.env.ExecuteWorkflow(workflows.BulkMappingWorkflow, workflows.BulkMappingInput{ProjectID: "p"})
 	s.Error(s.env.GetWorkflowError())
@@ -145,8 +151,8 @@ func (s *unitSuite) TestBulkMappingRejectsMissingProject() {
 
 func (s *unitSuite) TestIndexBuild() {
 	emb := activities.EmbedResult{Dir: "/x", Fingerprint: "f", EmbedderID: "hash", Texts: 10, Batches: 2, Skipped: 1}
-	s.env.OnActivity(a.EmbedVocabulary, mock.Anything, activities.EmbedInput{BatchSize: 5}).Return(emb, nil).Once()
-	s.env.OnActivity(a.BuildIndex, mock.Anything, activities.BuildIndexInput{Embedded: emb}).
+	s.env.OnActivity(ib.EmbedVocabulary, mock.Anything, activities.EmbedInput{BatchSize: 5}).Return(emb, nil).Once()
+	s.env.OnActivity(ib.BuildIndex, mock.Anything, activities.BuildIndexInput{Embedded: emb}).
 		Return(activities.BuildIndexResult{Path: "/i", Version: "v1", Vectors: 10, Kind: "flat"}, nil).Once()
 	s.env.ExecuteWorkflow(workflows.IndexBuildWorkflow, workflows.IndexBuildInput{BatchSize: 5})
 	var r workflows.IndexBuildResult
@@ -155,7 +161,7 @@ func (s *unitSuite) TestIndexBuild() {
 }
 
 func (s *unitSuite) TestIndexFreshnessFresh() {
-	s.env.OnActivity(a.IndexFreshness, mock.Anything).Return(activities.IndexFreshnessResult{}, nil).Once()
+	s.env.OnActivity(ib.IndexFreshness, mock.Anything).Return(activities.IndexFreshnessResult{}, nil).Once()
 	s.env.ExecuteWorkflow(workflows.IndexFreshnessWorkflow)
 	var r workflows.IndexFreshnessResult
 	s.NoError(s.env.GetWorkflowResult(&r))
@@ -164,9 +170,9 @@ func (s *unitSuite) TestIndexFreshnessFresh() {
 
 func (s *unitSuite) TestIndexFreshnessRebuilds() {
 	s.env.RegisterWorkflow(workflows.IndexBuildWorkflow)
-	s.env.OnActivity(a.IndexFreshness, mock.Anything).Return(activities.IndexFreshnessResult{Stale: true, Reason: "vocabulary changed"}, nil).Once()
-	s.env.OnActivity(a.EmbedVocabulary, mock.Anything, mock.Anything).Return(activities.EmbedResult{}, nil).Once()
-	s.env.OnActivity(a.BuildIndex, mock.Anything, mock.Anything).Return(activities.BuildIndexResult{Version: "v2"}, nil).Once()
+	s.env.OnActivity(ib.IndexFreshness, mock.Anything).Return(activities.IndexFreshnessResult{Stale: true, Reason: "vocabulary changed"}, nil).Once()
+	s.env.OnActivity(ib.EmbedVocabulary, mock.Anything, mock.Anything).Return(activities.EmbedResult{}, nil).Once()
+	s.env.OnActivity(ib.BuildIndex, mock.Anything, mock.Anything).Return(activities.BuildIndexResult{Version: "v2"}, nil).Once()
 	s.env.ExecuteWorkflow(workflows.IndexFreshnessWorkflow)
 	var r workflows.IndexFreshnessResult
 	s.NoError(s.env.GetWorkflowResult(&r))
@@ -179,9 +185,9 @@ func (s *unitSuite) TestESPopulateMovesAliasLast() {
 		{From: 0, To: 3, Documents: 10}, {From: 3, To: 6, Documents: 10}, {From: 6, To: 9, Documents: 10},
 	}}
 	var order []string
-	s.env.OnActivity(a.CreateESIndex, mock.Anything, activities.ESPlanInput{Alias: "portiere-concepts", ChunkSize: 10}).Return(plan, nil).Once()
+	s.env.OnActivity(es.CreateESIndex, mock.Anything, activities.ESPlanInput{Alias: "portiere-concepts", ChunkSize: 10}).Return(plan, nil).Once()
 	failed := false
-	s.env.OnActivity(a.IndexESChunk, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ESChunkInput) (int, error) {
+	s.env.OnActivity(es.IndexESChunk, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ESChunkInput) (int, error) {
 		if in.Chunk.From == 3 && !failed { // a transient failure is retried
 			failed = true
 			return 0, errors.New("bulk: 429")
@@ -189,11 +195,11 @@ func (s *unitSuite) TestESPopulateMovesAliasLast() {
 		order = append(order, "chunk")
 		return in.Chunk.Documents, nil
 	}).Times(4)
-	s.env.OnActivity(a.VerifyESCount, mock.Anything, activities.ESVerifyInput{Index: plan.Index, Want: 30}).Return(func(context.Context, activities.ESVerifyInput) (int64, error) {
+	s.env.OnActivity(es.VerifyESCount, mock.Anything, activities.ESVerifyInput{Index: plan.Index, Want: 30}).Return(func(context.Context, activities.ESVerifyInput) (int64, error) {
 		order = append(order, "verify")
 		return 30, nil
 	}).Once()
-	s.env.OnActivity(a.SwapESAlias, mock.Anything, activities.ESSwapInput{Alias: "portiere-concepts", Index: plan.Index}).Return(func(context.Context, activities.ESSwapInput) error {
+	s.env.OnActivity(es.SwapESAlias, mock.Anything, activities.ESSwapInput{Alias: "portiere-concepts", Index: plan.Index}).Return(func(context.Context, activities.ESSwapInput) error {
 		order = append(order, "swap")
 		return nil
 	}).Once()
@@ -206,9 +212,9 @@ func (s *unitSuite) TestESPopulateMovesAliasLast() {
 
 func (s *unitSuite) TestESPopulateCountMismatchNeverMovesAlias() {
 	plan := activities.ESPlan{Index: "i", Fingerprint: "f", Documents: 10, Chunks: []activities.ESChunk{{From: 0, To: 1, Documents: 10}}}
-	s.env.OnActivity(a.CreateESIndex, mock.Anything, mock.Anything).Return(plan, nil)
-	s.env.OnActivity(a.IndexESChunk, mock.Anything, mock.Anything).Return(10, nil)
-	s.env.OnActivity(a.VerifyESCount, mock.Anything, mock.Anything).Return(int64(9), errors.New("holds 9, want 10"))
+	s.env.OnActivity(es.CreateESIndex, mock.Anything, mock.Anything).Return(plan, nil)
+	s.env.OnActivity(es.IndexESChunk, mock.Anything, mock.Anything).Return(10, nil)
+	s.env.OnActivity(es.VerifyESCount, mock.Anything, mock.Anything).Return(int64(9), errors.New("holds 9, want 10"))
 	s.env.ExecuteWorkflow(workflows.ESPopulateWorkflow, workflows.ESPopulateInput{Alias: "al"})
 	s.Error(s.env.GetWorkflowError())
 	// SwapESAlias has no expectation: calling it would fail the test.

@@ -32,6 +32,9 @@ type Operation struct {
 	Tags        []string
 	RequestBody Schema // JSON request body, if any
 	Responses   map[int]Response
+	// Secured marks an operation that needs credentials (Authorization:
+	// Bearer or X-API-Key); the router sets it on protected groups.
+	Secured bool
 }
 
 // Document accumulates operations. It is not safe for concurrent use; build
@@ -108,9 +111,14 @@ func (d *Document) JSON() ([]byte, error) {
 		},
 		"paths": paths,
 	}
+	components := map[string]any{"securitySchemes": map[string]any{
+		"bearerAuth": map[string]any{"type": "http", "scheme": "bearer"},
+		"apiKeyAuth": map[string]any{"type": "apiKey", "in": "header", "name": "X-API-Key"},
+	}}
 	if len(d.schemas) > 0 {
-		doc["components"] = map[string]any{"schemas": d.schemas}
+		components["schemas"] = d.schemas
 	}
+	doc["components"] = components
 	return json.MarshalIndent(doc, "", "  ")
 }
 
@@ -124,6 +132,9 @@ func (d *Document) operation(path, method string, op Operation) map[string]any {
 	}
 	if len(op.Tags) > 0 {
 		out["tags"] = op.Tags
+	}
+	if op.Secured {
+		out["security"] = []any{map[string]any{"bearerAuth": []string{}}, map[string]any{"apiKeyAuth": []string{}}}
 	}
 	if op.RequestBody != nil {
 		out["requestBody"] = map[string]any{

@@ -49,7 +49,7 @@ IndexBuildWorkflow does the same durably and lets replicas reload it.`,
 			if len(corpus.Concepts) == 0 {
 				return fmt.Errorf("the vocabulary is empty: import one first with 'portiere vocab import DIR'")
 			}
-			if os.Getenv("FAISS_INDEX_PATH") == "" {
+			if !cfg.IsSet("FAISS_INDEX_PATH") {
 				// Where `portiere dev` with the same data folder looks.
 				abs, err := absDir(dataDir)
 				if err != nil {
@@ -62,10 +62,22 @@ IndexBuildWorkflow does the same durably and lets replicas reload it.`,
 					os.Remove(cfg.Search.FAISSIndexPath + suffix)
 				}
 			}
-			_, info, err := searchindex.Build(ctx, corpus, searchindex.Config{
+			idx := searchindex.Config{
 				EmbeddingModel: cfg.Search.EmbeddingModel, ModelPath: cfg.Search.EmbeddingModelPath,
-				IndexPath: cfg.Search.FAISSIndexPath, Logger: logger,
-			})
+				RuntimeLibrary: cfg.Tools.ONNXRuntimeLib, IndexPath: cfg.Search.FAISSIndexPath, Logger: logger,
+			}
+			emb, err := searchindex.NewEmbedder(idx)
+			if err != nil {
+				return err
+			}
+			// The same pipeline IndexBuildWorkflow runs, in one call.
+			if f := searchindex.CheckFreshness(corpus, emb, idx.IndexPath); f.Stale {
+				logger.Info("building the search index", "reason", f.Reason)
+				if _, err := searchindex.BuildAndSave(ctx, corpus, emb, idx.IndexPath); err != nil {
+					return err
+				}
+			}
+			_, info, err := searchindex.OpenWith(ctx, corpus, emb, idx)
 			if err != nil {
 				return err
 			}

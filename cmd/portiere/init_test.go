@@ -41,18 +41,22 @@ func TestInitBuildsTheIndexThroughTheWorker(t *testing.T) {
 	t.Cleanup(func() { dev.Stop() })
 
 	setDBEnv(t)
+	t.Setenv("TEMPORAL_ADDRESS", dev.FrontendHostPort())
 	var out, errOut bytes.Buffer
 	if err := run([]string{"vocab", "import", "../../testdata/demo-vocab"}, &out, &errOut); err != nil {
 		t.Fatalf("vocab import: %v\n%s", err, errOut.String())
 	}
+	// The import starts the index build itself; init below joins it.
+	if !strings.Contains(out.String(), "Search index: build started (workflow "+workflows.IndexBuildWorkflowID) {
+		t.Errorf("vocab import did not start the index build:\n%s", out.String())
+	}
 	indexPath := filepath.Join(t.TempDir(), "faiss.index")
-	t.Setenv("TEMPORAL_ADDRESS", dev.FrontendHostPort())
 	t.Setenv("TEMPORAL_NAMESPACE", "default")
 	t.Setenv("FAISS_INDEX_PATH", indexPath)
 	t.Setenv("EMBEDDING_MODEL", "hash")
 	t.Setenv("ELASTICSEARCH_URL", "")
 
-	cfg, err := config.Load(config.ModeWorker, os.Getenv)
+	cfg, err := config.LoadEnv(config.ModeWorker)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,10 +66,12 @@ func TestInitBuildsTheIndexThroughTheWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	acts, err := worker.NewActivities(cfg, pool, "test", logger)
+	b, err := openBackends(cfg, pool, dev.Client(), "test", logger)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer b.Close()
+	acts := b.activities()
 	done := make(chan error, 1)
 	go func() {
 		done <- worker.Run(ctx, dev.Client(), logger, worker.Options{Activities: acts, Schedules: []workflows.Schedule{}})

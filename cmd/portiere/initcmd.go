@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/portiere/portiere/apiserver"
 	"github.com/portiere/portiere/config"
 	"github.com/portiere/portiere/platform/temporal"
 	"github.com/portiere/portiere/workflows"
@@ -32,7 +31,7 @@ func initCommand(ctx context.Context) *cobra.Command {
 				return err
 			}
 			defer tc.Close()
-			wc := &workflows.Client{Temporal: tc, ESAlias: apiserver.ElasticsearchAlias}
+			wc := &workflows.Client{Temporal: tc, ESAlias: workflows.ElasticsearchAlias}
 			run, err := wc.StartIndexBuild(ctx, workflows.IndexBuildInput{})
 			if err != nil {
 				return err
@@ -55,7 +54,7 @@ func initCommand(ctx context.Context) *cobra.Command {
 			if err := tc.GetWorkflow(ctx, run.WorkflowID, run.RunID).Get(ctx, &es); err != nil {
 				return fmt.Errorf("Elasticsearch population: %w", err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Elasticsearch index %s holds %d documents; alias %s points at it\n", es.Index, es.Documents, apiserver.ElasticsearchAlias)
+			fmt.Fprintf(cmd.OutOrStdout(), "Elasticsearch index %s holds %d documents; alias %s points at it\n", es.Index, es.Documents, workflows.ElasticsearchAlias)
 			return nil
 		},
 	}

@@ -64,7 +64,7 @@ configured through environment variables (see the README).`,
 
 // loadConfig reads the environment for mode and builds the JSON logger.
 func loadConfig(mode config.Mode, stderr io.Writer) (config.Config, *slog.Logger, error) {
-	cfg, err := config.Load(mode, os.Getenv)
+	cfg, err := config.LoadEnv(mode)
 	if err != nil {
 		return config.Config{}, nil, err
 	}

@@ -68,14 +68,14 @@ bad input row stops the run with its line number.`,
 				return err
 			}
 			fmt.Fprintf(log, "portiere map: %d concepts loaded from %s in %s\n", len(corpus.Concepts), o.athenaDir, time.Since(start).Round(time.Millisecond))
-			cfg, err := config.Load(config.ModeCLI, os.Getenv)
+			cfg, err := config.LoadEnv(config.ModeCLI)
 			if err != nil {
 				return err
 			}
 			logger := slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: cfg.LogLevel}))
 			engine, info, err := searchindex.Build(ctx, corpus, searchindex.Config{
 				EmbeddingModel: cfg.Search.EmbeddingModel, ModelPath: cfg.Search.EmbeddingModelPath,
-				IndexDir: o.indexDir, Logger: logger, Fusion: search.Fusion(o.fusion),
+				RuntimeLibrary: cfg.Tools.ONNXRuntimeLib, IndexDir: o.indexDir, Logger: logger, Fusion: search.Fusion(o.fusion),
 			})
 			if err != nil {
 				return err

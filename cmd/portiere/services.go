@@ -3,22 +3,24 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
+	"golang.org/x/sync/errgroup"
 
-	"github.com/portiere/portiere/apiserver"
 	"github.com/portiere/portiere/config"
 	"github.com/portiere/portiere/devstack"
 	"github.com/portiere/portiere/platform/migrate"
 	"github.com/portiere/portiere/platform/postgres"
 	"github.com/portiere/portiere/platform/temporal"
+	"github.com/portiere/portiere/searchindex"
 	"github.com/portiere/portiere/worker"
+	"github.com/portiere/portiere/workflows"
 )
 
 func devCommand(ctx context.Context) *cobra.Command {
@@ -48,10 +50,12 @@ a second start reuses the data.`,
 			}
 			return devstack.Run(ctx, devstack.Options{
 				Config: cfg, DataDir: abs,
-				TemporalSet:    os.Getenv("TEMPORAL_ADDRESS") != "",
 				TemporalPort:   temporalPort,
 				TemporalUIPort: temporalUIPort,
 				Version:        version, Logger: logger, Out: cmd.OutOrStdout(),
+				Serve: func(ctx context.Context, st devstack.Stack) error {
+					return serveDev(ctx, st, logger)
+				},
 			})
 		},
 	}
@@ -84,12 +88,16 @@ func apiCommand(ctx context.Context) *cobra.Command {
 				return err
 			}
 			defer tc.Close()
-			api, err := apiserver.Assemble(ctx, cfg, pool, tc, version, logger)
+			b, err := openBackends(cfg, pool, tc, version, logger)
 			if err != nil {
 				return err
 			}
-			defer api.Close()
-			srv := api.Server
+			defer b.Close()
+			b.startSearch(ctx)
+			srv, err := b.api()
+			if err != nil {
+				return err
+			}
 			addr := net.JoinHostPort(host, strconv.Itoa(cfg.HTTP.Port))
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
@@ -123,11 +131,13 @@ func workerCommand(ctx context.Context) *cobra.Command {
 				return err
 			}
 			defer tc.Close()
-			acts, err := worker.NewActivities(cfg, pool, version, logger)
+			b, err := openBackends(cfg, pool, tc, version, logger)
 			if err != nil {
 				return err
 			}
-			return ignoreCancel(worker.Run(ctx, tc, logger, worker.Options{Activities: acts}))
+			defer b.Close()
+			b.startSearch(ctx)
+			return ignoreCancel(worker.Run(ctx, tc, logger, worker.Options{Activities: b.activities()}))
 		},
 	}
 }
@@ -158,6 +168,40 @@ func migrateCommand(ctx context.Context) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// serveDev runs the worker and the API of `portiere dev` on the stack
+// devstack started, composed exactly as `portiere api` and `portiere
+// worker` compose them.
+func serveDev(ctx context.Context, st devstack.Stack, logger *slog.Logger) error {
+	b, err := openBackends(st.Config, st.Pool, st.Temporal, version, logger)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	g, gctx := errgroup.WithContext(ctx)
+	b.startSearch(gctx)
+	srv, err := b.api()
+	if err != nil {
+		return err
+	}
+	acts := b.activities()
+	g.Go(func() error { return worker.Run(gctx, st.Temporal, logger, worker.Options{Activities: acts}) })
+	g.Go(func() error { return srv.Serve(gctx, st.Listener, config.ShutdownTimeout) })
+	// The first run has no index yet: start its build (joined if one is
+	// running); API and worker pick it up when it is saved.
+	if c, err := b.vocabulary.LoadCorpus(gctx); err == nil && len(c.Concepts) > 0 {
+		if emb, err := searchindex.NewEmbedder(b.searchCfg); err == nil {
+			if f := searchindex.CheckFreshness(c, emb, b.searchCfg.IndexPath); f.Stale {
+				if run, err := b.workflows.StartIndexBuild(gctx, workflows.IndexBuildInput{}); err != nil {
+					logger.Error("could not start the index build", "error", err)
+				} else {
+					logger.Info("search index "+f.Reason+"; index build started", "workflow_id", run.WorkflowID)
+				}
+			}
+		}
+	}
+	return g.Wait()
 }
 
 func absDir(dir string) (string, error) {

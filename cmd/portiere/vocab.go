@@ -18,9 +18,11 @@ import (
 	"github.com/portiere/portiere/devstack"
 	"github.com/portiere/portiere/platform/migrate"
 	"github.com/portiere/portiere/platform/postgres"
+	"github.com/portiere/portiere/platform/temporal"
 	"github.com/portiere/portiere/vocab"
 	"github.com/portiere/portiere/vocab/athena"
 	"github.com/portiere/portiere/vocab/vocabstore"
+	"github.com/portiere/portiere/workflows"
 )
 
 func vocabCommand(ctx context.Context) *cobra.Command {
@@ -95,12 +97,19 @@ When DB_HOST is unset and 'portiere dev' is running, its private database
 			} else if rep, err = im.Import(ctx, args[0], progress); err != nil {
 				return err
 			}
+			// The served index must follow the vocabulary: start its build
+			// (and the Elasticsearch population) now.
+			follow := startIndexFollowUp(ctx, cfg, logger)
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(reportDTO(rep))
+				return enc.Encode(struct {
+					reportJSON
+					SearchIndex indexFollowUp `json:"search_index"`
+				}{reportDTO(rep), follow})
 			}
 			printReport(cmd.OutOrStdout(), rep)
+			follow.print(cmd.OutOrStdout())
 			return nil
 		},
 	}
@@ -110,11 +119,74 @@ When DB_HOST is unset and 'portiere dev' is running, its private database
 	return cmd
 }
 
+// followUpDial bounds how long a vocabulary import waits for Temporal
+// before reporting that the index build must be started by hand.
+const followUpDial = 3 * time.Second
+
+// indexFollowUp is what a vocabulary import started so that the served
+// search index follows the new vocabulary.
+type indexFollowUp struct {
+	IndexBuild *workflows.Run `json:"index_build,omitempty"`
+	ESPopulate *workflows.Run `json:"es_populate,omitempty"`
+	// Pending, when the workflows could not be started, says how to start
+	// them.
+	Pending string `json:"pending,omitempty"`
+}
+
+// startIndexFollowUp starts IndexBuildWorkflow, and ESPopulateWorkflow
+// when Elasticsearch is configured, on the Temporal cfg names (a running
+// `portiere dev`'s by default). When Temporal cannot be reached it says
+// which command starts them.
+func startIndexFollowUp(ctx context.Context, cfg config.Config, logger *slog.Logger) indexFollowUp {
+	pending := func(err error) indexFollowUp {
+		return indexFollowUp{Pending: fmt.Sprintf("Temporal at %s: %v; the search index still serves the previous vocabulary: "+
+			"start its build with 'TEMPORAL_ADDRESS=%s portiere init' once the worker runs", cfg.Temporal.Address, err, cfg.Temporal.Address)}
+	}
+	tc, err := temporal.Dial(ctx, cfg.Temporal.Address, cfg.Temporal.Namespace, logger, followUpDial)
+	if err != nil {
+		return pending(err)
+	}
+	defer tc.Close()
+	wc := &workflows.Client{Temporal: tc, ESAlias: workflows.ElasticsearchAlias}
+	var f indexFollowUp
+	run, err := wc.StartIndexBuild(ctx, workflows.IndexBuildInput{})
+	if err != nil {
+		return pending(err)
+	}
+	f.IndexBuild = &run
+	if cfg.Elasticsearch.Configured() {
+		run, err := wc.StartESPopulate(ctx, workflows.ESPopulateInput{})
+		if err != nil {
+			f.Pending = fmt.Sprintf("Elasticsearch population not started (%v): run 'portiere init'", err)
+			return f
+		}
+		f.ESPopulate = &run
+	}
+	return f
+}
+
+func (f indexFollowUp) print(w io.Writer) {
+	fmt.Fprintln(w)
+	if f.IndexBuild != nil {
+		fmt.Fprintf(w, "Search index: build started (workflow %s, run %s); API and worker switch to it when it is saved.\n", f.IndexBuild.WorkflowID, f.IndexBuild.RunID)
+	}
+	if f.ESPopulate != nil {
+		fmt.Fprintf(w, "Elasticsearch: population started (workflow %s, run %s).\n", f.ESPopulate.WorkflowID, f.ESPopulate.RunID)
+	}
+	if f.Pending != "" {
+		fmt.Fprintf(w, "Search index: NOT rebuilt. %s\n", f.Pending)
+	}
+}
+
 // vocabConfig picks the database: DB_* when DB_HOST is set, else the
 // private cluster of a running `portiere dev`, else DB_* with its defaults
 // (which then needs DB_PASSWORD).
 func vocabConfig(dataDir string, stderr io.Writer) (config.Config, *slog.Logger, error) {
-	if os.Getenv("DB_HOST") == "" {
+	probe, _, err := loadConfig(config.ModeCLI, stderr)
+	if err != nil {
+		return config.Config{}, nil, err
+	}
+	if !probe.IsSet("DB_HOST") {
 		abs, err := absDir(dataDir)
 		if err != nil {
 			return config.Config{}, nil, err

@@ -26,6 +26,8 @@ func setDBEnv(t *testing.T) {
 	t.Setenv("DB_USER", cfg.User)
 	t.Setenv("DB_PASSWORD", cfg.Password)
 	t.Setenv("LOG_LEVEL", "ERROR")
+	// No Temporal: a test never reaches one on this machine by accident.
+	t.Setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
 }
 
 func TestVocabImport(t *testing.T) {
@@ -49,6 +51,10 @@ func TestVocabImport(t *testing.T) {
 			Total    int64 `json:"total"`
 			Concepts []any `json:"concepts"`
 		} `json:"targets_invalidated"`
+		SearchIndex struct {
+			IndexBuild any    `json:"index_build"`
+			Pending    string `json:"pending"`
+		} `json:"search_index"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
@@ -57,13 +63,19 @@ func TestVocabImport(t *testing.T) {
 		rep.TargetsInvalidated.Concepts == nil {
 		t.Fatalf("report %+v", rep)
 	}
+	// Temporal is unreachable: the report says the index was not rebuilt
+	// and how to start the build.
+	if rep.SearchIndex.IndexBuild != nil || !strings.Contains(rep.SearchIndex.Pending, "portiere init") {
+		t.Errorf("search_index %+v", rep.SearchIndex)
+	}
 
 	// The demo built into the binary is the same release.
 	out.Reset()
 	if err := run([]string{"vocab", "import", "--demo"}, &out, &errOut); err != nil {
 		t.Fatalf("%v\n%s", err, errOut.String())
 	}
-	for _, want := range []string{"Imported embedded demo vocabulary", "concept ", "4,756", "Same release as the previous import", "Targets invalidated: none"} {
+	for _, want := range []string{"Imported embedded demo vocabulary", "concept ", "4,756", "Same release as the previous import", "Targets invalidated: none",
+		"Search index: NOT rebuilt", "portiere init"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("text report lacks %q:\n%s", want, out.String())
 		}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -109,12 +110,13 @@ func (s *Store) SourceCodes(ctx context.Context, project string, after int64, li
 	return out, translate(rows.Err())
 }
 
-// UpsertItems writes items for project in one statement; an item with the
-// source and code of an existing one replaces it.
+// UpsertItems writes items for project in one statement, as pending
+// proposals: an item with the source and code of a pending one replaces it
+// and increments its revision; one a reviewer has decided is left as is.
 func (s *Store) UpsertItems(ctx context.Context, project string, items []mappingjob.Item) error {
 	const q = `
 		insert into concept_mapping_items
-			(project_id, source, source_code, source_description, concept_id, candidates, confidence, status, error, provenance)
+			(project_id, source, source_code, source_description, concept_id, candidates, confidence, method, error, provenance)
 		select $1, s, c, d, nullif(cid, 0), cand::jsonb, conf, st, nullif(e, ''), prov::jsonb
 		from unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::float8[], $8::text[], $9::text[], $10::text[])
 			as t(s, c, d, cid, cand, conf, st, e, prov)
@@ -123,10 +125,12 @@ func (s *Store) UpsertItems(ctx context.Context, project string, items []mapping
 		    concept_id = excluded.concept_id,
 		    candidates = excluded.candidates,
 		    confidence = excluded.confidence,
-		    status = excluded.status,
+		    method = excluded.method,
 		    error = excluded.error,
 		    provenance = excluded.provenance,
-		    updated_at = now()`
+		    revision = concept_mapping_items.revision + 1,
+		    updated_at = now()
+		where concept_mapping_items.review_status = 'pending'`
 	if len(items) == 0 {
 		return nil
 	}
@@ -136,7 +140,7 @@ func (s *Store) UpsertItems(ctx context.Context, project string, items []mapping
 	cand, st, errs, prov := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, it := range items {
 		src[i], code[i], desc[i] = it.Source, it.Code, it.Description
-		cid[i], conf[i], st[i], errs[i] = it.ConceptID, it.Confidence, string(it.Status), it.Error
+		cid[i], conf[i], st[i], errs[i] = it.ConceptID, it.Confidence, string(it.Method), it.Error
 		cands := it.Candidates
 		if cands == nil {
 			cands = []mappingjob.Candidate{}
@@ -156,13 +160,13 @@ func (s *Store) UpsertItems(ctx context.Context, project string, items []mapping
 	return translate(err)
 }
 
-// CountItems tallies project's items by status.
+// CountItems tallies project's items by method.
 func (s *Store) CountItems(ctx context.Context, project string) (mappingjob.Counts, error) {
 	const q = `
 		select count(*),
-		       count(*) filter (where status = 'auto'),
-		       count(*) filter (where status = 'review'),
-		       count(*) filter (where status = 'manual'),
+		       count(*) filter (where method = 'auto'),
+		       count(*) filter (where method = 'review'),
+		       count(*) filter (where method = 'manual'),
 		       count(*) filter (where error is not null)
 		from concept_mapping_items where project_id = $1`
 	var c mappingjob.Counts
@@ -170,14 +174,34 @@ func (s *Store) CountItems(ctx context.Context, project string) (mappingjob.Coun
 	return c, translate(err)
 }
 
+const itemColumns = `source, source_code, source_description, coalesce(concept_id, 0), candidates, confidence, method,
+	coalesce(error, ''), provenance, review_status, coalesce(decided_by::text, ''), decided_at, revision`
+
+func scanItem(row pgx.Row) (mappingjob.Item, error) {
+	var it mappingjob.Item
+	var cand, prov []byte
+	var method, review string
+	if err := row.Scan(&it.Source, &it.Code, &it.Description, &it.ConceptID, &cand, &it.Confidence, &method, &it.Error, &prov,
+		&review, &it.DecidedBy, &it.DecidedAt, &it.Revision); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return it, fmt.Errorf("%w: mapping item", mappingjob.ErrNotFound)
+		}
+		return it, translate(err)
+	}
+	it.Method, it.Review = mappingjob.Method(method), mappingjob.ReviewStatus(review)
+	if err := json.Unmarshal(cand, &it.Candidates); err != nil {
+		return it, fmt.Errorf("mappingjob: candidates of %s: %w", it.Code, err)
+	}
+	if err := json.Unmarshal(prov, &it.Provenance); err != nil {
+		return it, fmt.Errorf("mappingjob: provenance of %s: %w", it.Code, err)
+	}
+	return it, nil
+}
+
 // Items returns project's items ordered by source and code (for tests and
 // exports).
 func (s *Store) Items(ctx context.Context, project string) ([]mappingjob.Item, error) {
-	const q = `
-		select source, source_code, source_description, coalesce(concept_id, 0), candidates, confidence, status,
-		       coalesce(error, ''), provenance
-		from concept_mapping_items where project_id = $1
-		order by source, source_code`
+	q := `select ` + itemColumns + ` from concept_mapping_items where project_id = $1 order by source, source_code`
 	rows, err := s.pool.Query(ctx, q, project)
 	if err != nil {
 		return nil, translate(err)
@@ -185,33 +209,67 @@ func (s *Store) Items(ctx context.Context, project string) ([]mappingjob.Item, e
 	defer rows.Close()
 	var out []mappingjob.Item
 	for rows.Next() {
-		var it mappingjob.Item
-		var cand, prov []byte
-		var st string
-		if err := rows.Scan(&it.Source, &it.Code, &it.Description, &it.ConceptID, &cand, &it.Confidence, &st, &it.Error, &prov); err != nil {
-			return nil, translate(err)
-		}
-		it.Status = mappingjob.Status(st)
-		if err := json.Unmarshal(cand, &it.Candidates); err != nil {
-			return nil, fmt.Errorf("mappingjob: candidates of %s: %w", it.Code, err)
-		}
-		if err := json.Unmarshal(prov, &it.Provenance); err != nil {
-			return nil, fmt.Errorf("mappingjob: provenance of %s: %w", it.Code, err)
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, it)
 	}
 	return out, translate(rows.Err())
 }
 
-// ProjectExists reports whether project exists.
-func (s *Store) ProjectExists(ctx context.Context, project string) (bool, error) {
-	const q = `select exists (select 1 from projects where id = $1)`
-	var ok bool
-	err := s.pool.QueryRow(ctx, q, project).Scan(&ok)
-	if errors.Is(translate(err), mappingjob.ErrNotFound) {
-		return false, nil
+// Item returns project's item for source and code.
+func (s *Store) Item(ctx context.Context, project, source, code string) (mappingjob.Item, error) {
+	q := `select ` + itemColumns + ` from concept_mapping_items where project_id = $1 and source = $2 and source_code = $3`
+	return scanItem(s.pool.QueryRow(ctx, q, project, source, code))
+}
+
+// Decide records d on project's item and returns the item as decided: its
+// revision grows by one, DecidedBy and DecidedAt are set. It returns
+// ErrNotFound for an unknown item, ErrConflict when the item's revision is
+// not d.Revision, ErrInvalid when d does not fit the item.
+func (s *Store) Decide(ctx context.Context, project string, d mappingjob.Decision) (mappingjob.Item, error) {
+	cur, err := s.Item(ctx, project, d.Source, d.Code)
+	if err != nil {
+		return mappingjob.Item{}, err
 	}
-	return ok, translate(err)
+	if cur.Revision != d.Revision {
+		return mappingjob.Item{}, fmt.Errorf("%w: revision %d, not %d", mappingjob.ErrConflict, cur.Revision, d.Revision)
+	}
+	target, method := cur.ConceptID, cur.Method
+	switch d.Review {
+	case mappingjob.ReviewApproved:
+		if d.CandidateIndex < 0 || (len(cur.Candidates) > 0 && d.CandidateIndex >= len(cur.Candidates)) {
+			return mappingjob.Item{}, fmt.Errorf("%w: no candidate %d", mappingjob.ErrInvalid, d.CandidateIndex)
+		}
+		if len(cur.Candidates) > 0 {
+			target = cur.Candidates[d.CandidateIndex].ConceptID
+		}
+	case mappingjob.ReviewOverridden:
+		if d.ConceptID <= 0 {
+			return mappingjob.Item{}, fmt.Errorf("%w: an override needs a concept id", mappingjob.ErrInvalid)
+		}
+		target, method = d.ConceptID, mappingjob.MethodOverride
+	case mappingjob.ReviewRejected:
+		target = 0
+		if d.Unmapped {
+			method = mappingjob.MethodUnmapped
+		}
+	default:
+		return mappingjob.Item{}, fmt.Errorf("%w: decision %q", mappingjob.ErrInvalid, d.Review)
+	}
+	q := `
+		update concept_mapping_items
+		set review_status = $5, concept_id = nullif($6, 0), method = $7, decided_by = nullif($8, '')::uuid,
+		    decided_at = now(), revision = revision + 1, updated_at = now()
+		where project_id = $1 and source = $2 and source_code = $3 and revision = $4
+		returning ` + itemColumns
+	it, err := scanItem(s.pool.QueryRow(ctx, q, project, d.Source, d.Code, d.Revision, string(d.Review), target, string(method), d.DecidedBy))
+	if errors.Is(err, mappingjob.ErrNotFound) {
+		// The row exists (read above): another decision came first.
+		return mappingjob.Item{}, fmt.Errorf("%w: decided concurrently", mappingjob.ErrConflict)
+	}
+	return it, err
 }
 
 // translate maps PostgreSQL errors to mappingjob's: an unknown project
@@ -228,21 +286,4 @@ func translate(err error) error {
 		}
 	}
 	return fmt.Errorf("mappingjob: %w", err)
-}
-
-// NewProject creates an organization with one project and returns the
-// project's id. Until a projects package exists, tests, benchmarks and the
-// demo use it to have a project to map.
-func (s *Store) NewProject(ctx context.Context, orgSlug, name string) (string, error) {
-	const q = `
-		with org as (
-			insert into organizations (name, slug) values ($1, $1)
-			on conflict (slug) do update set name = excluded.name
-			returning id
-		)
-		insert into projects (organization_id, name) select id, $2 from org
-		returning id`
-	var id string
-	err := s.pool.QueryRow(ctx, q, orgSlug, name).Scan(&id)
-	return id, translate(err)
 }

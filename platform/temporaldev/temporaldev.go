@@ -24,10 +24,11 @@ import (
 // ErrNoCLI is returned when the temporal binary cannot be found.
 var ErrNoCLI = errors.New("temporaldev: Temporal CLI not found: run `make tools` (installs ./bin/temporal), set PORTIERE_TEMPORAL_CLI, or set TEMPORAL_ADDRESS to use a running Temporal")
 
-// FindCLI looks for the temporal binary: $PORTIERE_TEMPORAL_CLI, ./bin,
-// beside the running executable, then PATH.
-func FindCLI() (string, error) {
-	if p := os.Getenv("PORTIERE_TEMPORAL_CLI"); p != "" {
+// FindCLI looks for the temporal binary: explicit when not empty
+// (PORTIERE_TEMPORAL_CLI, read by package config), else ./bin, beside the
+// running executable, then PATH.
+func FindCLI(explicit string) (string, error) {
+	if p := explicit; p != "" {
 		if _, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("temporaldev: PORTIERE_TEMPORAL_CLI: %w", err)
 		}

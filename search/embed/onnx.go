@@ -58,8 +58,8 @@ const (
 
 // ONNXOptions configures an ONNX embedder. The zero value is the default.
 type ONNXOptions struct {
-	// LibraryPath is the ONNX Runtime shared library. Empty means: the
-	// ONNXRUNTIME_LIB environment variable, else ./lib/libonnxruntime.so.1,
+	// LibraryPath is the ONNX Runtime shared library (ONNXRUNTIME_LIB,
+	// read by package config). Empty means: ./lib/libonnxruntime.so.1,
 	// else libonnxruntime.so.1 next to the executable, in lib/ beside it or
 	// in ../lib from it. The first embedder of a process loads the library;
 	// later ones share it, whatever their LibraryPath.
@@ -359,19 +359,16 @@ func initRuntime(explicit string) error {
 }
 
 // FindRuntimeLibrary returns the ONNX Runtime library NewONNX would load: the
-// explicit path if not empty, else the one ONNXRUNTIME_LIB names, else the
-// first of ./lib/libonnxruntime.so.1 and libonnxruntime.so.1 next to the
+// explicit path if not empty (ONNXRUNTIME_LIB, read by package config),
+// else the first of ./lib/libonnxruntime.so.1 and libonnxruntime.so.1 next to the
 // executable, in lib/ beside it or in ../lib from it. The error wraps
 // ErrNoRuntime and lists where it looked.
 func FindRuntimeLibrary(explicit string) (string, error) {
-	for _, p := range []string{explicit, os.Getenv(RuntimeLibraryEnv)} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err != nil {
+	if explicit != "" {
+		if _, err := os.Stat(explicit); err != nil {
 			return "", fmt.Errorf("%w: %v", ErrNoRuntime, err)
 		}
-		return p, nil
+		return explicit, nil
 	}
 	candidates := []string{filepath.Join("lib", runtimeLibraryName)}
 	if exe, err := os.Executable(); err == nil {

@@ -20,8 +20,8 @@ import (
 // (make test sets it), where a missing library is a failure.
 func runtimeLibrary(t *testing.T) string {
 	t.Helper()
-	explicit := ""
-	if os.Getenv(RuntimeLibraryEnv) == "" {
+	explicit := os.Getenv(RuntimeLibraryEnv)
+	if explicit == "" {
 		if root, err := repoRoot(); err == nil {
 			explicit = filepath.Join(root, "lib", runtimeLibraryName)
 		}

@@ -425,7 +425,7 @@ func TestReimportDiff(t *testing.T) {
 	const mappings = `
 with org as (insert into organizations (name, slug) values ('t', 'tt') returning id),
      p as (insert into projects (organization_id, name) select id, 'p' from org returning id)
-insert into concept_mapping_items (project_id, source, source_code, concept_id, status)
+insert into concept_mapping_items (project_id, source, source_code, concept_id, method)
 select p.id, 's', v.code, v.concept, 'review' from p,
        (values ('A', $1::int), ('B', $1::int), ('C', $2::int)) as v(code, concept)`
 	if _, err := pool.Exec(context.Background(), mappings, invalidated, renamed); err != nil {

@@ -1,0 +1,108 @@
+package apiserver
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/portiere/portiere/tenancy"
+)
+
+// Credentials are what a request presents: the bearer token of its
+// Authorization header and its X-API-Key header, either possibly empty.
+type Credentials struct {
+	Bearer string
+	APIKey string
+}
+
+// Authenticator resolves credentials into the principal a request acts
+// for. It returns an error wrapping ErrUnauthenticated when the credentials
+// are missing or not valid (the request gets 401); any other error is a
+// failure of the authenticator itself (500, logged). Implementations must
+// be safe for concurrent use.
+//
+// The operator's ADMIN_TOKEN is one (AdminToken); API keys and session
+// tokens resolving to an organization, user, role and scope are others,
+// chained with FirstOf.
+type Authenticator interface {
+	Authenticate(ctx context.Context, c Credentials) (tenancy.Principal, error)
+}
+
+// ErrUnauthenticated means the request's credentials are missing or
+// invalid.
+var ErrUnauthenticated = errors.New("a valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>)")
+
+// AdminToken authenticates the deployment's operator by ADMIN_TOKEN: a
+// bearer token equal to token is the operator principal. An empty token
+// refuses every request.
+func AdminToken(token string) Authenticator { return adminToken(token) }
+
+type adminToken string
+
+func (a adminToken) Authenticate(_ context.Context, c Credentials) (tenancy.Principal, error) {
+	if a == "" || c.Bearer == "" || subtle.ConstantTimeCompare([]byte(c.Bearer), []byte(a)) != 1 {
+		return tenancy.Principal{}, ErrUnauthenticated
+	}
+	return tenancy.Principal{Operator: true}, nil
+}
+
+// FirstOf tries each authenticator in turn and returns the first principal
+// one resolves; ErrUnauthenticated when none does.
+func FirstOf(as ...Authenticator) Authenticator { return firstOf(as) }
+
+type firstOf []Authenticator
+
+func (f firstOf) Authenticate(ctx context.Context, c Credentials) (tenancy.Principal, error) {
+	for _, a := range f {
+		p, err := a.Authenticate(ctx, c)
+		if err == nil {
+			return p, nil
+		}
+		if !errors.Is(err, ErrUnauthenticated) {
+			return tenancy.Principal{}, err
+		}
+	}
+	return tenancy.Principal{}, ErrUnauthenticated
+}
+
+type principalKey struct{}
+
+// PrincipalFrom returns the principal authentication put in ctx; ok is
+// false on public routes.
+func PrincipalFrom(ctx context.Context) (p tenancy.Principal, ok bool) {
+	p, ok = ctx.Value(principalKey{}).(tenancy.Principal)
+	return p, ok
+}
+
+// authenticate is the middleware of protected groups.
+func authenticate(a Authenticator) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if a == nil {
+			return ErrUnauthenticated
+		}
+		bearer, _ := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
+		if !strings.HasPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ") {
+			bearer = ""
+		}
+		p, err := a.Authenticate(c.UserContext(), Credentials{Bearer: strings.TrimSpace(bearer), APIKey: strings.TrimSpace(c.Get("X-API-Key"))})
+		if err != nil {
+			return err
+		}
+		c.SetUserContext(context.WithValue(c.UserContext(), principalKey{}, p))
+		return c.Next()
+	}
+}
+
+// RequireOperator lets only the operator principal through (403
+// otherwise): the platform's workflows are the operator's to run.
+func RequireOperator() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if p, ok := PrincipalFrom(c.UserContext()); !ok || !p.Operator {
+			return tenancy.ErrForbidden
+		}
+		return c.Next()
+	}
+}

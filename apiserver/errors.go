@@ -1,0 +1,78 @@
+package apiserver
+
+import (
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/portiere/portiere/mappingjob"
+	"github.com/portiere/portiere/search"
+	"github.com/portiere/portiere/tenancy"
+	"github.com/portiere/portiere/vocab"
+	"github.com/portiere/portiere/workflows"
+)
+
+// Error is an error with an HTTP status whose message is safe to show.
+// Handlers return it for request validation; domain errors are mapped by
+// kind in statusOf instead.
+type Error struct {
+	Status int
+	Detail string
+}
+
+func (e *Error) Error() string { return e.Detail }
+
+// errorKinds maps the domain packages' sentinel errors to a status by kind:
+// not found 404, invalid 422, conflict 409, forbidden 403, unavailable 503.
+// This is the one place a domain error becomes a status; a new domain
+// package adds its sentinels here.
+var errorKinds = []struct {
+	err    error
+	status int
+}{
+	{ErrUnauthenticated, fiber.StatusUnauthorized},
+	{tenancy.ErrNotFound, fiber.StatusNotFound},
+	{mappingjob.ErrNotFound, fiber.StatusNotFound},
+	{vocab.ErrNotFound, fiber.StatusNotFound},
+	{workflows.ErrNotFound, fiber.StatusNotFound},
+	{tenancy.ErrInvalid, fiber.StatusUnprocessableEntity},
+	{search.ErrEmptyQuery, fiber.StatusUnprocessableEntity},
+	{tenancy.ErrConflict, fiber.StatusConflict},
+	{tenancy.ErrForbidden, fiber.StatusForbidden},
+	{search.ErrNotReady, fiber.StatusServiceUnavailable},
+	{workflows.ErrUnavailable, fiber.StatusServiceUnavailable},
+}
+
+// statusOf returns the status and the message to show for err; internal is
+// true when err is unexpected and must be logged and hidden.
+func statusOf(err error) (status int, detail string, internal bool) {
+	var ae *Error
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &ae):
+		return ae.Status, ae.Detail, false
+	case errors.As(err, &fe):
+		return fe.Code, fe.Message, false
+	}
+	for _, k := range errorKinds {
+		if errors.Is(err, k.err) {
+			if k.status == fiber.StatusServiceUnavailable {
+				// Unavailable backends are logged; their errors can name
+				// hosts, so the client sees the sentinel's text only.
+				return k.status, k.err.Error(), true
+			}
+			return k.status, err.Error(), false
+		}
+	}
+	return fiber.StatusInternalServerError, "internal server error", true
+}
+
+// errorHandler turns any error a handler returns into {"detail": ...}.
+// Unexpected and unavailable errors are logged with the request id.
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	status, detail, internal := statusOf(err)
+	if internal {
+		s.cfg.Logger.Error("request failed", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "status", status, "error", err)
+	}
+	return c.Status(status).JSON(fiber.Map{"detail": detail})
+}

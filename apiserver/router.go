@@ -1,0 +1,69 @@
+package apiserver
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/portiere/portiere/apiserver/openapi"
+)
+
+// Resource is one HTTP resource (concepts, workflows, projects, ...): a
+// small handler type holding only its own dependencies. Routes registers
+// its routes on r, which is the /api/v1 group; a resource that needs
+// credentials registers on r.Protected().
+type Resource interface {
+	Routes(r *Router)
+}
+
+// Router registers routes on a Fiber group and documents them in the same
+// step, so the OpenAPI document cannot miss a route. Groups carry their
+// middleware (authentication on protected groups) into each route's
+// handler chain rather than through Fiber's Use, whose prefix matching
+// would run a protected group's middleware for public routes that share
+// its prefix.
+type Router struct {
+	fiber   fiber.Router
+	doc     *openapi.Document
+	prefix  string
+	mw      []fiber.Handler
+	secured bool
+	auth    fiber.Handler
+}
+
+// Add registers h for method on path (relative to the group) behind the
+// group's middleware and documents op.
+func (r *Router) Add(method, path string, op openapi.Operation, h ...fiber.Handler) {
+	op.Secured = op.Secured || r.secured
+	if op.Secured {
+		if op.Responses == nil {
+			op.Responses = map[int]openapi.Response{}
+		}
+		if _, ok := op.Responses[fiber.StatusUnauthorized]; !ok {
+			op.Responses[fiber.StatusUnauthorized] = openapi.Response{Description: "Missing or invalid credentials", Schema: openapi.Ref("Error")}
+		}
+	}
+	chain := append(append([]fiber.Handler{}, r.mw...), h...)
+	r.fiber.Add(method, path, chain...)
+	r.doc.Add(method, r.prefix+path, op)
+}
+
+// Group returns a sub-group under prefix whose routes run mw first.
+func (r *Router) Group(prefix string, mw ...fiber.Handler) *Router {
+	g := *r
+	g.fiber = r.fiber.Group(prefix)
+	g.prefix = r.prefix + prefix
+	g.mw = append(append([]fiber.Handler{}, r.mw...), mw...)
+	return &g
+}
+
+// Protected returns the group with authentication in front: its routes
+// answer 401 without valid credentials and see the request's
+// tenancy.Principal through PrincipalFrom. mw run after authentication
+// (authorization rules such as RequireOperator).
+func (r *Router) Protected(mw ...fiber.Handler) *Router {
+	g := r.Group("", append([]fiber.Handler{r.auth}, mw...)...)
+	g.secured = true
+	return g
+}
+
+// Schema registers a named component schema.
+func (r *Router) Schema(name string, s openapi.Schema) { r.doc.AddSchema(name, s) }

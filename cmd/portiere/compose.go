@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+	"go.temporal.io/sdk/client"
+
+	"github.com/portiere/portiere/activities"
+	"github.com/portiere/portiere/apiserver"
+	"github.com/portiere/portiere/config"
+	"github.com/portiere/portiere/mappingjob/mappingjobstore"
+	"github.com/portiere/portiere/platform/cache"
+	"github.com/portiere/portiere/search/elastic"
+	"github.com/portiere/portiere/searchindex"
+	"github.com/portiere/portiere/tenancy/tenancystore"
+	"github.com/portiere/portiere/vocab/vocabstore"
+	"github.com/portiere/portiere/workflows"
+)
+
+// indexWatchInterval is how often each process checks whether a new dense
+// index was saved at FAISS_INDEX_PATH.
+const indexWatchInterval = 10 * time.Second
+
+// backends is the composition root of `portiere api`, `portiere worker`
+// and `portiere dev`: every client, store and the live search engine,
+// built once from the configuration and handed to apiserver and worker as
+// the interfaces they declare. Nothing else builds a store or a client.
+type backends struct {
+	cfg      config.Config
+	log      *slog.Logger
+	version  string
+	pool     *pgxpool.Pool
+	temporal client.Client
+	redis    *redis.Client         // nil without REDIS_HOST
+	es       *elasticsearch.Client // nil without ELASTICSEARCH_URL
+
+	vocabulary *vocabstore.Store
+	jobs       *mappingjobstore.Store
+	tenants    *tenancystore.Store
+	workflows  *workflows.Client
+	// search is the live engine the API serves and the worker maps with;
+	// it only opens the index the index build workflow saves, with
+	// searchCfg (set by startSearch).
+	search    *searchindex.Live
+	searchCfg searchindex.Config
+
+	close []func()
+}
+
+// openBackends builds the clients and stores cfg names on pool and tc
+// (opened by the caller, who closes them). Redis and Elasticsearch clients
+// do not connect until used; readiness reports whether they answer.
+func openBackends(cfg config.Config, pool *pgxpool.Pool, tc client.Client, version string, log *slog.Logger) (*backends, error) {
+	b := &backends{
+		cfg: cfg, log: log, version: version, pool: pool, temporal: tc,
+		vocabulary: vocabstore.New(pool),
+		jobs:       mappingjobstore.New(pool),
+		tenants:    tenancystore.New(pool),
+		workflows:  &workflows.Client{Temporal: tc, ESAlias: workflows.ElasticsearchAlias},
+	}
+	if cfg.Redis.Configured() {
+		b.redis = redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr(), Password: cfg.Redis.Password})
+		b.close = append(b.close, func() { b.redis.Close() })
+	}
+	if cfg.Elasticsearch.Configured() {
+		es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{cfg.Elasticsearch.URL}})
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("ELASTICSEARCH_URL: %w", err)
+		}
+		b.es = es
+	}
+	b.search = &searchindex.Live{}
+	b.searchCfg = b.indexConfig()
+	return b, nil
+}
+
+// Close releases the clients openBackends opened.
+func (b *backends) Close() {
+	for i := len(b.close) - 1; i >= 0; i-- {
+		b.close[i]()
+	}
+}
+
+// indexConfig is the search index configuration of a deployment.
+func (b *backends) indexConfig() searchindex.Config {
+	return searchindex.Config{
+		EmbeddingModel: b.cfg.Search.EmbeddingModel, ModelPath: b.cfg.Search.EmbeddingModelPath,
+		RuntimeLibrary: b.cfg.Tools.ONNXRuntimeLib,
+		IndexPath:      b.cfg.Search.FAISSIndexPath, Logger: b.log,
+	}
+}
+
+// lexical returns the Elasticsearch lexical tier when Elasticsearch is
+// configured and its alias populated, else nil (the embedded BM25). API and
+// worker both ask here, so they rank with the same tier.
+func (b *backends) lexical(ctx context.Context) *elastic.Searcher {
+	if b.es == nil {
+		return nil
+	}
+	ec := elastic.New(b.es)
+	if n, err := ec.Count(ctx, workflows.ElasticsearchAlias); err != nil || n == 0 {
+		b.log.Warn("Elasticsearch alias not populated; using the embedded lexical index (run the es-populate workflow)",
+			"alias", workflows.ElasticsearchAlias, "error", err)
+		return nil
+	}
+	return ec.Searcher(workflows.ElasticsearchAlias)
+}
+
+// startSearch picks the lexical tier (so API and worker rank with the
+// same one) and opens the live engine in the background, keeping it on
+// the index the build workflow saves, until ctx is done. Call it before
+// building the activities.
+func (b *backends) startSearch(ctx context.Context) {
+	if l := b.lexical(ctx); l != nil {
+		b.searchCfg.Lexical = l
+	}
+	cfg := b.searchCfg
+	go func() {
+		if err := b.search.Load(ctx, b.vocabulary.LoadCorpus, cfg); err != nil && ctx.Err() == nil {
+			b.log.Warn("search index not loaded yet", "error", err)
+		}
+		b.search.Watch(ctx, b.vocabulary.LoadCorpus, cfg, indexWatchInterval)
+	}()
+}
+
+// dependencies are what /health/ready probes.
+func (b *backends) dependencies() []apiserver.Dependency {
+	deps := []apiserver.Dependency{apiserver.PostgreSQLDependency(b.pool)}
+	if b.temporal != nil {
+		deps = append(deps, apiserver.TemporalDependency(b.temporal))
+	}
+	if b.redis != nil {
+		deps = append(deps, apiserver.RedisDependency(b.redis))
+	}
+	if b.es != nil {
+		deps = append(deps, apiserver.ElasticsearchDependency(b.es))
+	}
+	return append(deps, apiserver.SearchIndexDependency(b.search.Check, func() any {
+		if info, ok := b.search.Info(); ok {
+			return info
+		}
+		return nil
+	}))
+}
+
+// api builds the HTTP API on b: each resource gets only its own
+// dependencies, and is listed only when they exist.
+func (b *backends) api() (*apiserver.Server, error) {
+	var c cache.Cache = cache.NewMemory(10_000)
+	if b.redis != nil {
+		c = cache.NewRedis(b.redis, "portiere:")
+	}
+	resources := []apiserver.Resource{
+		&apiserver.ConceptSearch{Search: b.search, Cache: c},
+		&apiserver.ConceptDetail{Concepts: b.vocabulary, Cache: c},
+	}
+	if b.temporal != nil {
+		alias := ""
+		if b.es != nil {
+			alias = workflows.ElasticsearchAlias
+		}
+		resources = append(resources,
+			&apiserver.WorkflowRuns{Workflows: b.workflows, ElasticsearchAlias: alias},
+			&apiserver.Projects{Projects: b.tenants, Workflows: b.workflows})
+	}
+	return apiserver.New(apiserver.Config{
+		Version: b.version, CORSOrigins: b.cfg.HTTP.CORSOrigins, Logger: b.log,
+		Dependencies: b.dependencies(),
+		Auth:         apiserver.AdminToken(b.cfg.Auth.AdminToken),
+		Resources:    resources,
+	})
+}
+
+// activities builds the worker's activities on b.
+func (b *backends) activities() *activities.Activities {
+	a := &activities.Activities{
+		Vocabulary:    b.vocabulary,
+		Jobs:          b.jobs,
+		Index:         b.searchCfg,
+		Search:        b.search,
+		EngineVersion: b.version,
+		Logger:        b.log,
+	}
+	if b.es != nil {
+		a.Elasticsearch = elastic.New(b.es)
+	}
+	return a
+}

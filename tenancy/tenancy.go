@@ -1,0 +1,199 @@
+// Package tenancy is who owns what: organizations, their users and the role
+// each user holds in an organization (Membership), the mapping projects an
+// organization runs with their settings, and the API keys that act for an
+// organization. It owns the model, the storage interface (Store) and the
+// sentinel errors; the PostgreSQL store is in tenancystore.
+//
+// Authentication (turning an API key or a token into a Principal) is not
+// here: the HTTP layer resolves credentials through an Authenticator and
+// passes the Principal down; this package only stores what it needs.
+package tenancy
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Stores wrap them; callers test with errors.Is. The HTTP
+// layer maps each to a status (not found 404, invalid 422, conflict 409,
+// forbidden 403).
+var (
+	// ErrNotFound: no such organization, user, project or API key.
+	ErrNotFound = errors.New("tenancy: not found")
+	// ErrInvalid: a value breaks a rule of the model (slug, role, email,
+	// threshold).
+	ErrInvalid = errors.New("tenancy: invalid")
+	// ErrConflict: the name, slug or email is taken.
+	ErrConflict = errors.New("tenancy: already exists")
+	// ErrForbidden: the principal may not do this.
+	ErrForbidden = errors.New("tenancy: forbidden")
+)
+
+// Role is what a user may do in an organization. Roles are ordered:
+// owner > admin > member > viewer.
+type Role string
+
+// The roles of a membership.
+const (
+	RoleOwner  Role = "owner"
+	RoleAdmin  Role = "admin"
+	RoleMember Role = "member"
+	RoleViewer Role = "viewer"
+)
+
+var roleRank = map[Role]int{RoleViewer: 1, RoleMember: 2, RoleAdmin: 3, RoleOwner: 4}
+
+// Valid reports whether r is one of the four roles.
+func (r Role) Valid() bool { return roleRank[r] > 0 }
+
+// AtLeast reports whether r grants everything min grants.
+func (r Role) AtLeast(min Role) bool { return r.Valid() && roleRank[r] >= roleRank[min] }
+
+// Organization is a tenant: it owns users (through memberships), projects
+// and API keys.
+type Organization struct {
+	ID        string
+	Name      string
+	Slug      string // lower-case letters, digits and '-', 2-63 characters
+	Plan      string
+	CreatedAt time.Time
+}
+
+// User is a person who signs in. PasswordHash is empty for users who sign
+// in another way (invited, single sign-on).
+type User struct {
+	ID           string
+	Email        string
+	Name         string
+	PasswordHash string
+	CreatedAt    time.Time
+}
+
+// Membership gives a user a role in an organization.
+type Membership struct {
+	OrganizationID string
+	UserID         string
+	Role           Role
+	CreatedAt      time.Time
+}
+
+// SecondReviewer says which mapping items need a second reviewer's
+// decision before they count as approved.
+type SecondReviewer string
+
+// The second-reviewer rules of a project.
+const (
+	SecondReviewerNone SecondReviewer = "none" // one decision is enough
+	// SecondReviewerOverrides: overrides and rejections need a second
+	// reviewer.
+	SecondReviewerOverrides SecondReviewer = "overrides"
+	SecondReviewerAll       SecondReviewer = "all" // every decision
+)
+
+// Settings are a project's mapping rules.
+type Settings struct {
+	// Vocabularies and Domains restrict the search; empty means any.
+	Vocabularies []string
+	Domains      []string
+	// AutoThreshold is the confidence at or above which an item is
+	// accepted without review; ReviewThreshold the one below which it is
+	// left for manual mapping. 0 <= ReviewThreshold <= AutoThreshold <= 1;
+	// both 0 means the engine's calibrated routing.
+	AutoThreshold   float64
+	ReviewThreshold float64
+	SecondReviewer  SecondReviewer
+}
+
+// Validate returns an error wrapping ErrInvalid when s breaks a rule.
+func (s Settings) Validate() error {
+	if s.ReviewThreshold < 0 || s.AutoThreshold > 1 || s.ReviewThreshold > s.AutoThreshold {
+		return errors.Join(ErrInvalid, errors.New("tenancy: thresholds must satisfy 0 <= review <= auto <= 1"))
+	}
+	switch s.SecondReviewer {
+	case "", SecondReviewerNone, SecondReviewerOverrides, SecondReviewerAll:
+	default:
+		return errors.Join(ErrInvalid, errors.New("tenancy: second reviewer rule must be none, overrides or all"))
+	}
+	return nil
+}
+
+// Project is a mapping project of an organization.
+type Project struct {
+	ID             string
+	OrganizationID string
+	Name           string
+	Description    string
+	Status         string // active or archived
+	Settings       Settings
+	CreatedBy      string // user id; empty when created by the system
+	CreatedAt      time.Time
+}
+
+// APIKey is a key that acts for an organization, optionally restricted to
+// one project. The key itself is never stored: Prefix (shown in listings)
+// and Hash (an HMAC of the whole key under API_KEY_SALT) are.
+type APIKey struct {
+	ID             string
+	OrganizationID string
+	UserID         string // who created it; empty for system keys
+	ProjectID      string // empty: every project of the organization
+	Name           string
+	Prefix         string
+	Hash           string
+	Scopes         []string
+	CreatedAt      time.Time
+	ExpiresAt      *time.Time
+	LastUsedAt     *time.Time
+	RevokedAt      *time.Time
+}
+
+// Active reports whether k may be used at now.
+func (k APIKey) Active(now time.Time) bool {
+	return k.RevokedAt == nil && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
+}
+
+// Principal is who a request acts for, as resolved by the HTTP layer's
+// Authenticator. Operator is the deployment's operator (ADMIN_TOKEN): it
+// belongs to no organization and may run the platform's workflows.
+type Principal struct {
+	OrganizationID string
+	UserID         string
+	APIKeyID       string
+	Role           Role
+	Scopes         []string
+	ProjectID      string // set when the credential is limited to one project
+	Operator       bool
+}
+
+// Store keeps organizations, users, memberships, projects and API keys.
+// Implementations are safe for concurrent use. Lookups return an error
+// wrapping ErrNotFound when nothing matches; creations return ErrConflict
+// when a unique name is taken and ErrInvalid when a value breaks a rule.
+type Store interface {
+	CreateOrganization(ctx context.Context, o Organization) (Organization, error)
+	Organization(ctx context.Context, id string) (Organization, error)
+	OrganizationBySlug(ctx context.Context, slug string) (Organization, error)
+
+	CreateUser(ctx context.Context, u User) (User, error)
+	User(ctx context.Context, id string) (User, error)
+	UserByEmail(ctx context.Context, email string) (User, error)
+
+	// AddMember gives user a role in org, replacing the role it had.
+	AddMember(ctx context.Context, m Membership) (Membership, error)
+	Membership(ctx context.Context, orgID, userID string) (Membership, error)
+	Members(ctx context.Context, orgID string) ([]Membership, error)
+
+	CreateProject(ctx context.Context, p Project) (Project, error)
+	Project(ctx context.Context, id string) (Project, error)
+	ProjectByName(ctx context.Context, orgID, name string) (Project, error)
+	Projects(ctx context.Context, orgID string) ([]Project, error)
+	UpdateProjectSettings(ctx context.Context, id string, s Settings) (Project, error)
+
+	CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error)
+	// APIKeyByHash finds a key by its HMAC, revoked or not.
+	APIKeyByHash(ctx context.Context, hash string) (APIKey, error)
+	APIKeys(ctx context.Context, orgID string) ([]APIKey, error)
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
+}
