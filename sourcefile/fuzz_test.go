@@ -31,6 +31,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, delimChoice byte) {
 		opts := sourcefile.Options{Limits: sourcefile.Limits{MaxBytes: 1 << 16, MaxRows: 500, MaxColumns: 20, MaxFieldBytes: 200, MaxErrors: 5}}
+		opts.DescriptionAsCode = delimChoice&4 != 0
 		switch delimChoice % 4 {
 		case 1:
 			opts.Delimiter = ','

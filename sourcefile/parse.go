@@ -58,6 +58,10 @@ type Options struct {
 	Columns Columns
 	// Delimiter is ',', ';' or '\t'; 0 detects it.
 	Delimiter rune
+	// DescriptionAsCode lets a row with an empty code use its description
+	// as the code, for free-text sources that have no codes (as Usagi
+	// allows). Off, an empty code is a malformed row.
+	DescriptionAsCode bool
 }
 
 // Code is one distinct source code of a file.
@@ -174,7 +178,7 @@ func Parse(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 		}
 	}
 
-	p := aggregator{lim: lim, idx: idx, width: len(header), byCode: map[string]int{}, res: res}
+	p := aggregator{lim: lim, descriptionAsCode: opts.DescriptionAsCode, idx: idx, width: len(header), byCode: map[string]int{}, res: res}
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -229,12 +233,13 @@ func Parse(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 // row has failed, later rows are still checked but no longer aggregated:
 // the result will not be returned.
 type aggregator struct {
-	lim    Limits
-	idx    [numRoles]int
-	width  int
-	byCode map[string]int
-	res    *Result
-	errs   RowErrors
+	lim               Limits
+	descriptionAsCode bool
+	idx               [numRoles]int
+	width             int
+	byCode            map[string]int
+	res               *Result
+	errs              RowErrors
 }
 
 func (p *aggregator) fail(line int, format string, args ...any) {
@@ -262,8 +267,15 @@ func (p *aggregator) row(line int, rec []string) {
 		return strings.TrimSpace(rec[p.idx[r]])
 	}
 	code := field(roleCode)
+	if code == "" && p.descriptionAsCode {
+		code = field(roleDescription)
+	}
 	if code == "" {
-		p.fail(line, "empty code in column %q", p.res.Columns.Code)
+		if p.descriptionAsCode {
+			p.fail(line, "empty code in column %q and empty description", p.res.Columns.Code)
+		} else {
+			p.fail(line, "empty code in column %q (a source without codes can use its descriptions as codes: DescriptionAsCode)", p.res.Columns.Code)
+		}
 		return
 	}
 	count := int64(1)

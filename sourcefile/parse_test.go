@@ -3,6 +3,7 @@ package sourcefile_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -295,5 +296,28 @@ func TestAcceptedHeadersIsACopy(t *testing.T) {
 	h["code"][0] = "zzz"
 	if sourcefile.AcceptedHeaders()["code"][0] != "code" {
 		t.Fatal("AcceptedHeaders exposes the package's table")
+	}
+}
+
+func TestParseDescriptionAsCode(t *testing.T) {
+	// The shape of a free-text drug list: no codes at all.
+	in := "source_code,source_description\n,aminobenzoic acid; 500mg; Oral\n,aminocaproic acid; 5%; Intravenous\nX1,coded row\n,aminobenzoic acid; 500mg; Oral\n"
+	if _, err := parse(t, in, sourcefile.Options{}); !errors.Is(err, sourcefile.ErrMalformed) || !strings.Contains(err.Error(), "descriptions as codes") {
+		t.Fatalf("without the option: %v", err)
+	}
+	res, err := parse(t, in, sourcefile.Options{DescriptionAsCode: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range res.Codes {
+		got = append(got, fmt.Sprintf("%s=%s×%d", c.Code, c.Description, c.Count))
+	}
+	want := []string{"aminobenzoic acid; 500mg; Oral=aminobenzoic acid; 500mg; Oral×2", "aminocaproic acid; 5%; Intravenous=aminocaproic acid; 5%; Intravenous×1", "X1=coded row×1"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("codes %q, want %q", got, want)
+	}
+	if _, err := parse(t, "code,description\n, \n1,a\n", sourcefile.Options{DescriptionAsCode: true}); err == nil {
+		t.Fatal("a row with neither code nor description accepted")
 	}
 }
