@@ -317,7 +317,7 @@ func TestParseDescriptionAsCode(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("codes %q, want %q", got, want)
 	}
-	if _, err := parse(t, "code,description\n, \n1,a\n", sourcefile.Options{DescriptionAsCode: true}); err == nil {
+	if _, err := parse(t, "code,description,unit\n,,mg\n1,a,\n", sourcefile.Options{DescriptionAsCode: true}); err == nil {
 		t.Fatal("a row with neither code nor description accepted")
 	}
 }
