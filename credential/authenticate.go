@@ -53,7 +53,8 @@ type AuthenticatorConfig struct {
 	Keys   KeyStore
 	Hasher *KeyHasher
 	Tokens *TokenService
-	// OperatorToken (ADMIN_TOKEN) authenticates operators; empty disables it.
+	// OperatorToken (ADMIN_TOKEN) authenticates operators; empty disables
+	// it. It must be at least MinSecretLength bytes.
 	OperatorToken string
 	// TouchInterval throttles last-used writes per key; 0 means
 	// DefaultTouchInterval.
@@ -82,7 +83,7 @@ type Authenticator struct {
 }
 
 // NewAuthenticator returns an Authenticator for cfg, or an error naming a
-// missing dependency.
+// missing dependency or, wrapping ErrWeakSecret, a short operator token.
 func NewAuthenticator(cfg AuthenticatorConfig) (*Authenticator, error) {
 	switch {
 	case cfg.Keys == nil:
@@ -104,6 +105,12 @@ func NewAuthenticator(cfg AuthenticatorConfig) (*Authenticator, error) {
 		a.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if cfg.OperatorToken != "" {
+		if len(cfg.OperatorToken) < MinSecretLength {
+			return nil, fmt.Errorf("%w: operator token has %d bytes, want at least %d", ErrWeakSecret, len(cfg.OperatorToken), MinSecretLength)
+		}
+		if LooksLikeAPIKey(cfg.OperatorToken) {
+			return nil, fmt.Errorf("credential: the operator token must not start with %q: it would be read as an API key", APIKeyMarker)
+		}
 		// Comparing digests gives a constant-time comparison of equal-length
 		// values whatever the presented token's length.
 		a.operator, a.hasOperator = sha256.Sum256([]byte(cfg.OperatorToken)), true

@@ -21,7 +21,7 @@ type fixture struct {
 	auth   *credential.Authenticator
 }
 
-func newFixture(t *testing.T, touchEvery time.Duration) *fixture {
+func newFixture(t testing.TB, touchEvery time.Duration) *fixture {
 	t.Helper()
 	f := &fixture{keys: newMemKeys()}
 	var err error
@@ -242,5 +242,14 @@ func TestNewAuthenticatorRequiresDependencies(t *testing.T) {
 		if _, err := credential.NewAuthenticator(cfg); err == nil {
 			t.Errorf("missing %s accepted", name)
 		}
+	}
+	base := credential.AuthenticatorConfig{Keys: f.keys, Hasher: f.hasher, Tokens: f.tokens}
+	base.OperatorToken = "short-operator-token"
+	if _, err := credential.NewAuthenticator(base); !errors.Is(err, credential.ErrWeakSecret) {
+		t.Errorf("short operator token: %v", err)
+	}
+	base.OperatorToken = credential.NewAPIKey()
+	if _, err := credential.NewAuthenticator(base); err == nil {
+		t.Error("operator token shaped like an API key accepted")
 	}
 }

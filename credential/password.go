@@ -1,6 +1,7 @@
 package credential
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -21,9 +22,11 @@ type PasswordParams struct {
 }
 
 // DefaultPasswordParams is RFC 9106's second recommended setting (section 4:
-// 64 MiB, 3 passes, 4 lanes, 128-bit salt, 256-bit tag), about 50–100 ms on
-// a server core. It is deliberately not the 2 GiB first option: a sign-in
-// must not be able to exhaust the API server's memory.
+// 64 MiB, 3 passes, 4 lanes, 128-bit salt, 256-bit tag), also argon2-cffi's
+// default; BenchmarkVerifyPassword measures its cost. It is deliberately not
+// the 2 GiB first option: a sign-in must not be able to exhaust the API
+// server's memory. Each hash or verification allocates Memory KiB, so
+// servers bound concurrent ones with a PasswordGate.
 var DefaultPasswordParams = PasswordParams{Memory: 64 * 1024, Time: 3, Threads: 4, SaltLen: 16, KeyLen: 32}
 
 // Bounds on passwords and on parameters read back from stored hashes: the
@@ -131,3 +134,47 @@ func parsePHC(phc string) (PasswordParams, []byte, []byte, error) {
 	p.SaltLen, p.KeyLen = uint32(len(salt)), uint32(len(key))
 	return p, salt, key, nil
 }
+
+// PasswordGate bounds how many password hashes and verifications run at
+// once, so a burst of sign-ins costs at most n × 64 MiB instead of growing
+// with the request count. It is safe for concurrent use.
+type PasswordGate struct {
+	slots chan struct{}
+}
+
+// NewPasswordGate returns a gate admitting n concurrent operations (n < 1
+// is taken as 1).
+func NewPasswordGate(n int) *PasswordGate {
+	return &PasswordGate{slots: make(chan struct{}, max(n, 1))}
+}
+
+// Verify is VerifyPassword run when a slot is free. It returns ctx's error
+// if ctx ends while waiting.
+func (g *PasswordGate) Verify(ctx context.Context, password, phc string) error {
+	if err := g.acquire(ctx); err != nil {
+		return err
+	}
+	defer g.release()
+	return VerifyPassword(password, phc)
+}
+
+// Hash is HashPassword run when a slot is free. It returns ctx's error if
+// ctx ends while waiting.
+func (g *PasswordGate) Hash(ctx context.Context, password string) (string, error) {
+	if err := g.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer g.release()
+	return HashPassword(password)
+}
+
+func (g *PasswordGate) acquire(ctx context.Context) error {
+	select {
+	case g.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("credential: waiting to check a password: %w", ctx.Err())
+	}
+}
+
+func (g *PasswordGate) release() { <-g.slots }

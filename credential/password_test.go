@@ -1,6 +1,7 @@
 package credential_test
 
 import (
+	"context"
 	"errors"
 	"regexp"
 	"strings"
@@ -110,4 +111,21 @@ func TestVerifyPasswordMalformed(t *testing.T) {
 	if err := credential.VerifyPassword(strings.Repeat("x", credential.MaxPasswordLength+1), good); !errors.Is(err, credential.ErrPasswordMismatch) {
 		t.Errorf("oversized password: %v", err)
 	}
+}
+
+func TestPasswordGate(t *testing.T) {
+	const phc = "$argon2id$v=19$m=1024,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$CKGe5/bX9YnCq2rxjW5yQXKxn31v1GKzhDCrMc6r6vA"
+	g := credential.NewPasswordGate(1)
+	ctx := context.Background()
+	if err := g.Verify(ctx, "password", phc); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Verify(ctx, "nope", phc); !errors.Is(err, credential.ErrPasswordMismatch) {
+		t.Fatal(err)
+	}
+	h, err := g.Hash(ctx, "a long enough password")
+	if err != nil || credential.VerifyPassword("a long enough password", h) != nil {
+		t.Fatalf("Hash: %q, %v", h, err)
+	}
+
 }

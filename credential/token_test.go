@@ -14,7 +14,7 @@ import (
 	"github.com/portiere/portiere/credential"
 )
 
-func newTokens(t *testing.T, keys credential.KeyLookup, opts ...credential.TokenOption) *credential.TokenService {
+func newTokens(t testing.TB, keys credential.KeyLookup, opts ...credential.TokenOption) *credential.TokenService {
 	t.Helper()
 	s, err := credential.NewTokenService(testSecret, keys, opts...)
 	if err != nil {
