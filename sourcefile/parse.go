@@ -217,6 +217,10 @@ func Parse(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
 				l, _ := cr.FieldPos(i)
 				return nil, invalidUTF8(l, f)
 			}
+			if strings.IndexByte(f, 0) >= 0 {
+				l, _ := cr.FieldPos(i)
+				return nil, &EncodingError{Line: l, Detail: "a NUL byte: the file is binary or a mix of encodings"}
+			}
 		}
 		p.row(line, rec)
 	}

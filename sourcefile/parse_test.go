@@ -143,6 +143,7 @@ func TestParseRejects(t *testing.T) {
 		{"UTF-16 without BOM", "c\x00o\x00d\x00e\x00", sourcefile.Options{}, sourcefile.ErrEncoding, []string{"UTF-16LE", "NUL"}},
 		{"Latin-1 on line 3", "code,description\n1,cafe\n2,caf\xe9\n", sourcefile.Options{}, sourcefile.ErrEncoding, []string{"line 3", "0xE9", "Latin-1"}},
 		{"Windows-1252 quotes", "code,description\n1,\x93quoted\x94\n", sourcefile.Options{}, sourcefile.ErrEncoding, []string{"line 2", "Windows-1252"}},
+		{"NUL past the first 64 KiB", "code,description\n" + strings.Repeat("1,a\n", 20000) + "2,b\x00\n", sourcefile.Options{}, sourcefile.ErrEncoding, []string{"line 20002", "NUL"}},
 		{"Latin-1 header", "c\xf3digo,description\n1,a\n", sourcefile.Options{}, sourcefile.ErrEncoding, []string{"line 1"}},
 		{"no code column", "id,description\n1,a\n", sourcefile.Options{}, sourcefile.ErrMissingColumn, []string{"no code column", "id, description", "source_code"}},
 		{"no description column", "code,value\n1,a\n", sourcefile.Options{}, sourcefile.ErrMissingColumn, []string{"no description column", "term"}},
