@@ -138,3 +138,19 @@ func (h *KeyHasher) Matches(key string, want KeyHash) bool {
 	got := h.Hash(key)
 	return hmac.Equal(got[:], want[:])
 }
+
+// IssuedKey is a freshly generated API key with the two forms that are
+// stored: Key goes to its owner once and is never stored; Prefix and Hash
+// are stored.
+type IssuedKey struct {
+	Key    string
+	Prefix string
+	Hash   KeyHash
+}
+
+// Issue generates a new API key and computes its stored forms, for the
+// "create key" route and CLI. It is safe for concurrent use.
+func (h *KeyHasher) Issue() IssuedKey {
+	key := NewAPIKey()
+	return IssuedKey{Key: key, Prefix: key[:len(APIKeyMarker)+prefixRandomLen], Hash: h.Hash(key)}
+}

@@ -116,3 +116,15 @@ func TestKeyHasher(t *testing.T) {
 		t.Error("ParseKeyHash accepted a bad string")
 	}
 }
+
+func TestKeyHasherIssue(t *testing.T) {
+	h, _ := credential.NewKeyHasher(testSalt)
+	a, b := h.Issue(), h.Issue()
+	if a.Key == b.Key || a.Hash == b.Hash {
+		t.Fatal("two issued keys are equal")
+	}
+	p, err := credential.KeyPrefix(a.Key)
+	if err != nil || p != a.Prefix || a.Hash != h.Hash(a.Key) {
+		t.Fatalf("issued %+v: prefix %q (%v), hash of key %v", a, p, err, h.Hash(a.Key))
+	}
+}
