@@ -86,9 +86,13 @@ func resolveColumns(header []string, explicit Columns) ([numRoles]int, error) {
 	for i, h := range header {
 		norm[i] = normalizeHeader(h)
 	}
-	shown := header
-	if len(shown) > 20 {
-		shown = append(append([]string(nil), shown[:20]...), "…")
+	shown := make([]string, 0, min(len(header), 21))
+	for i, h := range header {
+		if i == 20 {
+			shown = append(shown, "…")
+			break
+		}
+		shown = append(shown, short(h))
 	}
 	find := func(name string) []int {
 		var at []int
@@ -132,7 +136,7 @@ func resolveColumns(header []string, explicit Columns) ([numRoles]int, error) {
 		}
 		if other, dup := used[idx[r]]; dup {
 			return idx, &ColumnError{Role: roleNames[r], Header: shown,
-				Detail: "column " + quote(header[idx[r]]) + " is already the " + roleNames[other] + " column"}
+				Detail: "column " + quote(short(header[idx[r]])) + " is already the " + roleNames[other] + " column"}
 		}
 		used[idx[r]] = r
 	}
@@ -140,3 +144,12 @@ func resolveColumns(header []string, explicit Columns) ([numRoles]int, error) {
 }
 
 func quote(s string) string { return `"` + s + `"` }
+
+// short cuts s to 40 bytes, so that messages quote at most an excerpt of
+// what a file holds.
+func short(s string) string {
+	if len(s) <= 40 {
+		return s
+	}
+	return strings.ToValidUTF8(s[:40], "") + "…"
+}

@@ -11,7 +11,7 @@
 //     first lines (or fixed by the caller).
 //   - A header row naming a code column and a description column, and
 //     optionally count, specimen, unit, domain hint and category columns.
-//     Common names are recognised (see HeaderNames); the caller may name the
+//     Common names are recognised (see AcceptedHeaders); the caller may name the
 //     columns instead.
 //
 // Parse streams its input and enforces size, row, column and field limits

@@ -260,7 +260,7 @@ func (p *aggregator) row(line int, rec []string) {
 	}
 	for i, f := range rec {
 		if len(f) > p.lim.MaxFieldBytes {
-			p.fail(line, "column %q is %d bytes long, the limit is %d", p.res.Header[i], len(f), p.lim.MaxFieldBytes)
+			p.fail(line, "column %q is %d bytes long, the limit is %d", short(p.res.Header[i]), len(f), p.lim.MaxFieldBytes)
 			return
 		}
 	}
@@ -276,9 +276,9 @@ func (p *aggregator) row(line int, rec []string) {
 	}
 	if code == "" {
 		if p.descriptionAsCode {
-			p.fail(line, "empty code in column %q and empty description", p.res.Columns.Code)
+			p.fail(line, "empty code in column %q and empty description", short(p.res.Columns.Code))
 		} else {
-			p.fail(line, "empty code in column %q (a source without codes can use its descriptions as codes: DescriptionAsCode)", p.res.Columns.Code)
+			p.fail(line, "empty code in column %q (a source without codes can use its descriptions as codes: DescriptionAsCode)", short(p.res.Columns.Code))
 		}
 		return
 	}
@@ -286,7 +286,7 @@ func (p *aggregator) row(line int, rec []string) {
 	if p.idx[roleCount] >= 0 {
 		var err error
 		if count, err = parseCount(field(roleCount)); err != nil {
-			p.fail(line, "column %q: %v", p.res.Columns.Count, err)
+			p.fail(line, "column %q: %v", short(p.res.Columns.Count), err)
 			return
 		}
 	}
@@ -301,7 +301,7 @@ func (p *aggregator) row(line int, rec []string) {
 	}
 	c := &p.res.Codes[at]
 	if c.Count > math.MaxInt64-count || p.res.TotalCount > math.MaxInt64-count {
-		p.fail(line, "counts of code %q add up beyond %d", code, int64(math.MaxInt64))
+		p.fail(line, "counts of code %s add up beyond %d", excerpt(code), int64(math.MaxInt64))
 		return
 	}
 	c.Count += count

@@ -322,3 +322,17 @@ func TestParseDescriptionAsCode(t *testing.T) {
 		t.Fatal("a row with neither code nor description accepted")
 	}
 }
+
+func TestErrorsQuoteOnlyExcerpts(t *testing.T) {
+	long := strings.Repeat("Z", 5000)
+	for name, in := range map[string]string{
+		"long header, no code column": "id," + long + "\n1,a\n",
+		"long field":                  "code,description\n1," + long + "\n",
+		"long bad count":              "code,description,count\n1,a," + long + "\n",
+	} {
+		_, err := parse(t, in, sourcefile.Options{})
+		if err == nil || len(err.Error()) > 400 || strings.Contains(err.Error(), strings.Repeat("Z", 41)) {
+			t.Errorf("%s: error of %d bytes quotes too much: %.200v", name, len(err.Error()), err)
+		}
+	}
+}
