@@ -68,6 +68,40 @@ func TestIntegration(t *testing.T) {
 		}
 	}
 
+	// Swapping to a second index leaves the alias on it alone; the first
+	// keeps its documents.
+	next := estest.IndexName(t, "portiere-test-next")
+	t.Cleanup(func() {
+		if err := cl.DeleteIndex(context.Background(), next); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	if err := cl.CreateIndex(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []string{next, index} {
+		if err := cl.SwapAlias(ctx, aliasName, to); err != nil {
+			t.Fatal(err)
+		}
+		res, err := es.Indices.GetAlias(es.Indices.GetAlias.WithName(aliasName), es.Indices.GetAlias.WithContext(ctx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var holders map[string]any
+		err = json.NewDecoder(res.Body).Decode(&holders)
+		res.Body.Close()
+		if _, ok := holders[to]; err != nil || len(holders) != 1 || !ok {
+			t.Fatalf("after the swap to %s the alias names %v (%v)", to, holders, err)
+		}
+		want := total
+		if to == next {
+			want = 0
+		}
+		if n, err := cl.Count(ctx, aliasName); err != nil || n != want {
+			t.Fatalf("alias on %s counts %d, %v; want %d", to, n, err, want)
+		}
+	}
+
 	s := cl.Searcher(aliasName)
 	ids := func(q search.LexicalQuery) []int32 {
 		t.Helper()
