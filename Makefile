@@ -16,7 +16,7 @@ run: tools build ## fresh machine → the whole stack on this machine (Ctrl-C st
 	./bin/portiere dev
 
 test: tools vet ## fresh machine → go vet and every test, against real PostgreSQL, Temporal and Elasticsearch
-	@echo "make: running all tests (a private PostgreSQL cluster is started for the run)"
+	@echo "make: running all tests (a private PostgreSQL cluster and an Elasticsearch node are started for the run)"
 	PORTIERE_REQUIRE_TOOLS=1 $(GO) run ./internal/testenv -- $(GO) test -count=1 -timeout 20m ./...
 
 tools: ## install missing tools and system packages (idempotent)
