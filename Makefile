@@ -37,7 +37,9 @@ bench: tools ## quality and speed benchmarks (results recorded in docs/benchmark
 	@echo "make: search speed and memory at 125k and 1M concepts (hybrid, hash embedder)"
 	$(GO) test -count=1 -run '^$$' -bench 'Scale' -benchtime 1x -timeout 60m ./search/
 	@echo "make: quality and speed with the Elasticsearch lexical tier (a node of its own, from make tools)"
-	PORTIERE_QUALITY=1 PORTIERE_REQUIRE_TOOLS=1 $(GO) test -count=1 -run 'TestQualityElasticsearch' -bench 'ScaleElasticsearch125k' -benchtime 1x -timeout 60m -v ./search/ | grep -E 'population|top1=|ScaleElasticsearch'
+	PORTIERE_QUALITY=1 PORTIERE_REQUIRE_TOOLS=1 $(GO) test -count=1 -run 'TestQualityElasticsearch' -bench 'ElasticsearchHybrid125k' -benchtime 1x -timeout 60m -v ./search/ | grep -E 'population|top1=|ElasticsearchHybrid'
+	@echo "make: ESPopulateWorkflow throughput over the development vocabulary"
+	PORTIERE_REQUIRE_TOOLS=1 $(GO) run ./internal/testenv -- $(GO) test -count=1 -run '^$$' -bench 'ESPopulateDev' -benchtime 1x ./workflows/ | grep -E '^Benchmark'
 	@echo "make: vocabulary import speed"
 	PORTIERE_REQUIRE_TOOLS=1 $(GO) run ./internal/testenv -- $(GO) test -count=1 -run '^$$' -bench 'ImportAthenaDev' -benchtime 3x ./vocab/vocabstore/
 

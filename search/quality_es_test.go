@@ -99,12 +99,12 @@ func TestQualityElasticsearch(t *testing.T) {
 	}
 }
 
-// BenchmarkScaleElasticsearch125k: hybrid search (weighted fusion, hash
+// BenchmarkElasticsearchHybrid125k: hybrid search (weighted fusion, hash
 // embedder, FAISS) over the development vocabulary with the Elasticsearch
 // lexical tier; latency of every gold query once, one at a time, and the
 // rate from GOMAXPROCS goroutines for 3 s. It also reports the population
 // rate (documents/s).
-func BenchmarkScaleElasticsearch125k(b *testing.B) {
+func BenchmarkElasticsearchHybrid125k(b *testing.B) {
 	corpus := loadDevCorpus(b)
 	cl, index := devElasticsearch(b, corpus)
 	e := search.NewEngine(corpus, search.Options{Dense: devDenseTier(b, corpus), Lexical: cl.Searcher(index)})
