@@ -15,8 +15,8 @@ run: tools build ## fresh machine → the whole stack on this machine (Ctrl-C st
 	@echo "make: starting portiere dev (data in ./.portiere)"
 	./bin/portiere dev
 
-test: tools vet ## fresh machine → go vet and every test, against real PostgreSQL and Temporal
-	@echo "make: running all tests (a private PostgreSQL cluster is started for the run)"
+test: tools vet ## fresh machine → go vet and every test, against real PostgreSQL, Temporal and Elasticsearch
+	@echo "make: running all tests (a private PostgreSQL cluster and an Elasticsearch node are started for the run)"
 	PORTIERE_REQUIRE_TOOLS=1 $(GO) run ./internal/testenv -- $(GO) test -count=1 -timeout 20m ./...
 
 tools: ## install missing tools and system packages (idempotent)
@@ -36,6 +36,10 @@ bench: tools ## quality and speed benchmarks (results recorded in docs/benchmark
 	PORTIERE_CALIBRATE=1 $(GO) test -count=1 -run 'TestCalibrate' -v ./search/ | grep -E 'confidence|Calibration'
 	@echo "make: search speed and memory at 125k and 1M concepts (hybrid, hash embedder)"
 	$(GO) test -count=1 -run '^$$' -bench 'Scale' -benchtime 1x -timeout 60m ./search/
+	@echo "make: quality and speed with the Elasticsearch lexical tier (a node of its own, from make tools)"
+	PORTIERE_QUALITY=1 PORTIERE_REQUIRE_TOOLS=1 $(GO) test -count=1 -run 'TestQualityElasticsearch' -bench 'ElasticsearchHybrid125k' -benchtime 1x -timeout 60m -v ./search/ | grep -E 'population|top1=|ElasticsearchHybrid'
+	@echo "make: ESPopulateWorkflow throughput over the development vocabulary"
+	PORTIERE_REQUIRE_TOOLS=1 $(GO) run ./internal/testenv -- $(GO) test -count=1 -run '^$$' -bench 'ESPopulateDev' -benchtime 1x ./workflows/ | grep -E '^Benchmark'
 	@echo "make: vocabulary import speed"
 	PORTIERE_REQUIRE_TOOLS=1 $(GO) run ./internal/testenv -- $(GO) test -count=1 -run '^$$' -bench 'ImportAthenaDev' -benchtime 3x ./vocab/vocabstore/
 

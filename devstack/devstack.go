@@ -31,6 +31,7 @@ import (
 	"github.com/portiere/portiere/platform/postgres"
 	"github.com/portiere/portiere/platform/temporal"
 	"github.com/portiere/portiere/platform/temporaldev"
+	"github.com/portiere/portiere/workflows"
 )
 
 // Options configure Run.
@@ -42,6 +43,11 @@ type Options struct {
 	DataDir        string // private cluster, Temporal state, dev secrets
 	TemporalPort   int
 	TemporalUIPort int
+	// Elasticsearch starts a local node (platform/esnode) in
+	// DataDir/elasticsearch unless ELASTICSEARCH_URL is set, and fills its
+	// alias before the API starts; without it the lexical tier is the
+	// embedded BM25 index.
+	Elasticsearch bool
 	Version        string
 	Logger         *slog.Logger
 	Out            io.Writer // where the URLs are printed
@@ -171,6 +177,20 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 
+	if o.Elasticsearch {
+		if !cfg.Elasticsearch.Configured() {
+			url, stop, err := startElasticsearch(ctx, o.DataDir, log)
+			if err != nil {
+				return err
+			}
+			stops = append(stops, stop)
+			cfg.Elasticsearch.URL = url
+		}
+		if err := populateElasticsearch(ctx, cfg.Elasticsearch.URL, pool, log); err != nil {
+			return err
+		}
+	}
+
 	tc, err := temporal.Dial(ctx, cfg.Temporal.Address, cfg.Temporal.Namespace, log, time.Minute)
 	if err != nil {
 		return err
@@ -195,6 +215,9 @@ func Run(ctx context.Context, o Options) (err error) {
 		fmt.Fprintf(o.Out, "  Temporal UI    %s\n", temporalUI)
 	}
 	fmt.Fprintf(o.Out, "  Temporal       %s (namespace %s)\n", cfg.Temporal.Address, cfg.Temporal.Namespace)
+	if cfg.Elasticsearch.Configured() {
+		fmt.Fprintf(o.Out, "  Elasticsearch  %s (alias %s)\n", cfg.Elasticsearch.URL, workflows.ElasticsearchAlias)
+	}
 	fmt.Fprintf(o.Out, "  PostgreSQL     postgres://%s@%s:%d/%s\n", cfg.DB.User, cfg.DB.Host, cfg.DB.Port, cfg.DB.Name)
 	fmt.Fprintf(o.Out, "  Admin token    %s  (Authorization: Bearer …, for /api/v1/workflows)\n", cfg.Auth.AdminToken)
 	fmt.Fprintf(o.Out, "  Demo project   %s — map its source codes with:\n", demoProjectID)

@@ -109,4 +109,30 @@ else
 	fi
 fi
 
+# Elasticsearch for `make test` and `portiere dev --elasticsearch`: a JDK 17
+# and Maven build deploy/esnode (our launcher and the stock modules Maven
+# Central lacks) and fetch Elasticsearch's own jars from Maven Central into
+# deploy/esnode/target/lib. Those jars are Elastic-licensed: fetched here,
+# never committed. Rebuilt only when the launcher's sources change.
+java_major() { java -version 2>&1 | awk -F'"' '/version/ {split($2, v, "."); print (v[1] == "1" ? v[2] : v[1]); exit}'; }
+if command -v java >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 && [ "$(java_major)" -ge 17 ]; then
+	say "Java $(java_major): present"
+else
+	apt_install openjdk-17-jdk-headless
+fi
+if command -v mvn >/dev/null 2>&1; then
+	say "Maven: present"
+else
+	apt_install maven
+fi
+ESNODE=deploy/esnode
+if [ -f "$ESNODE/target/portiere-esnode.jar" ] && ls "$ESNODE"/target/lib/elasticsearch-8.*.jar >/dev/null 2>&1 &&
+	[ -z "$(find "$ESNODE/pom.xml" "$ESNODE/src" -newer "$ESNODE/target/portiere-esnode.jar" -type f 2>/dev/null)" ]; then
+	say "Elasticsearch node launcher: present ($ESNODE/target)"
+else
+	say "building the Elasticsearch node launcher (mvn package; fetches Elasticsearch's jars from Maven Central into $ESNODE/target/lib)"
+	rm -rf "$ESNODE/target/lib" # no jars of an older version left on the class path
+	(cd "$ESNODE" && mvn -q -B -DskipTests package dependency:copy-dependencies)
+fi
+
 say "ready"

@@ -20,6 +20,7 @@ import (
 
 	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/mappingjob/mappingjobstore"
+	"github.com/portiere/portiere/platform/esnode/estest"
 	"github.com/portiere/portiere/platform/postgres/dbtest"
 	"github.com/portiere/portiere/vocab"
 	"github.com/portiere/portiere/vocab/vocabstore"
@@ -29,7 +30,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envWorkerProcess) != "" {
 		os.Exit(workerProcessMain())
 	}
-	dbtest.Main(m, stopDevServer)
+	dbtest.Main(m, stopDevServer, estest.Stop)
 }
 
 var (

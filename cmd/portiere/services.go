@@ -26,6 +26,7 @@ import (
 func devCommand(ctx context.Context) *cobra.Command {
 	var dataDir string
 	var temporalPort, temporalUIPort int
+	var withES bool
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the whole stack on this machine (PostgreSQL, Temporal, worker, API)",
@@ -37,7 +38,12 @@ free port on 127.0.0.1. Unless TEMPORAL_ADDRESS is set, the Temporal
 development server is started (Web UI on --temporal-ui-port). Migrations run,
 then the worker and the API (API_PORT, default 8000). Secrets are generated on
 first start and kept in <data-dir>/dev-secrets.env. Ctrl-C stops everything;
-a second start reuses the data.`,
+a second start reuses the data.
+
+With --elasticsearch (and ELASTICSEARCH_URL unset) an Elasticsearch node is
+started in <data-dir>/elasticsearch on a free port on 127.0.0.1 (make tools
+installs it) and filled from the vocabulary; the API and the worker use it
+as ELASTICSEARCH_URL. Without it the lexical tier is the embedded BM25 index.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, logger, err := loadConfig(config.ModeDev, cmd.ErrOrStderr())
@@ -52,6 +58,7 @@ a second start reuses the data.`,
 				Config: cfg, DataDir: abs,
 				TemporalPort:   temporalPort,
 				TemporalUIPort: temporalUIPort,
+				Elasticsearch:  withES,
 				Version:        version, Logger: logger, Out: cmd.OutOrStdout(),
 				Serve: func(ctx context.Context, st devstack.Stack) error {
 					return serveDev(ctx, st, logger)
@@ -62,6 +69,7 @@ a second start reuses the data.`,
 	cmd.Flags().StringVar(&dataDir, "data-dir", ".portiere", "folder for the private database, Temporal state and dev secrets")
 	cmd.Flags().IntVar(&temporalPort, "temporal-port", 7233, "port of the Temporal development server (when TEMPORAL_ADDRESS is unset)")
 	cmd.Flags().IntVar(&temporalUIPort, "temporal-ui-port", 8233, "port of the Temporal Web UI (when TEMPORAL_ADDRESS is unset)")
+	cmd.Flags().BoolVar(&withES, "elasticsearch", false, "start a local Elasticsearch node and search through it (ELASTICSEARCH_URL, when set, is used instead)")
 	return cmd
 }
 

@@ -1,7 +1,12 @@
 // Command testenv runs a command (normally `go test ./...`) with a private
-// PostgreSQL cluster started once for the whole run: it sets
-// PORTIERE_TEST_DATABASE_URL, runs the command, and stops the cluster
-// however the command ends.
+// PostgreSQL cluster and an Elasticsearch node started once for the whole
+// run: it sets PORTIERE_TEST_DATABASE_URL and PORTIERE_TEST_ELASTICSEARCH_URL,
+// runs the command, and stops both however the command ends. Tests give each
+// of their Elasticsearch indices a name of its own (estest.IndexName).
+//
+// Without the Elasticsearch launcher installed (make tools builds it) the
+// node is left out and the Elasticsearch tests skip, unless
+// PORTIERE_REQUIRE_TOOLS is set (make test sets it), when testenv fails.
 //
 //	go run ./internal/testenv -- go test ./...
 package main
@@ -16,6 +21,8 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/portiere/portiere/platform/esnode"
+	"github.com/portiere/portiere/platform/esnode/estest"
 	"github.com/portiere/portiere/platform/pgcluster"
 	"github.com/portiere/portiere/platform/postgres/dbtest"
 )
@@ -63,9 +70,35 @@ func run(args []string) (int, error) {
 	}()
 	fmt.Fprintf(os.Stderr, "testenv: PostgreSQL on 127.0.0.1:%d\n", cl.Port())
 
+	env := append(os.Environ(), dbtest.EnvURL+"="+cl.ConnString("postgres"))
+	if install, err := esnode.Find(); err != nil {
+		if os.Getenv("PORTIERE_REQUIRE_TOOLS") != "" {
+			return 1, err
+		}
+		fmt.Fprintln(os.Stderr, "testenv:", err, "— the Elasticsearch tests will skip")
+	} else {
+		fmt.Fprintln(os.Stderr, "testenv: starting an Elasticsearch node for the test run")
+		logf, err := os.Create(filepath.Join(tmp, "elasticsearch.log"))
+		if err != nil {
+			return 1, err
+		}
+		defer logf.Close()
+		node, err := esnode.Start(ctx, esnode.Options{Install: install, Dir: filepath.Join(tmp, "es"), Log: logf})
+		if err != nil {
+			return 1, err
+		}
+		defer func() {
+			if err := node.Stop(); err != nil {
+				fmt.Fprintln(os.Stderr, "testenv:", err)
+			}
+		}()
+		fmt.Fprintf(os.Stderr, "testenv: Elasticsearch on %s\n", node.URL())
+		env = append(env, estest.EnvURL+"="+node.URL())
+	}
+
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), dbtest.EnvURL+"="+cl.ConnString("postgres"))
+	cmd.Env = env
 	// Forward Ctrl-C / SIGTERM to the command and still stop the cluster.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)

@@ -3,28 +3,24 @@ package elastic_test
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
 
+	"github.com/portiere/portiere/platform/esnode/estest"
 	"github.com/portiere/portiere/search"
 	"github.com/portiere/portiere/search/elastic"
 )
 
-// TestIntegration runs the population workflow and searches against a real
-// Elasticsearch 8 named by ELASTICSEARCH_URL, in an index of its own that
-// it deletes afterwards.
+// TestIntegration runs the population steps and searches against a real
+// Elasticsearch 8 node (estest: the one make test starts, or one of the test
+// binary's own), in an index of its own that it deletes afterwards.
 func TestIntegration(t *testing.T) {
-	addr := os.Getenv("ELASTICSEARCH_URL")
-	if addr == "" {
-		t.Skip("ELASTICSEARCH_URL not set")
-	}
+	addr := estest.URL(t)
 	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{addr}})
 	if err != nil {
 		t.Fatal(err)
@@ -32,8 +28,7 @@ func TestIntegration(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cl := elastic.New(es)
-	suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
-	index, aliasName := "portiere-test-"+suffix, "portiere-test-alias-"+suffix
+	index, aliasName := estest.IndexName(t, "portiere-test"), estest.IndexName(t, "portiere-test-alias")
 	t.Cleanup(func() {
 		// Deleting the index removes the alias with it.
 		if err := cl.DeleteIndex(context.Background(), index); err != nil {
@@ -70,6 +65,40 @@ func TestIntegration(t *testing.T) {
 	for range 2 {
 		if err := cl.SwapAlias(ctx, aliasName, index); err != nil {
 			t.Fatal(err)
+		}
+	}
+
+	// Swapping to a second index leaves the alias on it alone; the first
+	// keeps its documents.
+	next := estest.IndexName(t, "portiere-test-next")
+	t.Cleanup(func() {
+		if err := cl.DeleteIndex(context.Background(), next); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	if err := cl.CreateIndex(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []string{next, index} {
+		if err := cl.SwapAlias(ctx, aliasName, to); err != nil {
+			t.Fatal(err)
+		}
+		res, err := es.Indices.GetAlias(es.Indices.GetAlias.WithName(aliasName), es.Indices.GetAlias.WithContext(ctx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var holders map[string]any
+		err = json.NewDecoder(res.Body).Decode(&holders)
+		res.Body.Close()
+		if _, ok := holders[to]; err != nil || len(holders) != 1 || !ok {
+			t.Fatalf("after the swap to %s the alias names %v (%v)", to, holders, err)
+		}
+		want := total
+		if to == next {
+			want = 0
+		}
+		if n, err := cl.Count(ctx, aliasName); err != nil || n != want {
+			t.Fatalf("alias on %s counts %d, %v; want %d", to, n, err, want)
 		}
 	}
 
@@ -184,6 +213,31 @@ func checkAnalyzer(t *testing.T, ctx context.Context, es *elasticsearch.Client, 
 	} {
 		if a, b := analyze(p[0]), analyze(p[1]); !reflect.DeepEqual(a, b) {
 			t.Errorf("%q → %v, %q → %v: want equal", p[0], a, p[1], b)
+		}
+	}
+	// The index's analyzer and the embedded one (search.Analyzer) must
+	// make the same terms, or the two lexical tiers rank differently.
+	var embedded search.Analyzer
+	for _, text := range []string{
+		"Type 2 diabetes mellitus without complication",
+		"Metformin hydrochloride 500 MG Oral Tablet",
+		"amoxicillin 250mg/5ml oral suspension",
+		"Haemorrhage of oesophagus, unspecified",
+		"Tumour of the centre of the colour-blind optic nerve",
+		"Acute myocardial infarction of anterolateral wall",
+		"Insulin glargine 100 UNT/ML Injectable Solution",
+		"Sodium chloride 0.9 % Injectable Solution",
+		"Vitamin D3 1,000 IU; cholecalciferol .025 mg",
+		"Sjögren's syndrome with keratoconjunctivitis",
+		"Hemoglobin A1c/Hemoglobin.total in Blood",
+		"Paediatric oedema, foetal anaemia, organisation",
+	} {
+		var want []string
+		for _, tk := range embedded.Analyze(text) {
+			want = append(want, tk.Term)
+		}
+		if got := analyze(text); !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: Elasticsearch %v, embedded %v", text, got, want)
 		}
 	}
 	if got := strings.Join(analyze("E11.9 Type 2 diabetes"), " "); got != "e 11.9 type 2 diabet" {

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/portiere/portiere/platform/esnode"
+)
+
+// `portiere dev --elasticsearch` starts a node in its data folder, fills
+// the alias, and the API searches through it: a text that exists only in
+// the node's index (written there directly, after start-up) is found by the
+// API's concept search. SIGTERM stops the node with the rest.
+func TestDevElasticsearch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL, Temporal and Elasticsearch")
+	}
+	if _, err := esnode.Find(); err != nil {
+		if os.Getenv("PORTIERE_REQUIRE_TOOLS") != "" {
+			t.Fatalf("%v (PORTIERE_REQUIRE_TOOLS is set)", err)
+		}
+		t.Skip(err)
+	}
+	cli := temporalCLI(t)
+	bin := buildBinary(t)
+	base, err := os.MkdirTemp("", "portiere-dev-es-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	os.Chmod(base, 0o755) // PostgreSQL may run as the postgres user
+	dataDir := filepath.Join(base, "data")
+
+	apiPort, tPort, uiPort := freePort(t), freePort(t), freePort(t)
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(bin, "dev", "--elasticsearch", "--data-dir", dataDir,
+		"--temporal-port", strconv.Itoa(tPort), "--temporal-ui-port", strconv.Itoa(uiPort))
+	cmd.Env = devEnv(cli, apiPort)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		for pid := range processesUsing(dataDir) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+
+	api := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+	var ready string
+	for deadline := time.Now().Add(3 * time.Minute); ; {
+		code, body := get(api + "/health/ready")
+		if code == 200 {
+			ready = body
+			break
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("portiere dev exited: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/health/ready never 200 (last %d %s)\nstderr:\n%s", code, body, stderr.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !strings.Contains(ready, `"elasticsearch":{"status":"ok"`) {
+		t.Errorf("readiness does not check Elasticsearch: %s", ready)
+	}
+	m := regexp.MustCompile(`Elasticsearch  (http://127\.0\.0\.1:\d+)`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("Elasticsearch URL not printed:\n%s", stdout.String())
+	}
+	esURL := m[1]
+	if strings.Contains(stderr.String(), "alias not populated") {
+		t.Fatalf("the API fell back to the embedded lexical index:\n%s", stderr.String())
+	}
+
+	// A document only the node has: if the API finds it, its lexical tier
+	// is Elasticsearch.
+	doc := `{"concept_id":201826,"text":"zyxwvut marker condition","field":"synonym","concept_name":"Type 2 diabetes mellitus","vocabulary_id":"SNOMED","domain_id":"Condition","concept_class_id":"Clinical Finding","standard_concept":"S"}`
+	res, err := http.Post(esURL+"/portiere-concepts/_doc/marker?refresh=true", "application/json", strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("indexing the marker document: %s", res.Status)
+	}
+	var found struct {
+		Results []struct {
+			ConceptID   int32 `json:"concept_id"`
+			Explanation struct {
+				LexicalRank int `json:"lexical_rank"`
+			} `json:"explanation"`
+		} `json:"results"`
+	}
+	marked := func() (bool, string) {
+		res, err := http.Post(api+"/api/v1/concepts/search", "application/json", strings.NewReader(`{"query":"zyxwvut marker","limit":5}`))
+		if err != nil {
+			return false, err.Error()
+		}
+		defer res.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(res.Body)
+		if err := json.Unmarshal(b.Bytes(), &found); err != nil {
+			return false, res.Status + " " + b.String()
+		}
+		for _, r := range found.Results {
+			if r.ConceptID == 201826 && r.Explanation.LexicalRank == 1 {
+				return true, ""
+			}
+		}
+		return false, res.Status + " " + b.String()
+	}
+	// Retried a little: on a loaded machine the first searches may time out.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		ok, got := marked()
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("search through the API: %s; want 201826 first in the lexical tier, on the node's marker text\nstderr:\n%s", got, stderr.String())
+		}
+		time.Sleep(time.Second)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\nstderr:\n%s", err, stderr.String())
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatal("portiere dev did not exit within 90 s of SIGTERM")
+	}
+	if left := processesUsing(dataDir); len(left) > 0 {
+		t.Fatalf("processes left running after SIGTERM: %v", left)
+	}
+}
