@@ -48,9 +48,9 @@ type Options struct {
 	// alias before the API starts; without it the lexical tier is the
 	// embedded BM25 index.
 	Elasticsearch bool
-	Version        string
-	Logger         *slog.Logger
-	Out            io.Writer // where the URLs are printed
+	Version       string
+	Logger        *slog.Logger
+	Out           io.Writer // where the URLs are printed
 	// Serve runs the worker and the API on the stack until ctx is done.
 	Serve func(ctx context.Context, st Stack) error
 }
