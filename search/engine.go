@@ -98,6 +98,7 @@ type Engine struct {
 	// operations are the analysed words that make a query ask for a
 	// procedure.
 	operations map[string]bool
+	units      *unitIndex
 }
 
 // rerankDepth is how many leading candidates get a dense score computed
@@ -133,7 +134,7 @@ func NewEngine(c *Corpus, opts Options) *Engine {
 		opts.Weights = DefaultWeights
 	}
 	an := &Analyzer{}
-	e := &Engine{corpus: c, an: an, lex: NewBM25Index(c, an), opts: opts, vocab: map[string]bool{}, cal: defaultCalibration, operations: operationTerms(an)}
+	e := &Engine{corpus: c, an: an, lex: NewBM25Index(c, an), opts: opts, vocab: map[string]bool{}, cal: defaultCalibration, operations: operationTerms(an), units: newUnitIndex(c)}
 	for i := range c.Concepts {
 		e.vocab[c.Concepts[i].Vocabulary] = true
 	}
@@ -254,6 +255,7 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		matched, field       string
 		via                  int32
 		codeHit              bool
+		unitRank             int // 1-based rank among UCUM concepts meaning the query, 0 if none
 	}
 	cands := map[int32]*candState{}
 	get := func(t int32) *candState {
@@ -273,6 +275,23 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 			ev.matched, ev.field = e.corpus.Concepts[o].Code, "code"
 			if t != o {
 				ev.via = o
+			}
+		}
+	}
+
+	// A unit string: the UCUM concepts that mean the same unit.
+	unitMatches, unitFolded := e.units.match(e.corpus, text, nil)
+	for i, m := range unitMatches {
+		for _, t := range e.targets(cf, m.ordinal) {
+			ev := get(t)
+			if ev.unitRank == 0 {
+				ev.unitRank = i + 1
+			}
+			if !ev.codeHit {
+				ev.matched, ev.field = e.corpus.Concepts[m.ordinal].Code, "code"
+				if t != m.ordinal {
+					ev.via = m.ordinal
+				}
 			}
 		}
 	}
@@ -371,6 +390,11 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		if ev.codeHit {
 			s += 10 // an exact code outranks any text match
 		}
+		if ev.unitRank > 0 {
+			// The query is this unit, however spelled: that outranks a
+			// code spelled like it ("C" is not coulombs in a unit field).
+			s += 30 - float64(min(ev.unitRank, 10))
+		}
 		return s
 	}
 	states := make([]*candState, 0, len(cands))
@@ -383,6 +407,9 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		}
 		ev.features.Dense = ev.denseScore
 		ev.features.Code = ev.codeHit
+		if ev.unitRank > 0 {
+			ev.features.Unit = UnitEvidence{Rank: ev.unitRank, Candidates: len(unitMatches), CaseFolded: unitFolded}
+		}
 		if wantsProcedure && e.corpus.Concepts[ev.target].Domain != "Procedure" {
 			ev.features.OffType = 1
 		}

@@ -11,6 +11,14 @@ type Evidence struct {
 	Numbers       float64 // share of the query's numbers the text contains (1 without numbers)
 	OffType       float64 // 1 when the query names an operation and the concept is no procedure
 	Code          bool    // the query is this concept's code
+	Unit          UnitEvidence
+}
+
+// UnitEvidence says how a query parsed as a unit matched a UCUM concept.
+type UnitEvidence struct {
+	Rank       int  // 1-based rank among the UCUM concepts meaning the query's unit; 0 when none
+	Candidates int  // how many UCUM concepts mean it
+	CaseFolded bool // only UCUM's case-insensitive reading matched ("MG/DL", "ku/L")
 }
 
 // Weights of the weighted fusion. The defaults express a simple prior — a

@@ -89,6 +89,8 @@ var goldSets = []goldSet{
 	{"procedures", "procedures_ncsp_to_snomed.csv", search.Filter{StandardOnly: true}},
 	{"drug packages", "drug_packages_to_rxnorm.csv", search.Filter{StandardOnly: true}},
 	{"disease names", "disease_names_to_icd10cm.csv", search.Filter{Vocabularies: []string{"ICD10CM"}}},
+	{"lab names", "labs_local_to_loinc.csv", search.Filter{StandardOnly: true}},
+	{"unit strings", "units_to_ucum.csv", search.Filter{StandardOnly: true}},
 }
 
 func readGold(t testing.TB, file string) []goldRow {
