@@ -241,7 +241,8 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	terms := e.an.Terms(text)
+	kind, lq := e.classify(text)
+	terms := e.an.Terms(lq.text)
 
 	// Collect evidence per final concept.
 	type candState struct {
@@ -281,6 +282,9 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 
 	// A unit string: the UCUM concepts that mean the same unit.
 	unitMatches, unitFolded := e.units.match(e.corpus, text, nil)
+	if len(unitMatches) > 0 {
+		kind = TermUnit
+	}
 	for i, m := range unitMatches {
 		for _, t := range e.targets(cf, m.ordinal) {
 			ev := get(t)
@@ -299,7 +303,7 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	keep := cf.keepFunc(e.corpus)
 	qterms, slots := e.lex.expand(terms)
 	if e.opts.Fusion != FusionDense {
-		hits, err := e.lexical(ctx, text, q.Filter, qterms, keep)
+		hits, err := e.lexical(ctx, lq.text, q.Filter, qterms, keep)
 		if err != nil {
 			return Result{}, err
 		}
@@ -409,6 +413,11 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		ev.features.Code = ev.codeHit
 		if ev.unitRank > 0 {
 			ev.features.Unit = UnitEvidence{Rank: ev.unitRank, Candidates: len(unitMatches), CaseFolded: unitFolded}
+		}
+		con := &e.corpus.Concepts[ev.target]
+		ev.features.KindPrior = kindPrior(kind, con)
+		if kind == TermLab {
+			ev.features.Specimen = labEvidence(lq, con)
 		}
 		if wantsProcedure && e.corpus.Concepts[ev.target].Domain != "Procedure" {
 			ev.features.OffType = 1

@@ -1,0 +1,221 @@
+package search
+
+import (
+	"regexp"
+	"strings"
+)
+
+// TermKind is what a source term names: a drug, a lab test, a unit, ...
+type TermKind string
+
+// Kinds the classifier tells apart. TermUnknown is the honest answer for
+// most diagnoses and procedures written without cues; it adds no prior.
+const (
+	TermUnknown   TermKind = ""
+	TermUnit      TermKind = "unit"
+	TermLab       TermKind = "lab"
+	TermDrug      TermKind = "drug"
+	TermProcedure TermKind = "procedure"
+)
+
+// labSpecimens are the specimen (LOINC "system") abbreviations of local lab
+// names — the LOINC short-name conventions (Ser, SerPl, Bld, BldA, Ur, CSF;
+// LOINC Users' Guide, Regenstrief, free licence) — with the words LOINC's
+// long names use for them.
+var labSpecimens = map[string]string{
+	"ser": "serum or plasma", "serpl": "serum or plasma", "plas": "serum or plasma", "plasma": "serum or plasma",
+	"serum": "serum or plasma", "sera": "serum or plasma",
+	"bld": "blood", "wb": "blood", "blood": "blood",
+	"blda": "arterial blood", "art": "arterial blood", "arterial": "arterial blood",
+	"bldv": "venous blood", "ven": "venous blood", "venous": "venous blood",
+	"bldc": "capillary blood", "cap bld": "capillary blood", "capillary": "capillary blood",
+	"bldmv": "mixed venous blood",
+	"ur":    "urine", "urine": "urine", "urn": "urine",
+	"csf": "cerebral spinal fluid", "pleural": "pleural fluid", "periton": "peritoneal fluid",
+	"synv": "synovial fluid", "amn": "amniotic fluid", "stool": "stool", "feces": "stool",
+}
+
+// labNoise are the words of local lab names that say how or where a test was
+// done, not what it is (LOINC short-name scale "Qn", point of care, the
+// i-STAT analyser); they are dropped before searching.
+var labNoise = map[string]bool{"qn": true, "poc": true, "istat": true}
+
+// labCue reports whether a word marks a lab test name.
+func labCue(w string) bool {
+	_, ok := labSpecimens[w]
+	return ok && w != "blood" && w != "arterial" && w != "venous" && w != "capillary" || labNoise[w]
+}
+
+var (
+	// A strength: a number and a unit of amount or concentration.
+	strengthRe = regexp.MustCompile(`(?i)\d\s*(mg|mcg|µg|ug|g|gm|ml|l|%|iu|units?|meq|mmol|mg/ml|mcg/ml|mg/hr)\b`)
+	// Dose forms and routes as formularies write them.
+	doseFormRe = regexp.MustCompile(`(?i)\b(tab|tabs|tablets?|caps?|capsules?|inj|injection|injectable|soln|solution|susp|suspension|syrup|cream|ointment|oint|gel|patch|inhaler|spray|drops|suppository|supp|oral|po|iv|im|sc|subcut|intravenous|intramuscular|subcutaneous|ophthalmic|opht|otic|topical|transdermal|nasal|rectal|vaginal|sublingual|er|xl|sr|xr|elixir|lozenge|powder)\b`)
+	wordRe     = regexp.MustCompile(`[A-Za-z][A-Za-z0-9]*`)
+	parenRe    = regexp.MustCompile(`\(([^()]*)\)'?`)
+)
+
+// labQuery is what a lab test name says beyond its analyte.
+type labQuery struct {
+	specimen string // LOINC system words ("serum or plasma"), "" when unsaid
+	fraction bool   // "%": a share of a whole (LOINC "Neutrophils/Leukocytes")
+	count    bool   // "#": a number of things (LOINC "[#/volume]")
+	text     string // the name with specimen abbreviations spelled out and noise dropped
+}
+
+// classify returns the kind of a source term from its text alone, and for
+// lab tests the name rewritten with LOINC's words.
+func (e *Engine) classify(text string) (TermKind, labQuery) {
+	lq := labQuery{text: text}
+	words := wordRe.FindAllString(text, -1)
+	lab := false
+	for _, w := range words {
+		if labCue(strings.ToLower(w)) {
+			lab = true
+		}
+	}
+	// "Neutrophils %", "WBC #": a share or a count without any strength is
+	// a lab result, not a drug.
+	if !lab && strings.ContainsAny(text, "%#") && !strings.ContainsAny(text, "0123456789") && len(words) > 0 {
+		lab = true
+	}
+	if lab {
+		lq = rewriteLab(text)
+		return TermLab, lq
+	}
+	if strengthRe.MatchString(text) || doseFormRe.MatchString(text) && len(words) > 1 {
+		return TermDrug, lq
+	}
+	for _, t := range e.an.Terms(text) {
+		if e.operations[t] {
+			return TermProcedure, lq
+		}
+	}
+	return TermUnknown, lq
+}
+
+// rewriteLab spells out specimen abbreviations as LOINC names systems and
+// drops the words that name the analyser, the scale or the lab
+// ("Potass(ER-IS)" loses its department code).
+func rewriteLab(text string) labQuery {
+	var lq labQuery
+	// A parenthesised code of capitals ("(CSH)", "(ER-IS)") names the lab
+	// that ran the test.
+	text = parenRe.ReplaceAllStringFunc(text, func(m string) string {
+		inner := strings.Trim(m, "()'")
+		if inner != "" && strings.ToUpper(inner) == inner && len(inner) <= 8 {
+			return " "
+		}
+		return " " + inner + " "
+	})
+	var out []string
+	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return r == ' ' || r == '\t' || r == '\'' || r == '-' }) {
+		if strings.Trim(w, "%#") != w {
+			lq.fraction = lq.fraction || strings.Contains(w, "%")
+			lq.count = lq.count || strings.Contains(w, "#")
+			if w = strings.Trim(w, "%#"); w == "" {
+				continue
+			}
+		}
+		lw := strings.ToLower(w)
+		if sp, ok := labSpecimens[lw]; ok {
+			if lq.specimen == "" {
+				lq.specimen = sp
+			}
+			out = append(out, sp)
+			continue
+		}
+		if labNoise[lw] {
+			continue
+		}
+		out = append(out, w)
+	}
+	lq.text = strings.Join(out, " ")
+	return lq
+}
+
+// loincSystem returns the system of a LOINC long name ("Sodium
+// [Moles/volume] in Serum or Plasma" → "serum or plasma"), lower case, ""
+// when the name has none.
+func loincSystem(name string) string {
+	i := strings.LastIndex(name, " in ")
+	if i < 0 {
+		return ""
+	}
+	s := name[i+4:]
+	for _, stop := range []string{" by ", " --", " from ", " adjusted", " calculated", " Estimated"} {
+		if j := strings.Index(s, stop); j >= 0 {
+			s = s[:j]
+		}
+	}
+	return strings.ToLower(strings.TrimSpace(s))
+}
+
+// usualSpecimens are the systems a lab test is most often run on, used when
+// a name does not say: serum or plasma for chemistry, blood for hematology
+// and blood gases.
+var usualSpecimens = map[string]bool{"serum or plasma": true, "blood": true, "serum": true, "plasma": true}
+
+// labEvidence scores how a LOINC candidate's system and property agree with
+// the query: +1 same specimen, -1 another one; without a specimen in the
+// query, the usual ones score 0 and others -0.5. A ratio of two analytes
+// ("X in fluid/X in serum") the query does not ask for is -1.
+func labEvidence(lq labQuery, c *Concept) float64 {
+	if c.Vocabulary != "LOINC" {
+		return 0
+	}
+	s := 0.0
+	sys := loincSystem(c.Name)
+	switch {
+	case sys == "":
+	case lq.specimen != "" && sys == lq.specimen:
+		s += 1
+	case lq.specimen != "":
+		s -= 1
+	case !usualSpecimens[sys]:
+		s -= 0.5
+	}
+	comp := c.Name
+	if j := strings.Index(comp, "["); j >= 0 {
+		comp = comp[:j]
+	}
+	ratio := strings.Contains(comp, "/")
+	switch {
+	case lq.fraction && ratio:
+		s += 1
+	case lq.fraction && strings.Contains(c.Name, "[#/"):
+		s -= 1
+	case lq.count && strings.Contains(c.Name, "[#/"):
+		s += 1
+	case ratio && !strings.Contains(lq.text, "/") && !strings.Contains(strings.ToLower(lq.text), "ratio"):
+		s -= 1
+	}
+	return s
+}
+
+// kindPrior is +1 when a candidate is of the kind the query is, -1 when it
+// plainly is not (a drug for a lab test name, a unit for a drug).
+func kindPrior(k TermKind, c *Concept) float64 {
+	switch k {
+	case TermLab:
+		switch {
+		case c.Domain == "Measurement" && c.Vocabulary == "LOINC":
+			return 1
+		case c.Domain == "Drug" || c.Vocabulary == "UCUM":
+			return -1
+		}
+	case TermDrug:
+		switch {
+		case c.Domain == "Drug":
+			return 1
+		case c.Vocabulary == "UCUM" || c.Domain == "Measurement":
+			return -1
+		}
+	case TermUnit:
+		if c.Vocabulary == "UCUM" {
+			return 1
+		}
+		return -1
+	}
+	return 0
+}
