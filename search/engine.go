@@ -61,6 +61,8 @@ type Candidate struct {
 
 // Result is the ranked candidates of a query and the routing of the best.
 type Result struct {
+	Kind       TermKind // what the term was read as; TermUnknown when neither text nor filter says
+	Conflict   bool     // the text reads as one kind and the filter asks for another
 	Candidates []Candidate
 	Confidence float64 // calibrated probability that Candidates[0] is right
 	Route      Route
@@ -99,6 +101,9 @@ type Engine struct {
 	// procedure.
 	operations map[string]bool
 	units      *unitIndex
+	// specimenTerms are the analysed words of lab specimens ("serum",
+	// "blood"): a lab candidate must match some other word of the name.
+	specimenTerms map[string]bool
 }
 
 // rerankDepth is how many leading candidates get a dense score computed
@@ -134,7 +139,12 @@ func NewEngine(c *Corpus, opts Options) *Engine {
 		opts.Weights = DefaultWeights
 	}
 	an := &Analyzer{}
-	e := &Engine{corpus: c, an: an, lex: NewBM25Index(c, an), opts: opts, vocab: map[string]bool{}, cal: defaultCalibration, operations: operationTerms(an), units: newUnitIndex(c)}
+	e := &Engine{corpus: c, an: an, lex: NewBM25Index(c, an), opts: opts, vocab: map[string]bool{}, cal: defaultCalibration, operations: operationTerms(an), units: newUnitIndex(c), specimenTerms: map[string]bool{}}
+	for k, v := range labSpecimens {
+		for _, t := range an.Terms(k + " " + v) {
+			e.specimenTerms[t] = true
+		}
+	}
 	for i := range c.Concepts {
 		e.vocab[c.Concepts[i].Vocabulary] = true
 	}
@@ -241,8 +251,24 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	kind, lq := e.classify(text)
+	textKind, lq := e.classify(text)
+	kind, conflict := resolveKind(textKind, contextKind(q.Filter))
 	terms := e.an.Terms(lq.text)
+	// analyte: the query slots (distinct terms, as expand numbers them) that
+	// name what a lab test measures rather than its specimen.
+	var analyte uint64
+	if kind == TermLab {
+		seen := map[string]bool{}
+		for _, t := range terms {
+			if seen[t] {
+				continue
+			}
+			if slot := len(seen); slot < 64 && !e.specimenTerms[t] {
+				analyte |= 1 << slot
+			}
+			seen[t] = true
+		}
+	}
 
 	// Collect evidence per final concept.
 	type candState struct {
@@ -283,7 +309,7 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	// A unit string: the UCUM concepts that mean the same unit.
 	unitMatches, unitFolded := e.units.match(e.corpus, text, nil)
 	if len(unitMatches) > 0 {
-		kind = TermUnit
+		kind, conflict = resolveKind(TermUnit, contextKind(q.Filter))
 	}
 	for i, m := range unitMatches {
 		for _, t := range e.targets(cf, m.ordinal) {
@@ -418,6 +444,9 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		ev.features.KindPrior = kindPrior(kind, con)
 		if kind == TermLab {
 			ev.features.Specimen = labEvidence(lq, con)
+			if analyte != 0 && ev.features.slots&analyte == 0 && !ev.codeHit {
+				ev.features.Specimen -= 2 // the specimen alone matched
+			}
 		}
 		if wantsProcedure && e.corpus.Concepts[ev.target].Domain != "Procedure" {
 			ev.features.OffType = 1
@@ -471,9 +500,14 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		}
 		out = append(out, c)
 	}
-	res := Result{}
-	res.Confidence = e.cal.confidence(out)
+	res := Result{Kind: kind, Conflict: conflict}
+	res.Confidence = e.cal.confidence(out, kind)
 	res.Route = e.opts.Thresholds.Route(res.Confidence)
+	if res.Route == RouteAuto && (kind == TermUnknown || conflict) {
+		// Without knowing what the term is, or when its text and its
+		// context disagree, a person confirms.
+		res.Route = RouteReview
+	}
 	if len(out) > q.Limit {
 		out = out[:q.Limit]
 	}

@@ -14,6 +14,8 @@ type Evidence struct {
 	KindPrior     float64 // +1 the concept is of the query's kind (a LOINC test for a lab name), -1 plainly not, 0 unknown
 	Specimen      float64 // LOINC system agreement with a lab name, see labEvidence
 	Unit          UnitEvidence
+
+	slots uint64 // bit i: query slot i matched (the first 64)
 }
 
 // UnitEvidence says how a query parsed as a unit matched a UCUM concept.
@@ -111,8 +113,12 @@ func (ix *BM25Index) features(qi queryInfo, qterms []queryTerm, d uint32) Eviden
 	}
 	var f Evidence
 	var got float32
+
 	for s, w := range slotHit {
 		got += w * qi.slotIDF[s]
+		if w > 0 && s < 64 {
+			f.slots |= 1 << s
+		}
 	}
 	if qi.totalIDF > 0 {
 		f.QueryCoverage = float64(got / qi.totalIDF)

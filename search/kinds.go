@@ -16,7 +16,112 @@ const (
 	TermLab       TermKind = "lab"
 	TermDrug      TermKind = "drug"
 	TermProcedure TermKind = "procedure"
+	TermDiagnosis TermKind = "diagnosis"
 )
+
+// diagnosisWords and diagnosisSuffixes mark a disorder or finding: the
+// nouns problem lists are built from and the Greek and Latin endings of
+// disease names (-itis inflammation, -oma tumour, -osis condition, -emia
+// blood state, -pathy disease, -plasia growth, -algia pain).
+var diagnosisWords = map[string]bool{
+	"disease": true, "disorder": true, "syndrome": true, "infection": true, "fracture": true, "injury": true,
+	"deficiency": true, "failure": true, "cancer": true, "carcinoma": true, "tumor": true, "tumour": true,
+	"neoplasm": true, "ulcer": true, "hernia": true, "pain": true, "poisoning": true, "abscess": true,
+	"insufficiency": true, "stenosis": true, "malformation": true, "anomaly": true, "hypertension": true,
+	"diabetes": true, "dysfunction": true, "lesion": true, "sprain": true, "dislocation": true, "palsy": true,
+	"atresia": true, "dysplasia": true, "cyst": true, "fever": true, "allergy": true, "anemia": true, "anaemia": true,
+	"leukemia": true, "leukaemia": true, "lymphoma": true, "sarcoma": true, "melanoma": true, "obstruction": true,
+	"degeneration": true, "dystrophy": true, "agenesis": true, "hemorrhage": true, "haemorrhage": true,
+	"thrombosis": true, "embolism": true, "infarction": true, "aneurysm": true, "paralysis": true, "complication": true,
+	"history": true, "congenital": true, "chronic": true, "acute": true, "benign": true, "malignant": true,
+}
+
+var diagnosisSuffixes = []string{"itis", "oma", "omas", "osis", "oses", "emia", "aemia", "pathy", "plasia", "algia", "megaly", "uria", "ectasia", "penia", "trophy", "iasis", "ism"}
+
+// isDiagnosisText reports whether words name a disorder.
+func isDiagnosisText(words []string) bool {
+	for _, w := range words {
+		lw := strings.ToLower(w)
+		if diagnosisWords[lw] {
+			return true
+		}
+		if len(lw) > 5 {
+			for _, suf := range diagnosisSuffixes {
+				if strings.HasSuffix(lw, suf) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// contextKind is the kind a query's filter implies: a search restricted to
+// a diagnosis classification or the Condition domain asks for a diagnosis.
+func contextKind(f Filter) TermKind {
+	if len(f.Domains) > 0 {
+		k := TermUnknown
+		for _, d := range f.Domains {
+			var dk TermKind
+			switch d {
+			case "Condition", "Observation":
+				dk = TermDiagnosis
+			case "Drug":
+				dk = TermDrug
+			case "Measurement":
+				dk = TermLab
+			case "Procedure":
+				dk = TermProcedure
+			case "Unit":
+				dk = TermUnit
+			}
+			if k != TermUnknown && dk != k {
+				return TermUnknown
+			}
+			k = dk
+		}
+		return k
+	}
+	if len(f.Vocabularies) > 0 {
+		k := TermUnknown
+		for _, v := range f.Vocabularies {
+			var vk TermKind
+			switch v {
+			case "ICD10CM", "ICD10", "ICD9CM", "ICD10GM", "ICD10CN", "KCD7", "CIM10":
+				vk = TermDiagnosis
+			case "RxNorm", "RxNorm Extension", "ATC", "NDC", "dm+d":
+				vk = TermDrug
+			case "LOINC":
+				vk = TermLab
+			case "UCUM":
+				vk = TermUnit
+			case "ICD10PCS", "ICD9Proc", "CPT4", "HCPCS", "OPCS4":
+				vk = TermProcedure
+			}
+			if k != TermUnknown && vk != k {
+				return TermUnknown
+			}
+			k = vk
+		}
+		return k
+	}
+	return TermUnknown
+}
+
+// resolveKind combines the kind read from the text with the one the filter
+// implies. conflict is true when both are known and differ (a lab test name
+// searched among drugs): such a mapping is never accepted automatically.
+func resolveKind(text, context TermKind) (k TermKind, conflict bool) {
+	switch {
+	case text == TermUnknown:
+		return context, false
+	case context == TermUnknown || context == text:
+		return text, false
+	case text == TermLab && context == TermDiagnosis || text == TermDiagnosis && context == TermLab:
+		return context, false // "Observation" holds both findings and measurements
+	}
+	return text, true
+}
 
 // labSpecimens are the specimen (LOINC "system") abbreviations of local lab
 // names — the LOINC short-name conventions (Ser, SerPl, Bld, BldA, Ur, CSF;
@@ -60,6 +165,8 @@ type labQuery struct {
 	specimen string // LOINC system words ("serum or plasma"), "" when unsaid
 	fraction bool   // "%": a share of a whole (LOINC "Neutrophils/Leukocytes")
 	count    bool   // "#": a number of things (LOINC "[#/volume]")
+	quant    bool   // "Qn": a quantity, not a presence or an identifier
+	titer    bool   // "Titr": a titer
 	text     string // the name with specimen abbreviations spelled out and noise dropped
 }
 
@@ -90,6 +197,9 @@ func (e *Engine) classify(text string) (TermKind, labQuery) {
 		if e.operations[t] {
 			return TermProcedure, lq
 		}
+	}
+	if isDiagnosisText(words) {
+		return TermDiagnosis, lq
 	}
 	return TermUnknown, lq
 }
@@ -126,7 +236,11 @@ func rewriteLab(text string) labQuery {
 			continue
 		}
 		if labNoise[lw] {
+			lq.quant = lq.quant || lw == "qn"
 			continue
+		}
+		if lw == "titr" || lw == "titer" || lw == "titre" {
+			lq.titer = true
 		}
 		out = append(out, w)
 	}
@@ -168,11 +282,17 @@ func labEvidence(lq labQuery, c *Concept) float64 {
 	sys := loincSystem(c.Name)
 	switch {
 	case sys == "":
-	case lq.specimen != "" && sys == lq.specimen:
+	case lq.specimen != "" && sameSpecimen(lq.specimen, sys):
 		s += 1
 	case lq.specimen != "":
 		s -= 1
 	case !usualSpecimens[sys]:
+		s -= 0.5
+	}
+	switch {
+	case lq.titer && strings.Contains(c.Name, "[Titer]"):
+		s += 0.5
+	case lq.quant && (strings.Contains(c.Name, "[Presence]") || strings.Contains(c.Name, "[Identifier]") || strings.Contains(c.Name, "[Interpretation]")):
 		s -= 0.5
 	}
 	comp := c.Name
@@ -191,6 +311,19 @@ func labEvidence(lq labQuery, c *Concept) float64 {
 		s -= 1
 	}
 	return s
+}
+
+// sameSpecimen reports whether a LOINC system covers the specimen a name
+// asks for: "Ser" fits "Serum" and "Serum or Plasma", "Bld" fits "Blood"
+// but not "Arterial blood".
+func sameSpecimen(want, sys string) bool {
+	if want == sys {
+		return true
+	}
+	if want == "serum or plasma" {
+		return sys == "serum" || sys == "plasma" || strings.HasPrefix(sys, "serum, plasma") || strings.HasPrefix(sys, "serum or plasma")
+	}
+	return false
 }
 
 // kindPrior is +1 when a candidate is of the kind the query is, -1 when it
@@ -216,6 +349,17 @@ func kindPrior(k TermKind, c *Concept) float64 {
 			return 1
 		}
 		return -1
+	case TermDiagnosis:
+		switch {
+		case c.Domain == "Condition":
+			return 1
+		case c.Domain == "Drug" || c.Vocabulary == "UCUM":
+			return -1
+		}
+	case TermProcedure:
+		if c.Domain == "Procedure" {
+			return 1
+		}
 	}
 	return 0
 }

@@ -219,7 +219,11 @@ func qualityReport(t *testing.T, corpus *search.Corpus, e *search.Engine) {
 					want = append(want, c.Name)
 				}
 			}
-			t.Logf("MISS %q want %v got %v", g.text, want, top)
+			route := ""
+			if res.Route == search.RouteAuto {
+				route = " (AUTO)"
+			}
+			t.Logf("MISS%s %q kind %q want %v got %v", route, g.text, res.Kind, want, top)
 		})
 		t.Logf("%-14s n=%4d top1=%.3f top5=%.3f top10=%.3f mrr=%.3f auto=%d (precision %.3f)",
 			gs.name, q.n, q.top1, q.top5, q.top10, q.mrr, q.auto, float64(q.autoCorrect)/max(1, float64(q.auto)))

@@ -138,6 +138,7 @@ type unitExpr struct {
 	// spellings with one key are told apart by how many atoms carry the
 	// same prefix.
 	prefix map[string]int
+	braced bool // an annotation was written in braces
 }
 
 // prefixExponent is the power of ten of a prefix scale.
@@ -170,13 +171,10 @@ func (u unitExpr) key() string {
 	return fmt.Sprintf("%.6g|%s|%s", u.scale, strings.Join(parts, "."), strings.Join(an, ","))
 }
 
+// empty reports whether u names no unit: no atom, and no annotation
+// written in braces ("{MOM}"); a bare word like "creatinine" is no unit.
 func (u unitExpr) empty() bool {
-	for _, e := range u.atoms {
-		if e != 0 {
-			return false
-		}
-	}
-	return len(u.annots) == 0
+	return len(u.atoms) == 0 && !u.braced // "mg/mg" has atoms, cancelled
 }
 
 // unitParser parses one string; foldCase selects UCUM's case-insensitive
@@ -286,6 +284,7 @@ func (p *unitParser) term(u *unitExpr, sign int) bool {
 		}
 		if a != "" {
 			u.annots = append(u.annots, a)
+			u.braced = true
 		}
 		p.i += j + 1
 		return true

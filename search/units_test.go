@@ -40,7 +40,7 @@ func TestParseUnitSameMeaning(t *testing.T) {
 		}
 	}
 	// Lab and drug names are not units.
-	for _, s := range []string{"Sodium", "K", "Glucose SerPl Qn", "metformin 500 mg tab", "CRP", "12", ""} {
+	for _, s := range []string{"Sodium", "K", "Glucose SerPl Qn", "metformin 500 mg tab", "CRP", "12", "", "Haemoglobin", "creatinine"} {
 		if u, ok := parseUnit(normaliseUnitText(s), true); ok {
 			t.Errorf("%q parsed as unit %s", s, u.key())
 		}
