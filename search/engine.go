@@ -151,6 +151,15 @@ func NewEngine(c *Corpus, opts Options) *Engine {
 	return e
 }
 
+// WithWeights returns an engine over the same corpus and indexes whose
+// weighted fusion uses w: for fitting weights without rebuilding. Both
+// engines stay safe for concurrent use.
+func (e *Engine) WithWeights(w Weights) *Engine {
+	c := *e
+	c.opts.Weights = w
+	return &c
+}
+
 // Corpus returns the searched corpus.
 func (e *Engine) Corpus() *Corpus { return e.corpus }
 

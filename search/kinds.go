@@ -356,10 +356,8 @@ func kindPrior(k TermKind, c *Concept) float64 {
 		case c.Domain == "Drug" || c.Vocabulary == "UCUM":
 			return -1
 		}
-	case TermProcedure:
-		if c.Domain == "Procedure" {
-			return 1
-		}
 	}
+	// Procedures: the Intent weight already penalises non-procedures for a
+	// query naming an operation.
 	return 0
 }
