@@ -108,14 +108,15 @@ func TestCalibrate(t *testing.T) {
 	}
 }
 
-// fitKindShift finds, per kind of term, the smallest downward shift of the
-// model's log-odds at which "auto" reaches the target precision on each
+// fitKindShift finds, per kind of term, the largest shift (from +3 down) of
+// the model's log-odds at which "auto" reaches the target precision on each
 // training set's rows of that kind (groups of 20 rows or more). A kind
-// without such a group takes the largest shift any kind needed: too little
-// evidence to trust it more.
+// without such a group takes the largest shift any kind needed, and no
+// kind seen in fewer than two sets is shifted up.
 func fitKindShift(sets [][]calRow, skip int, w [nFeat + 1]float64, thr, target float64) map[search.TermKind]float64 {
 	shift := map[search.TermKind]float64{}
-	worst := 0.0
+	groups := map[search.TermKind]int{}
+	worst := 3.0
 	for i, rows := range sets {
 		if i == skip {
 			continue
@@ -130,7 +131,7 @@ func fitKindShift(sets [][]calRow, skip int, w [nFeat + 1]float64, thr, target f
 			if len(rows) < 20 {
 				continue
 			}
-			s := 0.0
+			s := 3.0
 			for ; s > -8; s -= 0.05 {
 				n, right := 0, 0
 				for _, r := range rows {
@@ -146,6 +147,7 @@ func fitKindShift(sets [][]calRow, skip int, w [nFeat + 1]float64, thr, target f
 				}
 			}
 			s = math.Round(s*100) / 100
+			groups[k]++
 			if cur, ok := shift[k]; !ok || s < cur {
 				shift[k] = s
 			}
@@ -155,6 +157,11 @@ func fitKindShift(sets [][]calRow, skip int, w [nFeat + 1]float64, thr, target f
 	for _, k := range []search.TermKind{search.TermLab, search.TermDrug, search.TermDiagnosis, search.TermProcedure, search.TermUnit} {
 		if _, ok := shift[k]; !ok {
 			shift[k] = worst
+		}
+		if groups[k] < 2 && shift[k] > 0 {
+			// Raising confidence needs a kind seen in two sets: one set's
+			// conventions (how broad its gold codes are) do not transfer.
+			shift[k] = 0
 		}
 	}
 	return shift

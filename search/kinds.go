@@ -145,10 +145,14 @@ var labSpecimens = map[string]string{
 // i-STAT analyser); they are dropped before searching.
 var labNoise = map[string]bool{"qn": true, "poc": true, "istat": true}
 
+// labMethods are words only lab test names use: susceptibility testing
+// (minimum inhibitory concentration, disk diffusion) and the scale "Titr".
+var labMethods = map[string]bool{"mic": true, "susc": true, "suscept": true, "susceptibility": true, "titr": true}
+
 // labCue reports whether a word marks a lab test name.
 func labCue(w string) bool {
 	_, ok := labSpecimens[w]
-	return ok && w != "blood" && w != "arterial" && w != "venous" && w != "capillary" || labNoise[w]
+	return ok && w != "blood" && w != "arterial" && w != "venous" && w != "capillary" || labNoise[w] || labMethods[w]
 }
 
 var (
