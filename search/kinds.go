@@ -174,6 +174,17 @@ type labQuery struct {
 	text     string // the name with specimen abbreviations spelled out and noise dropped
 }
 
+// Classify returns what a source term names, from its text alone: a unit
+// string, a lab test, a drug, a procedure, a diagnosis, or TermUnknown. It
+// is the classifier Search uses before the filter's context is added.
+func (e *Engine) Classify(text string) TermKind {
+	if m, _ := e.units.match(e.corpus, text, nil); len(m) > 0 {
+		return TermUnit
+	}
+	k, _ := e.classify(text)
+	return k
+}
+
 // classify returns the kind of a source term from its text alone, and for
 // lab tests the name rewritten with LOINC's words.
 func (e *Engine) classify(text string) (TermKind, labQuery) {

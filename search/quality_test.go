@@ -83,14 +83,15 @@ type goldSet struct {
 	name   string
 	file   string
 	filter search.Filter
+	kind   search.TermKind // what its terms are, for the classifier's accuracy
 }
 
 var goldSets = []goldSet{
-	{"procedures", "procedures_ncsp_to_snomed.csv", search.Filter{StandardOnly: true}},
-	{"drug packages", "drug_packages_to_rxnorm.csv", search.Filter{StandardOnly: true}},
-	{"disease names", "disease_names_to_icd10cm.csv", search.Filter{Vocabularies: []string{"ICD10CM"}}},
-	{"lab names", "labs_local_to_loinc.csv", search.Filter{StandardOnly: true}},
-	{"unit strings", "units_to_ucum.csv", search.Filter{StandardOnly: true}},
+	{"procedures", "procedures_ncsp_to_snomed.csv", search.Filter{StandardOnly: true}, search.TermProcedure},
+	{"drug packages", "drug_packages_to_rxnorm.csv", search.Filter{StandardOnly: true}, search.TermDrug},
+	{"disease names", "disease_names_to_icd10cm.csv", search.Filter{Vocabularies: []string{"ICD10CM"}}, search.TermDiagnosis},
+	{"lab names", "labs_local_to_loinc.csv", search.Filter{StandardOnly: true}, search.TermLab},
+	{"unit strings", "units_to_ucum.csv", search.Filter{StandardOnly: true}, search.TermUnit},
 }
 
 func readGold(t testing.TB, file string) []goldRow {
@@ -121,6 +122,8 @@ type quality struct {
 	top1, top5, top10 float64
 	mrr               float64
 	auto, autoCorrect int
+	kindRight         int // terms classified as the set's kind
+	kindText          int // the same with the text alone (no filter context)
 }
 
 func measure(t testing.TB, e *search.Engine, gs goldSet, rows []goldRow, failures func(goldRow, search.Result)) quality {
@@ -131,6 +134,12 @@ func measure(t testing.TB, e *search.Engine, gs goldSet, rows []goldRow, failure
 			t.Fatalf("%q: %v", g.text, err)
 		}
 		q.n++
+		if res.Kind == gs.kind {
+			q.kindRight++
+		}
+		if e.Classify(g.text) == gs.kind {
+			q.kindText++
+		}
 		rank := 0
 		for i, c := range res.Candidates {
 			if g.targets[c.Concept.ID] {
@@ -225,8 +234,9 @@ func qualityReport(t *testing.T, corpus *search.Corpus, e *search.Engine) {
 			}
 			t.Logf("MISS%s %q kind %q want %v got %v", route, g.text, res.Kind, want, top)
 		})
-		t.Logf("%-14s n=%4d top1=%.3f top5=%.3f top10=%.3f mrr=%.3f auto=%d (precision %.3f)",
-			gs.name, q.n, q.top1, q.top5, q.top10, q.mrr, q.auto, float64(q.autoCorrect)/max(1, float64(q.auto)))
+		t.Logf("%-14s n=%4d top1=%.3f top5=%.3f top10=%.3f mrr=%.3f auto=%d (%.1f%%, precision %.3f) kind=%.3f (text alone %.3f)",
+			gs.name, q.n, q.top1, q.top5, q.top10, q.mrr, q.auto, 100*float64(q.auto)/float64(q.n), float64(q.autoCorrect)/max(1, float64(q.auto)),
+			float64(q.kindRight)/float64(q.n), float64(q.kindText)/float64(q.n))
 	}
 }
 
