@@ -44,7 +44,7 @@ func (t Thresholds) Route(c float64) Route {
 // that it is right: a logistic model over a few features, fitted on the
 // development gold sets (see docs/benchmarks.md for how).
 type Calibration struct {
-	Bias, Score, Margin, Qcov, Dcov, Dense, Kind, Specimen float64
+	Bias, Score, Margin, Qcov, Dcov, Dense, Kind, Parts float64
 	// KindShift is added to the model's log-odds per kind of term: the
 	// model is fitted on all kinds together, and a kind whose "auto" would
 	// miss the precision target is shifted down until it meets it (see
@@ -56,7 +56,7 @@ type Calibration struct {
 // (PORTIERE_CALIBRATE=1 go test ./search -run Calibrate -v) on the five
 // development gold sets with the default engine; its leave-one-set-out
 // figures are in docs/benchmarks.md.
-var defaultCalibration = Calibration{Bias: -4.579, Score: 2.346, Margin: 3.962, Qcov: 2.705, Dcov: 1.444, Dense: -0.292, Kind: -0.003, Specimen: 0.266,
+var defaultCalibration = Calibration{Bias: -4.579, Score: 2.346, Margin: 3.962, Qcov: 2.705, Dcov: 1.444, Dense: -0.292, Kind: -0.003, Parts: 0.266,
 	KindShift: map[TermKind]float64{TermDiagnosis: -1.2, TermDrug: 0.95, TermLab: 0, TermProcedure: 0, TermUnit: -1.2}}
 
 // NumCalibrationFeatures is the length of CalibrationFeatures' vector.
@@ -65,7 +65,7 @@ const NumCalibrationFeatures = 7
 // CalibrationFeatures are the inputs of the confidence model for a ranked
 // candidate list: the best score, its margin over the second, and the best
 // candidate's query coverage, text coverage, dense similarity, agreement
-// with the query's kind and (lab tests) specimen agreement.
+// with the query's kind and agreement with the term's parsed parts.
 func CalibrationFeatures(cands []Candidate) [NumCalibrationFeatures]float64 {
 	top := cands[0]
 	margin := top.Score
@@ -73,18 +73,18 @@ func CalibrationFeatures(cands []Candidate) [NumCalibrationFeatures]float64 {
 		margin = top.Score - cands[1].Score
 	}
 	return [NumCalibrationFeatures]float64{top.Score, margin, top.Evidence.QueryCoverage, top.Evidence.TextCoverage,
-		top.Evidence.Dense, top.Evidence.KindPrior, top.Evidence.Specimen}
+		top.Evidence.Dense, top.Evidence.KindPrior, top.Evidence.Parts}
 }
 
 // Coefficients returns the model as a vector in CalibrationFeatures order,
 // bias last.
 func (c Calibration) Coefficients() [NumCalibrationFeatures + 1]float64 {
-	return [NumCalibrationFeatures + 1]float64{c.Score, c.Margin, c.Qcov, c.Dcov, c.Dense, c.Kind, c.Specimen, c.Bias}
+	return [NumCalibrationFeatures + 1]float64{c.Score, c.Margin, c.Qcov, c.Dcov, c.Dense, c.Kind, c.Parts, c.Bias}
 }
 
 // CalibrationFrom builds a Calibration from Coefficients' vector.
 func CalibrationFrom(v [NumCalibrationFeatures + 1]float64) Calibration {
-	return Calibration{Score: v[0], Margin: v[1], Qcov: v[2], Dcov: v[3], Dense: v[4], Kind: v[5], Specimen: v[6], Bias: v[7]}
+	return Calibration{Score: v[0], Margin: v[1], Qcov: v[2], Dcov: v[3], Dense: v[4], Kind: v[5], Parts: v[6], Bias: v[7]}
 }
 
 // RuleConfidence reports the confidence of a candidate list that the

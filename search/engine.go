@@ -104,6 +104,9 @@ type Engine struct {
 	// specimenTerms are the analysed words of lab specimens ("serum",
 	// "blood"): a lab candidate must match some other word of the name.
 	specimenTerms map[string]bool
+	// drugFormTerms are the analysed drugFormWords: the other words of a
+	// drug term name its ingredients.
+	drugFormTerms map[string]bool
 }
 
 // rerankDepth is how many leading candidates get a dense score computed
@@ -139,7 +142,12 @@ func NewEngine(c *Corpus, opts Options) *Engine {
 		opts.Weights = DefaultWeights
 	}
 	an := &Analyzer{}
-	e := &Engine{corpus: c, an: an, lex: NewBM25Index(c, an), opts: opts, vocab: map[string]bool{}, cal: defaultCalibration, operations: operationTerms(an), units: newUnitIndex(c), specimenTerms: map[string]bool{}}
+	e := &Engine{corpus: c, an: an, lex: NewBM25Index(c, an), opts: opts, vocab: map[string]bool{}, cal: defaultCalibration, operations: operationTerms(an), units: newUnitIndex(c), specimenTerms: map[string]bool{}, drugFormTerms: map[string]bool{}}
+	for _, w := range drugFormWords {
+		for _, t := range an.Terms(w) {
+			e.drugFormTerms[t] = true
+		}
+	}
 	for k, v := range labSpecimens {
 		for _, t := range an.Terms(k + " " + v) {
 			e.specimenTerms[t] = true
@@ -265,14 +273,24 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	terms := e.an.Terms(lq.text)
 	// analyte: the query slots (distinct terms, as expand numbers them) that
 	// name what a lab test measures rather than its specimen.
+	var pairs []drugPair
+	if kind == TermDrug {
+		pairs = e.queryDrugPairs(text)
+	}
+	// For a drug, the slots of its ingredients: not numbers, units, dose
+	// forms or routes.
 	var analyte uint64
-	if kind == TermLab {
+	if kind == TermLab || kind == TermDrug {
 		seen := map[string]bool{}
 		for _, t := range terms {
 			if seen[t] {
 				continue
 			}
-			if slot := len(seen); slot < 64 && !e.specimenTerms[t] {
+			other := e.specimenTerms[t]
+			if kind == TermDrug {
+				other = isNumber(t) || e.drugFormTerms[t] || t == "%"
+			}
+			if slot := len(seen); slot < 64 && !other {
 				analyte |= 1 << slot
 			}
 			seen[t] = true
@@ -461,10 +479,15 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		con := &e.corpus.Concepts[ev.target]
 		ev.features.KindPrior = kindPrior(kind, con)
 		if kind == TermLab {
-			ev.features.Specimen = labEvidence(lq, con)
-			if analyte != 0 && ev.features.slots&analyte == 0 && !ev.codeHit {
-				ev.features.Specimen -= 2 // the specimen alone matched
-			}
+			ev.features.Parts = labEvidence(lq, con)
+		}
+		if pairs != nil && con.Domain == "Drug" {
+			ev.features.Parts += e.drugPairsAgree(pairs, con.Name)
+		}
+		if analyte != 0 && ev.features.slots&analyte == 0 && !ev.codeHit {
+			// Only the specimen of a lab name matched, or only the strength
+			// and form of a drug: another analyte, another ingredient.
+			ev.features.Parts -= 2
 		}
 		if wantsProcedure && e.corpus.Concepts[ev.target].Domain != "Procedure" {
 			ev.features.OffType = 1

@@ -12,8 +12,11 @@ type Evidence struct {
 	OffType       float64 // 1 when the query names an operation and the concept is no procedure
 	Code          bool    // the query is this concept's code
 	KindPrior     float64 // +1 the concept is of the query's kind (a LOINC test for a lab name), -1 plainly not, 0 unknown
-	Specimen      float64 // LOINC system agreement with a lab name, see labEvidence
-	Unit          UnitEvidence
+	// Parts is how the candidate agrees with the parts parsed from the
+	// term: a lab name's specimen, scale and analyte (labEvidence), a
+	// drug's ingredients (a candidate naming none of them: -2).
+	Parts float64
+	Unit  UnitEvidence
 
 	slots uint64 // bit i: query slot i matched (the first 64)
 }
@@ -36,15 +39,15 @@ type Weights struct {
 	Numbers       float64 // penalty per share of query numbers missing
 	Intent        float64 // penalty for a concept of another kind than the query asks for
 	Kind          float64 // per unit of KindPrior
-	Specimen      float64 // per unit of Specimen
+	Parts         float64 // per unit of Evidence.Parts
 }
 
 // DefaultWeights are used when Options.Weights is zero.
-var DefaultWeights = Weights{QueryCoverage: 0.45, TextCoverage: 0.25, BM25: 0.10, Dense: 0.20, Numbers: 0.15, Intent: 0.08, Kind: 0.10, Specimen: 0.08}
+var DefaultWeights = Weights{QueryCoverage: 0.45, TextCoverage: 0.25, BM25: 0.10, Dense: 0.20, Numbers: 0.15, Intent: 0.08, Kind: 0.10, Parts: 0.08}
 
 func (w Weights) combine(f Evidence, withDense bool) float64 {
 	s := w.QueryCoverage*f.QueryCoverage + w.TextCoverage*f.TextCoverage + w.BM25*f.BM25Relative + w.Numbers*(f.Numbers-1) -
-		w.Intent*f.OffType + w.Kind*f.KindPrior + w.Specimen*f.Specimen
+		w.Intent*f.OffType + w.Kind*f.KindPrior + w.Parts*f.Parts
 	if withDense {
 		s += w.Dense * f.Dense
 	} else {

@@ -1,7 +1,9 @@
 package search
 
 import (
+	"math"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -163,6 +165,25 @@ var (
 	wordRe     = regexp.MustCompile(`[A-Za-z][A-Za-z0-9]*`)
 	parenRe    = regexp.MustCompile(`\(([^()]*)\)'?`)
 )
+
+// drugFormWords are the words of a drug label that are not its ingredients:
+// units, dose forms, routes, release and packaging (EDQM standard terms as
+// formularies write them, with their abbreviations). What remains of a
+// drug term names the ingredients.
+var drugFormWords = []string{
+	"mg", "mcg", "ug", "g", "gm", "ml", "l", "unit", "units", "iu", "meq", "mmol", "mol", "hr", "hour", "dose", "doses", "actuation",
+	"actuat", "per", "na", "tab", "tabs", "tablet", "tablets", "cap", "caps", "capsule", "capsules", "inj", "injection",
+	"injectable", "infusion", "soln", "sol", "solution", "susp", "suspension", "syrup", "elixir", "emulsion", "cream",
+	"ointment", "oint", "gel", "lotion", "foam", "shampoo", "paste", "powder", "granules", "sachet", "lozenge", "pastille",
+	"patch", "plaster", "spray", "drops", "drop", "inhaler", "inhalation", "inhalant", "nebuliser", "nebulizer", "aerosol",
+	"suppository", "supp", "pessary", "implant", "pen", "injector", "cartridge", "syringe", "prefilled", "pre", "filled",
+	"vial", "ampoule", "ampule", "bag", "oral", "po", "iv", "im", "sc", "subcut", "intravenous", "intramuscular",
+	"subcutaneous", "cutaneous", "topical", "transdermal", "ophthalmic", "opht", "ocular", "eye", "otic", "auricular",
+	"ear", "nasal", "rectal", "vaginal", "sublingual", "buccal", "oromucosal", "intrathecal", "epidural", "intravesical",
+	"route", "use", "film", "coated", "gastro", "resistant", "enteric", "prolonged", "modified", "extended", "delayed",
+	"release", "er", "xl", "sr", "xr", "cr", "la", "chewable", "effervescent", "soluble", "dispersible", "orodispersible",
+	"concentrate", "for", "pressurised", "pressurized", "metered", "mouthwash", "gargle", "liquid", "kit",
+}
 
 // labQuery is what a lab test name says beyond its analyte.
 type labQuery struct {
@@ -375,4 +396,104 @@ func kindPrior(k TermKind, c *Concept) float64 {
 	// Procedures: the Intent weight already penalises non-procedures for a
 	// query naming an operation.
 	return 0
+}
+
+// drugPair is one ingredient of a drug with its strength, analysed: the
+// ingredient's first term, the strength as the analyzer writes it (in
+// milligrams when a mass).
+type drugPair struct{ ingredient, strength string }
+
+var (
+	ingredientSplit = regexp.MustCompile(`(?i)\s+and\s+|\s*[,/+]\s*|\s+with\s+`)
+	strengthSplit   = regexp.MustCompile(`[+/]`)
+)
+
+// queryDrugPairs pairs a multi-ingredient drug term's ingredients with its
+// strengths in the order written ("perindopril and amlodipine; 5mg+10mg",
+// "amlodipine/perindopril 10/5 mg"). nil unless there are two or more
+// ingredients and as many strengths.
+func (e *Engine) queryDrugPairs(text string) []drugPair {
+	cut := strings.IndexAny(text, "0123456789;")
+	if cut <= 0 {
+		return nil
+	}
+	var ings []string
+	for _, part := range ingredientSplit.Split(text[:cut], -1) {
+		if ts := e.an.Terms(part); len(ts) > 0 && !e.drugFormTerms[ts[0]] {
+			ings = append(ings, ts[0])
+		}
+	}
+	if len(ings) < 2 {
+		return nil
+	}
+	var nums []string
+	for _, part := range strengthSplit.Split(text[cut:], -1) {
+		for _, tok := range e.an.Analyze(part + " mg") { // a bare number takes the unit written last
+			if tok.Numeric {
+				nums = append(nums, tok.Term)
+				break
+			}
+		}
+	}
+	if len(nums) != len(ings) {
+		return nil
+	}
+	out := make([]drugPair, len(ings))
+	for i := range ings {
+		out[i] = drugPair{ings[i], nums[i]}
+	}
+	return out
+}
+
+// drugPairsAgree compares a candidate's name ("Amlodipine 10 MG /
+// Perindopril 5 MG Oral Tablet") with the query's pairs: +1 when every
+// ingredient has its strength, -1 when an ingredient has another strength,
+// 0 when the name says nothing about them.
+func (e *Engine) drugPairsAgree(q []drugPair, name string) float64 {
+	parts := strings.Split(name, " / ")
+	if len(parts) < 2 {
+		return 0
+	}
+	strength := map[string]string{}
+	for _, p := range parts {
+		toks := e.an.Analyze(p)
+		if len(toks) == 0 || toks[0].Numeric {
+			continue
+		}
+		for _, t := range toks[1:] {
+			if t.Numeric {
+				strength[toks[0].Term] = t.Term
+				break
+			}
+		}
+	}
+	agree := 0
+	for _, p := range q {
+		s, ok := strength[p.ingredient]
+		switch {
+		case !ok:
+		case closeStrength(s, p.strength):
+			agree++
+		default:
+			return -1
+		}
+	}
+	if agree == len(q) {
+		return 1
+	}
+	return 0
+}
+
+// closeStrength reports whether two analysed strengths are the same within
+// rounding: labels round (25.7 mg written for RxNorm's 26 mg, 12 for 12.5).
+func closeStrength(a, b string) bool {
+	if a == b {
+		return true
+	}
+	x, err1 := strconv.ParseFloat(a, 64)
+	y, err2 := strconv.ParseFloat(b, 64)
+	if err1 != nil || err2 != nil || x <= 0 || y <= 0 {
+		return false
+	}
+	return math.Abs(x-y) <= 0.1*math.Max(x, y)
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // TestFusionLeaveOneSetOut evaluates the fusion weights this round added —
-// the kind prior and the lab specimen agreement — leave-one-set-out: for
+// the kind prior and the agreement with the parsed parts (lab specimen, drug ingredient) — leave-one-set-out: for
 // each gold set, the pair is chosen on a grid by the mean top-1 of the other
 // sets and scored on the held-out one, beside the shipped defaults (chosen
 // the same way on all sets). Runs with PORTIERE_LOSO=1 (make bench);
@@ -28,13 +28,13 @@ func TestFusionLeaveOneSetOut(t *testing.T) {
 		rows[i] = readGold(t, gs.file)
 	}
 	kinds := []float64{0, 0.05, 0.10, 0.20, 0.30}
-	specimens := []float64{0, 0.04, 0.08, 0.15, 0.25}
-	type point struct{ kind, specimen float64 }
+	partsGrid := []float64{0, 0.04, 0.08, 0.15, 0.25}
+	type point struct{ kind, parts float64 }
 	top1 := map[point][]float64{}
 	for _, k := range kinds {
-		for _, s := range specimens {
+		for _, s := range partsGrid {
 			w := search.DefaultWeights
-			w.Kind, w.Specimen = k, s
+			w.Kind, w.Parts = k, s
 			e := base.WithWeights(w)
 			p := point{k, s}
 			for i, gs := range goldSets {
@@ -46,7 +46,7 @@ func TestFusionLeaveOneSetOut(t *testing.T) {
 		var bp point
 		bv := -1.0
 		for _, k := range kinds {
-			for _, s := range specimens {
+			for _, s := range partsGrid {
 				p := point{k, s}
 				sum, n := 0.0, 0
 				for i, v := range top1[p] {
@@ -63,12 +63,12 @@ func TestFusionLeaveOneSetOut(t *testing.T) {
 		return bp
 	}
 	all := best(-1)
-	shipped := point{search.DefaultWeights.Kind, search.DefaultWeights.Specimen}
-	t.Logf("fusion weights: best on all sets kind=%.2f specimen=%.2f; shipped kind=%.2f specimen=%.2f; none kind=0 specimen=0",
-		all.kind, all.specimen, shipped.kind, shipped.specimen)
+	shipped := point{search.DefaultWeights.Kind, search.DefaultWeights.Parts}
+	t.Logf("fusion weights: best on all sets kind=%.2f parts=%.2f; shipped kind=%.2f parts=%.2f; none kind=0 parts=0",
+		all.kind, all.parts, shipped.kind, shipped.parts)
 	for i, gs := range goldSets {
 		p := best(i)
-		t.Logf("loso %-14s fitted on the others kind=%.2f specimen=%.2f → held-out top1=%.3f | shipped top1=%.3f | without (0,0) top1=%.3f",
-			gs.name, p.kind, p.specimen, top1[p][i], top1[shipped][i], top1[point{0, 0}][i])
+		t.Logf("loso %-14s fitted on the others kind=%.2f parts=%.2f → held-out top1=%.3f | shipped top1=%.3f | without (0,0) top1=%.3f",
+			gs.name, p.kind, p.parts, top1[p][i], top1[shipped][i], top1[point{0, 0}][i])
 	}
 }

@@ -183,7 +183,7 @@ func TestQualityReport(t *testing.T) {
 	if w := os.Getenv("PORTIERE_WEIGHTS"); w != "" { // experiments: "qcov,dcov,bm25,dense,numbers,intent,kind,specimen"
 		var ws [8]float64
 		fmt.Sscanf(w, "%f,%f,%f,%f,%f,%f,%f,%f", &ws[0], &ws[1], &ws[2], &ws[3], &ws[4], &ws[5], &ws[6], &ws[7])
-		opts.Weights = search.Weights{QueryCoverage: ws[0], TextCoverage: ws[1], BM25: ws[2], Dense: ws[3], Numbers: ws[4], Intent: ws[5], Kind: ws[6], Specimen: ws[7]}
+		opts.Weights = search.Weights{QueryCoverage: ws[0], TextCoverage: ws[1], BM25: ws[2], Dense: ws[3], Numbers: ws[4], Intent: ws[5], Kind: ws[6], Parts: ws[7]}
 	}
 	opts.Depth, _ = strconv.Atoi(os.Getenv("PORTIERE_DEPTH"))
 	modes := []search.Fusion{search.FusionLexical}

@@ -485,6 +485,9 @@ type unitMatch struct {
 // reading matched (a weaker reading: "K/L" is kelvin per litre read
 // case-sensitively).
 func (ix *unitIndex) match(c *Corpus, text string, admit func(int32) bool) (out []unitMatch, caseFolded bool) {
+	if len(text) > 40 || strings.Count(text, " ") > 3 {
+		return nil, false // a unit is short: spare drug and lab names the parse
+	}
 	norm := normaliseUnitText(text)
 	if norm == "" || len(norm) > 40 {
 		return nil, false
