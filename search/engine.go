@@ -23,6 +23,18 @@ type Query struct {
 	Text   string
 	Limit  int // candidates to return; 0 means 10
 	Filter Filter
+	// Context is what a source row says about the term besides its text;
+	// all optional.
+	Context Context
+}
+
+// Context is per-row information that exports carry beside a term: the
+// local category ("Chemistry", "Medication", "Diagnosis"), the specimen of
+// a lab test ("Serum", "Urine") and the unit its results come in ("mg/dL").
+type Context struct {
+	Category string
+	Specimen string
+	Unit     string
 }
 
 // Fusion selects how lexical and dense evidence are combined.
@@ -269,7 +281,18 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		return Result{}, err
 	}
 	textKind, lq := e.classify(text)
-	kind, conflict := resolveKind(textKind, contextKind(q.Filter))
+	ctxKind := contextKind(q.Filter)
+	if ck := categoryKind(q.Context); ck != TermUnknown {
+		if ctxKind != TermUnknown && ctxKind != ck {
+			ctxKind = TermUnknown // the filter and the category disagree: neither decides
+		} else {
+			ctxKind = ck
+		}
+	}
+	kind, conflict := resolveKind(textKind, ctxKind)
+	if kind == TermLab {
+		lq = lq.withContext(text, q.Context)
+	}
 	terms := e.an.Terms(lq.text)
 	// analyte: the query slots (distinct terms, as expand numbers them) that
 	// name what a lab test measures rather than its specimen.

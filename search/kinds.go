@@ -191,6 +191,7 @@ type labQuery struct {
 	fraction bool   // "%": a share of a whole (LOINC "Neutrophils/Leukocytes")
 	count    bool   // "#": a number of things (LOINC "[#/volume]")
 	quant    bool   // "Qn": a quantity, not a presence or an identifier
+	property string // the LOINC property a result unit implies ("[Moles/"), "" when none
 	titer    bool   // "Titr": a titer
 	text     string // the name with specimen abbreviations spelled out and noise dropped
 }
@@ -324,6 +325,13 @@ func labEvidence(lq labQuery, c *Concept) float64 {
 		s -= 1
 	case !usualSpecimens[sys]:
 		s -= 0.5
+	}
+	if lq.property != "" && strings.Contains(c.Name, "[") {
+		if strings.Contains(c.Name, lq.property) {
+			s += 0.5
+		} else {
+			s -= 0.5
+		}
 	}
 	switch {
 	case lq.titer && strings.Contains(c.Name, "[Titer]"):
@@ -496,4 +504,62 @@ func closeStrength(a, b string) bool {
 		return false
 	}
 	return math.Abs(x-y) <= 0.1*math.Max(x, y)
+}
+
+// categoryWords map the words of local categories to kinds.
+var categoryWords = map[string]TermKind{
+	"lab": TermLab, "labs": TermLab, "laboratory": TermLab, "chemistry": TermLab, "hematology": TermLab,
+	"haematology": TermLab, "microbiology": TermLab, "serology": TermLab, "immunology": TermLab, "urinalysis": TermLab,
+	"coagulation": TermLab, "measurement": TermLab, "test": TermLab, "tests": TermLab,
+	"drug": TermDrug, "drugs": TermDrug, "medication": TermDrug, "medications": TermDrug, "medicine": TermDrug,
+	"pharmacy": TermDrug, "formulary": TermDrug, "prescription": TermDrug,
+	"diagnosis": TermDiagnosis, "diagnoses": TermDiagnosis, "problem": TermDiagnosis, "problems": TermDiagnosis,
+	"condition": TermDiagnosis, "conditions": TermDiagnosis, "disease": TermDiagnosis,
+	"procedure": TermProcedure, "procedures": TermProcedure, "operation": TermProcedure, "surgery": TermProcedure,
+	"unit": TermUnit, "units": TermUnit,
+}
+
+// categoryKind is the kind a row's context implies: its category, or a
+// lab test when it names a specimen.
+func categoryKind(c Context) TermKind {
+	for _, w := range wordRe.FindAllString(c.Category, -1) {
+		if k, ok := categoryWords[strings.ToLower(w)]; ok {
+			return k
+		}
+	}
+	if c.Specimen != "" {
+		return TermLab
+	}
+	return TermUnknown
+}
+
+// withContext adds a row's specimen and result unit to a lab name read
+// from its text: the specimen column stands in for a missing abbreviation,
+// and a unit of amount of substance asks for moles, one of mass for mass.
+func (lq labQuery) withContext(text string, c Context) labQuery {
+	if lq.text == text && lq.specimen == "" && lq.property == "" {
+		lq = rewriteLab(text) // read as a lab name only from the context
+	}
+	if lq.specimen == "" && c.Specimen != "" {
+		for _, w := range wordRe.FindAllString(c.Specimen, -1) {
+			if sp, ok := labSpecimens[strings.ToLower(w)]; ok {
+				lq.specimen = sp
+				break
+			}
+		}
+	}
+	if c.Unit != "" {
+		u := strings.ToLower(c.Unit)
+		switch {
+		case strings.Contains(u, "mol") || strings.Contains(u, "eq/"):
+			lq.property = "[Moles/"
+		case strings.Contains(u, "g/") || strings.Contains(u, "g/d") || strings.HasPrefix(u, "mg") || strings.HasPrefix(u, "ug") || strings.HasPrefix(u, "ng"):
+			lq.property = "[Mass/"
+		case strings.Contains(u, "u/") || strings.Contains(u, "iu"):
+			lq.property = "[Enzymatic activity/"
+		case strings.Contains(u, "%"):
+			lq.fraction = true
+		}
+	}
+	return lq
 }
