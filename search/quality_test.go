@@ -12,8 +12,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/portiere/portiere/search"
+	"github.com/portiere/portiere/search/embed"
 )
 
 // devData is ../shared/data beside the repository.
@@ -246,18 +248,30 @@ var (
 )
 
 // devDenseTier embeds the development vocabulary with the deployed hash
-// embedder and indexes it with FAISS as deployed, once per test binary.
+// embedder — or, with PORTIERE_EMBED_MODEL=DIR, the ONNX model in DIR
+// (scripts/bootstrap.sh puts all-MiniLM-L6-v2 in lib/minilm) — and
+// indexes it with FAISS as deployed, once per test binary.
+// PORTIERE_DENSE_CODES=1 also fuses it for lab names and units.
 func devDenseTier(t testing.TB, corpus *search.Corpus) *search.DenseTier {
 	denseOnce.Do(func() {
-		e, err := searchindex.NewEmbedder(searchindex.Config{EmbeddingModel: "hash"})
+		var e search.Embedder
+		var err error
+		if dir := os.Getenv("PORTIERE_EMBED_MODEL"); dir != "" {
+			e, err = embed.NewONNX(dir, embed.ONNXOptions{})
+		} else {
+			e, err = searchindex.NewEmbedder(searchindex.Config{EmbeddingModel: "hash"})
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
+		start := time.Now()
 		ix, err := search.BuildDenseIndex(context.Background(), corpus, e, searchindex.FAISSOptions(corpus.TextCount()), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		denseDev = &search.DenseTier{Embedder: e, Index: ix}
+		t.Logf("dense tier %s: %d texts embedded and indexed in %s (%.0f texts/s)", e.ID(), corpus.TextCount(),
+			time.Since(start).Round(time.Millisecond), float64(corpus.TextCount())/time.Since(start).Seconds())
+		denseDev = &search.DenseTier{Embedder: e, Index: ix, ForCodes: os.Getenv("PORTIERE_DENSE_CODES") != ""}
 	})
 	return denseDev
 }
