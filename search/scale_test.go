@@ -107,6 +107,9 @@ func benchScale(b *testing.B, n int) {
 		corpus = syntheticCorpus(dev, n)
 	}
 	runtime.GC()
+	// The peak so far is the harness's: reading the vocabulary and
+	// generating the synthetic concepts. What the build adds shows beside it.
+	b.Logf("peak RSS before the build (harness: vocabulary read, synthetic concepts) %.0f MB", peakRSSMB())
 	start := time.Now()
 	opts := search.Options{}
 	if os.Getenv("PORTIERE_LEXICAL_ONLY") == "" {
@@ -120,7 +123,7 @@ func benchScale(b *testing.B, n int) {
 			b.Fatal(err)
 		}
 		defer ix.Close()
-		b.Logf("dense index: %+v", ix.Meta())
+		b.Logf("dense index: %+v; peak RSS after the dense build %.0f MB", ix.Meta(), peakRSSMB())
 		opts.Dense = &search.DenseTier{Embedder: emb, Index: ix}
 	}
 	e := search.NewEngine(corpus, opts)
