@@ -267,12 +267,27 @@ func (e *Engine) targets(cf *compiledFilter, o int32) []int32 {
 	return out
 }
 
-// Search runs q.
+// Search ranks the concepts that q's text may name and routes the best.
+//
+// A cell exported with its parts joined by "|" ("Sodium | Serum |
+// Chemistry") is split first: parts that name a specimen, a unit or a
+// category become q.Context (unless it already says), the rest is the
+// term. The term's kind (Result.Kind) is read from its text, its context
+// and the filter, and weighs the candidates; see docs/search.md.
+//
+// Limit defaults to 10. Search returns ErrEmptyQuery for a query with no
+// text and *UnknownVocabularyError for a filter naming a vocabulary the
+// corpus lacks; a query nothing matches gives a Result with no candidates
+// and RouteManual. Errors of the dense or external lexical tier are
+// returned wrapped. Search is safe for concurrent use.
 func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	if q.Limit <= 0 {
 		q.Limit = 10
 	}
 	text := strings.TrimSpace(q.Text)
+	if strings.Contains(text, "|") {
+		text, q.Context = e.splitParts(text, q.Context)
+	}
 	if text == "" {
 		return Result{}, ErrEmptyQuery
 	}

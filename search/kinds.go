@@ -563,3 +563,36 @@ func (lq labQuery) withContext(text string, c Context) labQuery {
 	}
 	return lq
 }
+
+// splitParts splits a cell whose fields were joined with "|": a part that
+// is a specimen fills ctx.Specimen, a unit ctx.Unit, a category
+// ctx.Category (each only when empty); the other parts, in order, are the
+// term.
+func (e *Engine) splitParts(text string, ctx Context) (string, Context) {
+	var rest []string
+	for _, part := range strings.Split(text, "|") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		lw := strings.ToLower(part)
+		_, isSpecimen := labSpecimens[lw]
+		switch {
+		case isSpecimen && ctx.Specimen == "":
+			ctx.Specimen = part
+		case categoryKind(Context{Category: part}) != TermUnknown && len(wordRe.FindAllString(part, -1)) == 1 && ctx.Category == "":
+			ctx.Category = part
+		case ctx.Unit == "" && len(rest) > 0 && e.isUnit(part):
+			ctx.Unit = part // a unit after the name, not a unit string on its own
+		default:
+			rest = append(rest, part)
+		}
+	}
+	return strings.Join(rest, " "), ctx
+}
+
+// isUnit reports whether text parses as a unit some UCUM concept has.
+func (e *Engine) isUnit(text string) bool {
+	m, _ := e.units.match(e.corpus, text, nil)
+	return len(m) > 0
+}

@@ -112,3 +112,18 @@ func TestDrugIngredientsAndUnits(t *testing.T) {
 		t.Errorf("unknown kind routed auto")
 	}
 }
+
+func TestMultiPartCell(t *testing.T) {
+	e := NewEngine(kindsCorpus(t), Options{})
+	text, ctx := e.splitParts("Sodium | Urine | Chemistry | mmol/L", Context{})
+	if text != "Sodium" || ctx.Specimen != "Urine" || ctx.Category != "Chemistry" || ctx.Unit != "mmol/L" {
+		t.Fatalf("split = %q %+v", text, ctx)
+	}
+	if _, got := top(t, e, Query{Text: "Sodium | Urine | Chemistry"}); got != 3 {
+		t.Errorf("Sodium | Urine: top %d, want the urine test 3", got)
+	}
+	// A unit string alone stays the term.
+	if _, got := top(t, e, Query{Text: "mcmol/L | "}); got != 8 {
+		t.Errorf("a lone unit part: top %d, want 8", got)
+	}
+}
