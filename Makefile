@@ -32,8 +32,15 @@ vet: ## go vet
 bench: tools ## quality and speed benchmarks (results recorded in docs/benchmarks.md)
 	@echo "make: quality on the development gold sets (lexical, dense, RRF and weighted hybrid)"
 	PORTIERE_QUALITY=1 PORTIERE_DENSE=1 $(GO) test -count=1 -run 'TestQualityReport' -v ./search/ | grep -E 'fusion|top1='
-	@echo "make: confidence calibration and the precision of 'auto'"
-	PORTIERE_CALIBRATE=1 $(GO) test -count=1 -run 'TestCalibrate' -v ./search/ | grep -E 'confidence|Calibration'
+	@if [ -f lib/minilm/model.onnx ]; then \
+		echo "make: quality with all-MiniLM-L6-v2 (lib/minilm, from scripts/bootstrap.sh) as the dense tier"; \
+		ONNXRUNTIME_LIB=$(CURDIR)/lib/libonnxruntime.so.1 PORTIERE_EMBED_MODEL=$(CURDIR)/lib/minilm PORTIERE_QUALITY=1 PORTIERE_DENSE=1 PORTIERE_FUSION=weighted \
+			$(GO) test -count=1 -run 'TestQualityReport' -v -timeout 60m ./search/ | grep -E 'dense tier|top1='; \
+	fi
+	@echo "make: fusion weights fitted leave-one-set-out (kind prior, lab specimen) against the shipped ones"
+	PORTIERE_LOSO=1 $(GO) test -count=1 -run 'TestFusionLeaveOneSetOut' -v -timeout 30m ./search/ | grep -E 'loso|fusion weights'
+	@echo "make: confidence calibration and the precision of 'auto', leave-one-set-out and fitted on all sets"
+	PORTIERE_CALIBRATE=1 $(GO) test -count=1 -run 'TestCalibrate' -v ./search/ | grep -E 'confidence|Calibration|KindShift'
 	@echo "make: search speed and memory at 125k and 1M concepts (hybrid, hash embedder)"
 	$(GO) test -count=1 -run '^$$' -bench 'Scale' -benchtime 1x -timeout 60m ./search/
 	@echo "make: quality and speed with the Elasticsearch lexical tier (a node of its own, from make tools)"

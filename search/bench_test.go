@@ -26,3 +26,22 @@ func BenchmarkSearchDev(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkClassify measures the stages this round added in front of
+// retrieval — reading the term's kind (lab cues, strengths, dose forms,
+// operations, diagnosis words) and parsing it as a unit — over all five
+// gold sets' terms.
+func BenchmarkClassify(b *testing.B) {
+	corpus := loadDevCorpus(b)
+	e := search.NewEngine(corpus, search.Options{})
+	var texts []string
+	for _, gs := range goldSets {
+		for _, g := range readGold(b, gs.file) {
+			texts = append(texts, g.text)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e.Classify(texts[i%len(texts)])
+	}
+}

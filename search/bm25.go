@@ -50,6 +50,7 @@ type BM25Index struct {
 	tfs      [][]uint8  // term → term frequency in the text at the same position
 
 	grams   map[string][]uint32    // character trigram → terms, for fuzzy expansion
+	byText  []uint32               // term ids in lexical order, for prefix expansion
 	related map[string][]expansion // query term → related index terms (routes → dose forms)
 	mined   map[uint32][]expansion // index term → interchangeable terms learnt from the vocabulary
 
@@ -122,6 +123,13 @@ func NewBM25Index(c *Corpus, an *Analyzer) *BM25Index {
 	for id, df := range ix.df {
 		ix.idf[id] = float32(math.Log(1 + (n-float64(df)+0.5)/(float64(df)+0.5)))
 	}
+	ix.byText = make([]uint32, 0, len(ix.terms))
+	for id, t := range ix.terms {
+		if !isNumber(t) {
+			ix.byText = append(ix.byText, uint32(id))
+		}
+	}
+	slices.SortFunc(ix.byText, func(a, b uint32) int { return strings.Compare(ix.terms[a], ix.terms[b]) })
 	ix.grams = map[string][]uint32{}
 	for id, t := range ix.terms {
 		if len(t) < 4 || isNumber(t) {
@@ -237,6 +245,7 @@ func (ix *BM25Index) expand(terms []string) ([]queryTerm, int) {
 			similar = ix.variants(id)
 		} else {
 			similar = ix.fuzzy(t, 2, 0.5)
+			similar = append(similar, ix.completions(t, 2)...)
 		}
 		for _, e := range similar {
 			if !known || e.id != id {
@@ -245,6 +254,30 @@ func (ix *BM25Index) expand(terms []string) ([]queryTerm, int) {
 		}
 	}
 	return out, slots
+}
+
+// completions returns the n most frequent index terms that t is a
+// truncation of: local systems cut names to fit a field ("Potass",
+// "Carboxyhemoglob", "Epineph"). Only words of five letters or more are
+// completed; shorter ones are abbreviations, not truncations.
+func (ix *BM25Index) completions(t string, n int) []expansion {
+	if len(t) < 5 || isNumber(t) {
+		return nil
+	}
+	i, _ := slices.BinarySearchFunc(ix.byText, t, func(id uint32, t string) int { return strings.Compare(ix.terms[id], t) })
+	var cands []uint32
+	for ; i < len(ix.byText) && strings.HasPrefix(ix.terms[ix.byText[i]], t); i++ {
+		if len(cands) > 200 {
+			return nil // a common stem, not a truncated word
+		}
+		cands = append(cands, ix.byText[i])
+	}
+	slices.SortFunc(cands, func(a, b uint32) int { return int(ix.df[b]) - int(ix.df[a]) })
+	var out []expansion
+	for _, id := range cands[:min(n, len(cands))] {
+		out = append(out, expansion{id: id, weight: 0.9})
+	}
+	return out
 }
 
 func fuzzyDiscount(known bool) float32 {

@@ -44,47 +44,81 @@ func (t Thresholds) Route(c float64) Route {
 // that it is right: a logistic model over a few features, fitted on the
 // development gold sets (see docs/benchmarks.md for how).
 type Calibration struct {
-	Bias, Score, Margin, Qcov, Dcov, Dense float64
+	Bias, Score, Margin, Qcov, Dcov, Dense, Kind, Parts float64
+	// KindShift is added to the model's log-odds per kind of term: the
+	// model is fitted on all kinds together, and a kind whose "auto" would
+	// miss the precision target is shifted down until it meets it (see
+	// TestCalibrate). Kinds not listed are not shifted.
+	KindShift map[TermKind]float64
 }
 
 // defaultCalibration was fitted by TestCalibrate
-// (PORTIERE_CALIBRATE=1 go test ./search -run Calibrate -v) on the three
-// development gold sets with the default engine.
-var defaultCalibration = Calibration{Bias: -4.522, Score: 2.198, Margin: 3.942, Qcov: 2.914, Dcov: 1.348, Dense: -0.066}
+// (PORTIERE_CALIBRATE=1 go test ./search -run Calibrate -v) on the five
+// development gold sets with the default engine; its leave-one-set-out
+// figures are in docs/benchmarks.md.
+var defaultCalibration = Calibration{Bias: -4.429, Score: 2.196, Margin: 4.123, Qcov: 2.694, Dcov: 1.379, Dense: -0.287, Kind: -0.008, Parts: 0.350,
+	KindShift: map[TermKind]float64{TermDiagnosis: -1.2, TermDrug: 1.05, TermLab: 0, TermProcedure: 0, TermUnit: -1.2}}
+
+// NumCalibrationFeatures is the length of CalibrationFeatures' vector.
+const NumCalibrationFeatures = 7
 
 // CalibrationFeatures are the inputs of the confidence model for a ranked
 // candidate list: the best score, its margin over the second, and the best
-// candidate's query coverage, text coverage and dense similarity.
-func CalibrationFeatures(cands []Candidate) [5]float64 {
+// candidate's query coverage, text coverage, dense similarity, agreement
+// with the query's kind and agreement with the term's parsed parts.
+func CalibrationFeatures(cands []Candidate) [NumCalibrationFeatures]float64 {
 	top := cands[0]
 	margin := top.Score
 	if len(cands) > 1 {
 		margin = top.Score - cands[1].Score
 	}
-	return [5]float64{top.Score, margin, top.Evidence.QueryCoverage, top.Evidence.TextCoverage, top.Evidence.Dense}
+	return [NumCalibrationFeatures]float64{top.Score, margin, top.Evidence.QueryCoverage, top.Evidence.TextCoverage,
+		top.Evidence.Dense, top.Evidence.KindPrior, top.Evidence.Parts}
 }
 
 // Coefficients returns the model as a vector in CalibrationFeatures order,
 // bias last.
-func (c Calibration) Coefficients() [6]float64 {
-	return [6]float64{c.Score, c.Margin, c.Qcov, c.Dcov, c.Dense, c.Bias}
+func (c Calibration) Coefficients() [NumCalibrationFeatures + 1]float64 {
+	return [NumCalibrationFeatures + 1]float64{c.Score, c.Margin, c.Qcov, c.Dcov, c.Dense, c.Kind, c.Parts, c.Bias}
 }
 
 // CalibrationFrom builds a Calibration from Coefficients' vector.
-func CalibrationFrom(v [6]float64) Calibration {
-	return Calibration{Score: v[0], Margin: v[1], Qcov: v[2], Dcov: v[3], Dense: v[4], Bias: v[5]}
+func CalibrationFrom(v [NumCalibrationFeatures + 1]float64) Calibration {
+	return Calibration{Score: v[0], Margin: v[1], Qcov: v[2], Dcov: v[3], Dense: v[4], Kind: v[5], Parts: v[6], Bias: v[7]}
 }
 
-func (c Calibration) confidence(cands []Candidate) float64 {
+// RuleConfidence reports the confidence of a candidate list that the
+// calibration model does not score: an exact code, or a unit string whose
+// meaning one UCUM concept has. ok is false for everything else.
+func RuleConfidence(cands []Candidate) (conf float64, ok bool) {
+	if len(cands) == 0 {
+		return 0, false
+	}
+	top := cands[0].Evidence
+	switch {
+	case top.Code:
+		return 0.99, true // the query is the concept's code
+	case top.Unit.Rank == 1:
+		// One concept means this unit; several (a spelling tie) or UCUM's
+		// case-insensitive reading only ("K/L") leave a person to confirm.
+		if top.Unit.Candidates == 1 && !top.Unit.CaseFolded {
+			return 0.97, true
+		}
+		return 0.85, true
+	}
+	return 0, false
+}
+
+func (c Calibration) confidence(cands []Candidate, kind TermKind) float64 {
 	if len(cands) == 0 {
 		return 0
 	}
-	if cands[0].Evidence.Code {
-		return 0.99 // the query is the concept's code
+	if conf, ok := RuleConfidence(cands); ok {
+		return conf
 	}
 	x := CalibrationFeatures(cands)
 	w := c.Coefficients()
-	z := w[5]
+	z := w[NumCalibrationFeatures] + c.KindShift[kind]
 	for i := range x {
 		z += w[i] * x[i]
 	}

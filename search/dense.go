@@ -27,7 +27,13 @@ type VectorIndex interface {
 type DenseTier struct {
 	Embedder Embedder
 	Index    VectorIndex
+	// ForCodes also fuses the dense tier for lab names and unit strings.
+	// Off by default: the hash embedder lowers lab top-1 (see
+	// docs/benchmarks.md); set it for a language model measured to help.
+	ForCodes bool
 }
+
+func (d *DenseTier) denseForCodes() bool { return d != nil && d.ForCodes }
 
 type denseHit struct {
 	text  uint32

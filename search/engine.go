@@ -23,6 +23,18 @@ type Query struct {
 	Text   string
 	Limit  int // candidates to return; 0 means 10
 	Filter Filter
+	// Context is what a source row says about the term besides its text;
+	// all optional.
+	Context Context
+}
+
+// Context is per-row information that exports carry beside a term: the
+// local category ("Chemistry", "Medication", "Diagnosis"), the specimen of
+// a lab test ("Serum", "Urine") and the unit its results come in ("mg/dL").
+type Context struct {
+	Category string
+	Specimen string
+	Unit     string
 }
 
 // Fusion selects how lexical and dense evidence are combined.
@@ -61,6 +73,8 @@ type Candidate struct {
 
 // Result is the ranked candidates of a query and the routing of the best.
 type Result struct {
+	Kind       TermKind // what the term was read as; TermUnknown when neither text nor filter says
+	Conflict   bool     // the text reads as one kind and the filter asks for another
 	Candidates []Candidate
 	Confidence float64 // calibrated probability that Candidates[0] is right
 	Route      Route
@@ -98,6 +112,13 @@ type Engine struct {
 	// operations are the analysed words that make a query ask for a
 	// procedure.
 	operations map[string]bool
+	units      *unitIndex
+	// specimenTerms are the analysed words of lab specimens ("serum",
+	// "blood"): a lab candidate must match some other word of the name.
+	specimenTerms map[string]bool
+	// drugFormTerms are the analysed drugFormWords: the other words of a
+	// drug term name its ingredients.
+	drugFormTerms map[string]bool
 }
 
 // rerankDepth is how many leading candidates get a dense score computed
@@ -133,11 +154,30 @@ func NewEngine(c *Corpus, opts Options) *Engine {
 		opts.Weights = DefaultWeights
 	}
 	an := &Analyzer{}
-	e := &Engine{corpus: c, an: an, lex: NewBM25Index(c, an), opts: opts, vocab: map[string]bool{}, cal: defaultCalibration, operations: operationTerms(an)}
+	e := &Engine{corpus: c, an: an, lex: NewBM25Index(c, an), opts: opts, vocab: map[string]bool{}, cal: defaultCalibration, operations: operationTerms(an), units: newUnitIndex(c), specimenTerms: map[string]bool{}, drugFormTerms: map[string]bool{}}
+	for _, w := range drugFormWords {
+		for _, t := range an.Terms(w) {
+			e.drugFormTerms[t] = true
+		}
+	}
+	for k, v := range labSpecimens {
+		for _, t := range an.Terms(k + " " + v) {
+			e.specimenTerms[t] = true
+		}
+	}
 	for i := range c.Concepts {
 		e.vocab[c.Concepts[i].Vocabulary] = true
 	}
 	return e
+}
+
+// WithWeights returns an engine over the same corpus and indexes whose
+// weighted fusion uses w: for fitting weights without rebuilding. Both
+// engines stay safe for concurrent use.
+func (e *Engine) WithWeights(w Weights) *Engine {
+	c := *e
+	c.opts.Weights = w
+	return &c
 }
 
 // Corpus returns the searched corpus.
@@ -227,12 +267,27 @@ func (e *Engine) targets(cf *compiledFilter, o int32) []int32 {
 	return out
 }
 
-// Search runs q.
+// Search ranks the concepts that q's text may name and routes the best.
+//
+// A cell exported with its parts joined by "|" ("Sodium | Serum |
+// Chemistry") is split first: parts that name a specimen, a unit or a
+// category become q.Context (unless it already says), the rest is the
+// term. The term's kind (Result.Kind) is read from its text, its context
+// and the filter, and weighs the candidates; see docs/search.md.
+//
+// Limit defaults to 10. Search returns ErrEmptyQuery for a query with no
+// text and *UnknownVocabularyError for a filter naming a vocabulary the
+// corpus lacks; a query nothing matches gives a Result with no candidates
+// and RouteManual. Errors of the dense or external lexical tier are
+// returned wrapped. Search is safe for concurrent use.
 func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	if q.Limit <= 0 {
 		q.Limit = 10
 	}
 	text := strings.TrimSpace(q.Text)
+	if strings.Contains(text, "|") {
+		text, q.Context = e.splitParts(text, q.Context)
+	}
 	if text == "" {
 		return Result{}, ErrEmptyQuery
 	}
@@ -240,7 +295,45 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	terms := e.an.Terms(text)
+	textKind, lq := e.classify(text)
+	ctxKind := contextKind(q.Filter)
+	if ck := categoryKind(q.Context); ck != TermUnknown {
+		if ctxKind != TermUnknown && ctxKind != ck {
+			ctxKind = TermUnknown // the filter and the category disagree: neither decides
+		} else {
+			ctxKind = ck
+		}
+	}
+	kind, conflict := resolveKind(textKind, ctxKind)
+	if kind == TermLab {
+		lq = lq.withContext(text, q.Context)
+	}
+	terms := e.an.Terms(lq.text)
+	// analyte: the query slots (distinct terms, as expand numbers them) that
+	// name what a lab test measures rather than its specimen.
+	var pairs []drugPair
+	if kind == TermDrug {
+		pairs = e.queryDrugPairs(text)
+	}
+	// For a drug, the slots of its ingredients: not numbers, units, dose
+	// forms or routes.
+	var analyte uint64
+	if kind == TermLab || kind == TermDrug {
+		seen := map[string]bool{}
+		for _, t := range terms {
+			if seen[t] {
+				continue
+			}
+			other := e.specimenTerms[t]
+			if kind == TermDrug {
+				other = isNumber(t) || e.drugFormTerms[t] || t == "%"
+			}
+			if slot := len(seen); slot < 64 && !other {
+				analyte |= 1 << slot
+			}
+			seen[t] = true
+		}
+	}
 
 	// Collect evidence per final concept.
 	type candState struct {
@@ -254,6 +347,7 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		matched, field       string
 		via                  int32
 		codeHit              bool
+		unitRank             int // 1-based rank among UCUM concepts meaning the query, 0 if none
 	}
 	cands := map[int32]*candState{}
 	get := func(t int32) *candState {
@@ -277,10 +371,30 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		}
 	}
 
+	// A unit string: the UCUM concepts that mean the same unit.
+	unitMatches, unitFolded := e.units.match(e.corpus, text, nil)
+	if len(unitMatches) > 0 {
+		kind, conflict = resolveKind(TermUnit, contextKind(q.Filter))
+	}
+	for i, m := range unitMatches {
+		for _, t := range e.targets(cf, m.ordinal) {
+			ev := get(t)
+			if ev.unitRank == 0 {
+				ev.unitRank = i + 1
+			}
+			if !ev.codeHit {
+				ev.matched, ev.field = e.corpus.Concepts[m.ordinal].Code, "code"
+				if t != m.ordinal {
+					ev.via = m.ordinal
+				}
+			}
+		}
+	}
+
 	keep := cf.keepFunc(e.corpus)
 	qterms, slots := e.lex.expand(terms)
 	if e.opts.Fusion != FusionDense {
-		hits, err := e.lexical(ctx, text, q.Filter, qterms, keep)
+		hits, err := e.lexical(ctx, lq.text, q.Filter, qterms, keep)
 		if err != nil {
 			return Result{}, err
 		}
@@ -306,8 +420,17 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	}
 
 	useDense := e.opts.Dense != nil && e.opts.Fusion != FusionLexical
+	if e.opts.Fusion == FusionWeighted && (kind == TermLab || kind == TermUnit) && !e.opts.Dense.denseForCodes() {
+		// Lab names and units are abbreviations and codes ("LDH SerPl",
+		// "mcmol/L"): a character-n-gram embedding has nothing to add to
+		// their expansions and pulls toward look-alike strings (measured:
+		// lab names top-1 0.611 lexical, 0.541 fused with the hash
+		// embedder). A language model may earn its place; see
+		// DenseTier.ForCodes.
+		useDense = false
+	}
 	if useDense {
-		dh, err := e.opts.Dense.search(ctx, text, e.opts.Depth)
+		dh, err := e.opts.Dense.search(ctx, lq.text, e.opts.Depth)
 		if err != nil {
 			return Result{}, err
 		}
@@ -371,6 +494,11 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		if ev.codeHit {
 			s += 10 // an exact code outranks any text match
 		}
+		if ev.unitRank > 0 {
+			// The query is this unit, however spelled: that outranks a
+			// code spelled like it ("C" is not coulombs in a unit field).
+			s += 30 - float64(min(ev.unitRank, 10))
+		}
 		return s
 	}
 	states := make([]*candState, 0, len(cands))
@@ -383,6 +511,22 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		}
 		ev.features.Dense = ev.denseScore
 		ev.features.Code = ev.codeHit
+		if ev.unitRank > 0 {
+			ev.features.Unit = UnitEvidence{Rank: ev.unitRank, Candidates: len(unitMatches), CaseFolded: unitFolded}
+		}
+		con := &e.corpus.Concepts[ev.target]
+		ev.features.KindPrior = kindPrior(kind, con)
+		if kind == TermLab {
+			ev.features.Parts = labEvidence(lq, con)
+		}
+		if pairs != nil && con.Domain == "Drug" {
+			ev.features.Parts += e.drugPairsAgree(pairs, con.Name)
+		}
+		if analyte != 0 && ev.features.slots&analyte == 0 && !ev.codeHit {
+			// Only the specimen of a lab name matched, or only the strength
+			// and form of a drug: another analyte, another ingredient.
+			ev.features.Parts -= 2
+		}
 		if wantsProcedure && e.corpus.Concepts[ev.target].Domain != "Procedure" {
 			ev.features.OffType = 1
 		}
@@ -410,7 +554,7 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 			}
 		}
 		if len(fill) > 0 {
-			sims, err := e.opts.Dense.similarity(ctx, text, texts)
+			sims, err := e.opts.Dense.similarity(ctx, lq.text, texts)
 			if err != nil {
 				return Result{}, err
 			}
@@ -435,9 +579,14 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		}
 		out = append(out, c)
 	}
-	res := Result{}
-	res.Confidence = e.cal.confidence(out)
+	res := Result{Kind: kind, Conflict: conflict}
+	res.Confidence = e.cal.confidence(out, kind)
 	res.Route = e.opts.Thresholds.Route(res.Confidence)
+	if res.Route == RouteAuto && (kind == TermUnknown || conflict) {
+		// Without knowing what the term is, or when its text and its
+		// context disagree, a person confirms.
+		res.Route = RouteReview
+	}
 	if len(out) > q.Limit {
 		out = out[:q.Limit]
 	}

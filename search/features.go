@@ -11,6 +11,21 @@ type Evidence struct {
 	Numbers       float64 // share of the query's numbers the text contains (1 without numbers)
 	OffType       float64 // 1 when the query names an operation and the concept is no procedure
 	Code          bool    // the query is this concept's code
+	KindPrior     float64 // +1 the concept is of the query's kind (a LOINC test for a lab name), -1 plainly not, 0 unknown
+	// Parts is how the candidate agrees with the parts parsed from the
+	// term: a lab name's specimen, scale and analyte (labEvidence), a
+	// drug's ingredients (a candidate naming none of them: -2).
+	Parts float64
+	Unit  UnitEvidence
+
+	slots uint64 // bit i: query slot i matched (the first 64)
+}
+
+// UnitEvidence says how a query parsed as a unit matched a UCUM concept.
+type UnitEvidence struct {
+	Rank       int  // 1-based rank among the UCUM concepts meaning the query's unit; 0 when none
+	Candidates int  // how many UCUM concepts mean it
+	CaseFolded bool // only UCUM's case-insensitive reading matched ("MG/DL", "ku/L")
 }
 
 // Weights of the weighted fusion. The defaults express a simple prior — a
@@ -23,14 +38,16 @@ type Weights struct {
 	Dense         float64 // embedding cosine
 	Numbers       float64 // penalty per share of query numbers missing
 	Intent        float64 // penalty for a concept of another kind than the query asks for
+	Kind          float64 // per unit of KindPrior
+	Parts         float64 // per unit of Evidence.Parts
 }
 
 // DefaultWeights are used when Options.Weights is zero.
-var DefaultWeights = Weights{QueryCoverage: 0.45, TextCoverage: 0.25, BM25: 0.10, Dense: 0.20, Numbers: 0.15, Intent: 0.08}
+var DefaultWeights = Weights{QueryCoverage: 0.45, TextCoverage: 0.25, BM25: 0.10, Dense: 0.20, Numbers: 0.15, Intent: 0.08, Kind: 0.10, Parts: 0.08}
 
 func (w Weights) combine(f Evidence, withDense bool) float64 {
 	s := w.QueryCoverage*f.QueryCoverage + w.TextCoverage*f.TextCoverage + w.BM25*f.BM25Relative + w.Numbers*(f.Numbers-1) -
-		w.Intent*f.OffType
+		w.Intent*f.OffType + w.Kind*f.KindPrior + w.Parts*f.Parts
 	if withDense {
 		s += w.Dense * f.Dense
 	} else {
@@ -99,8 +116,12 @@ func (ix *BM25Index) features(qi queryInfo, qterms []queryTerm, d uint32) Eviden
 	}
 	var f Evidence
 	var got float32
+
 	for s, w := range slotHit {
 		got += w * qi.slotIDF[s]
+		if w > 0 && s < 64 {
+			f.slots |= 1 << s
+		}
 	}
 	if qi.totalIDF > 0 {
 		f.QueryCoverage = float64(got / qi.totalIDF)

@@ -12,8 +12,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/portiere/portiere/search"
+	"github.com/portiere/portiere/search/embed"
 )
 
 // devData is ../shared/data beside the repository.
@@ -83,12 +85,15 @@ type goldSet struct {
 	name   string
 	file   string
 	filter search.Filter
+	kind   search.TermKind // what its terms are, for the classifier's accuracy
 }
 
 var goldSets = []goldSet{
-	{"procedures", "procedures_ncsp_to_snomed.csv", search.Filter{StandardOnly: true}},
-	{"drug packages", "drug_packages_to_rxnorm.csv", search.Filter{StandardOnly: true}},
-	{"disease names", "disease_names_to_icd10cm.csv", search.Filter{Vocabularies: []string{"ICD10CM"}}},
+	{"procedures", "procedures_ncsp_to_snomed.csv", search.Filter{StandardOnly: true}, search.TermProcedure},
+	{"drug packages", "drug_packages_to_rxnorm.csv", search.Filter{StandardOnly: true}, search.TermDrug},
+	{"disease names", "disease_names_to_icd10cm.csv", search.Filter{Vocabularies: []string{"ICD10CM"}}, search.TermDiagnosis},
+	{"lab names", "labs_local_to_loinc.csv", search.Filter{StandardOnly: true}, search.TermLab},
+	{"unit strings", "units_to_ucum.csv", search.Filter{StandardOnly: true}, search.TermUnit},
 }
 
 func readGold(t testing.TB, file string) []goldRow {
@@ -119,6 +124,8 @@ type quality struct {
 	top1, top5, top10 float64
 	mrr               float64
 	auto, autoCorrect int
+	kindRight         int // terms classified as the set's kind
+	kindText          int // the same with the text alone (no filter context)
 }
 
 func measure(t testing.TB, e *search.Engine, gs goldSet, rows []goldRow, failures func(goldRow, search.Result)) quality {
@@ -129,6 +136,12 @@ func measure(t testing.TB, e *search.Engine, gs goldSet, rows []goldRow, failure
 			t.Fatalf("%q: %v", g.text, err)
 		}
 		q.n++
+		if res.Kind == gs.kind {
+			q.kindRight++
+		}
+		if e.Classify(g.text) == gs.kind {
+			q.kindText++
+		}
 		rank := 0
 		for i, c := range res.Candidates {
 			if g.targets[c.Concept.ID] {
@@ -169,10 +182,10 @@ func TestQualityReport(t *testing.T) {
 	}
 	corpus := loadDevCorpus(t)
 	opts := search.Options{}
-	if w := os.Getenv("PORTIERE_WEIGHTS"); w != "" { // experiments: "qcov,dcov,bm25,dense,numbers,intent"
-		var ws [6]float64
-		fmt.Sscanf(w, "%f,%f,%f,%f,%f,%f", &ws[0], &ws[1], &ws[2], &ws[3], &ws[4], &ws[5])
-		opts.Weights = search.Weights{QueryCoverage: ws[0], TextCoverage: ws[1], BM25: ws[2], Dense: ws[3], Numbers: ws[4], Intent: ws[5]}
+	if w := os.Getenv("PORTIERE_WEIGHTS"); w != "" { // experiments: "qcov,dcov,bm25,dense,numbers,intent,kind,specimen"
+		var ws [8]float64
+		fmt.Sscanf(w, "%f,%f,%f,%f,%f,%f,%f,%f", &ws[0], &ws[1], &ws[2], &ws[3], &ws[4], &ws[5], &ws[6], &ws[7])
+		opts.Weights = search.Weights{QueryCoverage: ws[0], TextCoverage: ws[1], BM25: ws[2], Dense: ws[3], Numbers: ws[4], Intent: ws[5], Kind: ws[6], Parts: ws[7]}
 	}
 	opts.Depth, _ = strconv.Atoi(os.Getenv("PORTIERE_DEPTH"))
 	modes := []search.Fusion{search.FusionLexical}
@@ -217,10 +230,15 @@ func qualityReport(t *testing.T, corpus *search.Corpus, e *search.Engine) {
 					want = append(want, c.Name)
 				}
 			}
-			t.Logf("MISS %q want %v got %v", g.text, want, top)
+			route := ""
+			if res.Route == search.RouteAuto {
+				route = " (AUTO)"
+			}
+			t.Logf("MISS%s %q kind %q want %v got %v", route, g.text, res.Kind, want, top)
 		})
-		t.Logf("%-14s n=%4d top1=%.3f top5=%.3f top10=%.3f mrr=%.3f auto=%d (precision %.3f)",
-			gs.name, q.n, q.top1, q.top5, q.top10, q.mrr, q.auto, float64(q.autoCorrect)/max(1, float64(q.auto)))
+		t.Logf("%-14s n=%4d top1=%.3f top5=%.3f top10=%.3f mrr=%.3f auto=%d (%.1f%%, precision %.3f) kind=%.3f (text alone %.3f)",
+			gs.name, q.n, q.top1, q.top5, q.top10, q.mrr, q.auto, 100*float64(q.auto)/float64(q.n), float64(q.autoCorrect)/max(1, float64(q.auto)),
+			float64(q.kindRight)/float64(q.n), float64(q.kindText)/float64(q.n))
 	}
 }
 
@@ -230,18 +248,30 @@ var (
 )
 
 // devDenseTier embeds the development vocabulary with the deployed hash
-// embedder and indexes it with FAISS as deployed, once per test binary.
+// embedder — or, with PORTIERE_EMBED_MODEL=DIR, the ONNX model in DIR
+// (scripts/bootstrap.sh puts all-MiniLM-L6-v2 in lib/minilm) — and
+// indexes it with FAISS as deployed, once per test binary.
+// PORTIERE_DENSE_CODES=1 also fuses it for lab names and units.
 func devDenseTier(t testing.TB, corpus *search.Corpus) *search.DenseTier {
 	denseOnce.Do(func() {
-		e, err := searchindex.NewEmbedder(searchindex.Config{EmbeddingModel: "hash"})
+		var e search.Embedder
+		var err error
+		if dir := os.Getenv("PORTIERE_EMBED_MODEL"); dir != "" {
+			e, err = embed.NewONNX(dir, embed.ONNXOptions{})
+		} else {
+			e, err = searchindex.NewEmbedder(searchindex.Config{EmbeddingModel: "hash"})
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
+		start := time.Now()
 		ix, err := search.BuildDenseIndex(context.Background(), corpus, e, searchindex.FAISSOptions(corpus.TextCount()), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		denseDev = &search.DenseTier{Embedder: e, Index: ix}
+		t.Logf("dense tier %s: %d texts embedded and indexed in %s (%.0f texts/s)", e.ID(), corpus.TextCount(),
+			time.Since(start).Round(time.Millisecond), float64(corpus.TextCount())/time.Since(start).Seconds())
+		denseDev = &search.DenseTier{Embedder: e, Index: ix, ForCodes: os.Getenv("PORTIERE_DENSE_CODES") != ""}
 	})
 	return denseDev
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +31,22 @@ const (
 const (
 	ONNXModelFile = "model.onnx"
 	ONNXVocabFile = "vocab.txt"
+	// ONNXPoolingFile is the sentence-transformers pooling configuration;
+	// when present and it asks for the mean of the tokens, the embedder
+	// pools that way.
+	ONNXPoolingFile = "1_Pooling/config.json"
+)
+
+// Pooling turns a text's token states into one vector.
+type Pooling string
+
+// Poolings.
+const (
+	// PoolCLS takes the [CLS] token's state: SapBERT's training objective.
+	PoolCLS Pooling = "cls"
+	// PoolMean averages the states of the text's tokens (padding excluded):
+	// how sentence-transformers models such as all-MiniLM-L6-v2 are trained.
+	PoolMean Pooling = "mean"
 )
 
 // RuntimeLibraryEnv names the environment variable that points at the ONNX
@@ -73,11 +90,15 @@ type ONNXOptions struct {
 	// Threads is ONNX Runtime's intra-op thread count per run; 0 leaves its
 	// default (one per physical core).
 	Threads int
+	// Pooling is PoolCLS or PoolMean; empty means what the model folder's
+	// ONNXPoolingFile says, else PoolCLS.
+	Pooling Pooling
 }
 
 // ONNX is an Embedder running a BERT-style encoder exported to ONNX, such as
-// SapBERT: the vector of a text is the final hidden state of its [CLS]
-// token, L2-normalised.
+// SapBERT or all-MiniLM-L6-v2: the vector of a text is the final hidden
+// state of its [CLS] token, or the mean over its tokens (ONNXOptions.Pooling),
+// L2-normalised.
 //
 // The model folder holds model.onnx and the tokenizer's vocab.txt. The model
 // takes int64 [batch, sequence] inputs named input_ids and, if it declares
@@ -96,6 +117,7 @@ type ONNX struct {
 	id      string
 	maxLen  int
 	batch   int
+	pooling Pooling
 }
 
 // NewONNX loads the model in modelDir. The error wraps ErrNoRuntime when the
@@ -114,6 +136,9 @@ func NewONNX(modelDir string, opts ONNXOptions) (*ONNX, error) {
 		return nil, fmt.Errorf("embed: ONNX model folder %s: %w", modelDir, err)
 	}
 	var err error
+	if e.pooling, err = poolingOf(modelDir, opts.Pooling); err != nil {
+		return nil, err
+	}
 	if e.wp, err = LoadWordPiece(filepath.Join(modelDir, ONNXVocabFile)); err != nil {
 		return nil, err
 	}
@@ -175,6 +200,9 @@ func NewONNX(modelDir string, opts ONNXOptions) (*ONNX, error) {
 		return nil, err
 	}
 	e.id = fmt.Sprintf("onnx-%s-%s-%d", modelName(modelDir), fp, e.dim)
+	if e.pooling == PoolMean {
+		e.id += "-mean" // other vectors than [CLS] pooling of the same model
+	}
 	return e, nil
 }
 
@@ -283,11 +311,55 @@ func (e *ONNX) run(enc [][]int64, idx []int) ([]float32, error) {
 		return nil, fmt.Errorf("embed: running the model: %w", err)
 	}
 	hidden := out.GetData()
-	cls := make([]float32, len(idx)*e.dim)
-	for k := range idx {
-		copy(cls[k*e.dim:(k+1)*e.dim], hidden[k*width*e.dim:])
+	pooled := make([]float32, len(idx)*e.dim)
+	for k, i := range idx {
+		v := pooled[k*e.dim : (k+1)*e.dim]
+		if e.pooling != PoolMean {
+			copy(v, hidden[k*width*e.dim:])
+			continue
+		}
+		for j := range enc[i] { // the text's tokens, [CLS] and [SEP] included, no padding
+			row := hidden[(k*width+j)*e.dim : (k*width+j+1)*e.dim]
+			for d, x := range row {
+				v[d] += x
+			}
+		}
+		inv := 1 / float32(len(enc[i]))
+		for d := range v {
+			v[d] *= inv
+		}
 	}
-	return cls, nil
+	return pooled, nil
+}
+
+// poolingOf returns the explicit pooling, else the one the model folder's
+// sentence-transformers configuration asks for, else PoolCLS.
+func poolingOf(modelDir string, explicit Pooling) (Pooling, error) {
+	switch explicit {
+	case PoolCLS, PoolMean:
+		return explicit, nil
+	case "":
+	default:
+		return "", fmt.Errorf("embed: pooling %q is neither %q nor %q", explicit, PoolCLS, PoolMean)
+	}
+	b, err := os.ReadFile(filepath.Join(modelDir, ONNXPoolingFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return PoolCLS, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("embed: %w", err)
+	}
+	var cfg struct {
+		Mean bool `json:"pooling_mode_mean_tokens"`
+		CLS  bool `json:"pooling_mode_cls_token"`
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return "", fmt.Errorf("embed: %s: %w", ONNXPoolingFile, err)
+	}
+	if cfg.Mean && !cfg.CLS {
+		return PoolMean, nil
+	}
+	return PoolCLS, nil
 }
 
 // probeDim runs the model once to learn a hidden size the model file leaves

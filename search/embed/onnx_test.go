@@ -199,3 +199,60 @@ func TestFindRuntimeLibraryMissing(t *testing.T) {
 		t.Fatalf("err = %v, want ErrNoRuntime", err)
 	}
 }
+
+// TestONNXMeanPooling checks that mean pooling ignores padding — a text
+// gets the same vector alone and padded in a batch with longer texts —
+// that it differs from [CLS] pooling, and that the ID says which it is.
+func TestONNXMeanPooling(t *testing.T) {
+	g := readTinyGolden(t)
+	alone := newTestONNX(t, "tinybert", ONNXOptions{BatchSize: 1, Pooling: PoolMean, Threads: 1})
+	batched := newTestONNX(t, "tinybert", ONNXOptions{BatchSize: 64, Pooling: PoolMean, Threads: 1})
+	cls := newTestONNX(t, "tinybert", ONNXOptions{BatchSize: 64, Threads: 1})
+	if !strings.HasSuffix(alone.ID(), "-mean") || strings.HasSuffix(cls.ID(), "-mean") {
+		t.Errorf("IDs %q (mean) and %q (cls) do not say their pooling", alone.ID(), cls.ID())
+	}
+	a, err := alone.Embed(context.Background(), g.Texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := batched.Embed(context.Background(), g.Texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cls.Embed(context.Background(), g.Texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	differs := false
+	for i := range a {
+		for j := range a[i] {
+			if math.Abs(float64(a[i][j]-b[i][j])) > 1e-5 {
+				t.Fatalf("mean vector of %q depends on padding: %v alone, %v batched (at %d)", g.Texts[i], a[i][j], b[i][j], j)
+			}
+			if math.Abs(float64(a[i][j]-c[i][j])) > 1e-4 {
+				differs = true
+			}
+		}
+	}
+	if !differs {
+		t.Error("mean pooling gave the [CLS] vectors")
+	}
+}
+
+func TestPoolingFromModelFolder(t *testing.T) {
+	dir := t.TempDir()
+	if p, err := poolingOf(dir, ""); err != nil || p != PoolCLS {
+		t.Errorf("no config: %q, %v; want cls", p, err)
+	}
+	os.MkdirAll(filepath.Join(dir, "1_Pooling"), 0o755)
+	os.WriteFile(filepath.Join(dir, ONNXPoolingFile), []byte(`{"word_embedding_dimension": 384, "pooling_mode_cls_token": false, "pooling_mode_mean_tokens": true}`), 0o644)
+	if p, err := poolingOf(dir, ""); err != nil || p != PoolMean {
+		t.Errorf("sentence-transformers mean config: %q, %v; want mean", p, err)
+	}
+	if p, _ := poolingOf(dir, PoolCLS); p != PoolCLS {
+		t.Errorf("explicit cls overridden by the folder: %q", p)
+	}
+	if _, err := poolingOf(dir, "max"); err == nil {
+		t.Error("unknown pooling accepted")
+	}
+}
