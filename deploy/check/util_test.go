@@ -1,0 +1,35 @@
+package check
+
+import (
+	"bufio"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+func bufioReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func portOf(hostport string) string {
+	_, p, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return ""
+	}
+	return p
+}
+
+func urlPort(u string) string {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	if p := pu.Port(); p != "" {
+		return p
+	}
+	if pu.Scheme == "https" {
+		return "443"
+	}
+	return "80"
+}
