@@ -65,11 +65,7 @@ func portiereRole(s types.ServiceConfig) string {
 		return ""
 	}
 	if len(s.Entrypoint) >= 2 && s.Entrypoint[len(s.Entrypoint)-1] == "-c" && len(s.Command) == 1 {
-		f := strings.Fields(s.Command[0])
-		if len(f) >= 2 && f[0] == "portiere" {
-			return f[1]
-		}
-		return "?"
+		return shellRole(s.Command[0])
 	}
 	if len(s.Command) == 0 {
 		return "api" // the image's CMD
@@ -82,6 +78,7 @@ func portiereRole(s types.ServiceConfig) string {
 var modeOf = map[string]config.Mode{
 	"api": config.ModeAPI, "worker": config.ModeWorker, "migrate": config.ModeMigrate,
 	"init": config.ModeCLI, "web": config.ModeCLI,
+	"vocab": config.ModeMigrate, // `portiere vocab import` with DB_HOST set
 }
 
 func env(s types.ServiceConfig) map[string]string {

@@ -427,11 +427,7 @@ func containerRole(c corev1.Container) string {
 	}
 	args := append(append([]string(nil), c.Command...), c.Args...)
 	if len(args) >= 3 && strings.HasSuffix(args[0], "sh") && args[1] == "-c" {
-		f := strings.Fields(args[2])
-		if len(f) >= 2 && f[0] == "portiere" {
-			return f[1]
-		}
-		return "?"
+		return shellRole(args[2])
 	}
 	if len(c.Command) > 0 {
 		return "?" // the entrypoint must stay portiere

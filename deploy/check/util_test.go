@@ -2,6 +2,7 @@ package check
 
 import (
 	"bufio"
+	"regexp"
 	"net"
 	"net/url"
 	"strconv"
@@ -32,4 +33,15 @@ func urlPort(u string) string {
 		return "443"
 	}
 	return "80"
+}
+
+var shellPortiere = regexp.MustCompile(`(?:^|[\s;&|{(])portiere\s+([a-z]+)`)
+
+// shellRole is the subcommand of the first `portiere <subcommand>` in a
+// shell line (a service that runs the binary through sh -c), "?" if none.
+func shellRole(line string) string {
+	if m := shellPortiere.FindStringSubmatch(line); m != nil {
+		return m[1]
+	}
+	return "?"
 }
