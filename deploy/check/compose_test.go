@@ -25,6 +25,10 @@ var seedPorts = map[string]string{
 	"cloud": "3000", "mapper": "3001", "temporal-ui": "8233",
 }
 
+// seedIndexPath is the seed's FAISS index location (initJob.faissIndexPath);
+// the image, the compose files and the chart keep it.
+const seedIndexPath = "/data/faiss/index"
+
 // prodEnv stands in for the operator's .env: every variable the production
 // file insists on, with values config accepts.
 var prodEnv = map[string]string{
@@ -251,6 +255,9 @@ func checkPortiereServices(t *testing.T, p *types.Project) {
 			if s.HealthCheck == nil || s.HealthCheck.Disable || !strings.Contains(strings.Join(s.HealthCheck.Test, " "), fmt.Sprintf(":%d/health/live", cfg.HTTP.Port)) {
 				t.Errorf("%s: healthcheck %v does not probe /health/live on API_PORT", name, s.HealthCheck)
 			}
+		}
+		if cfg.Search.FAISSIndexPath != seedIndexPath {
+			t.Errorf("%s: FAISS_INDEX_PATH %s, the seed's is %s", name, cfg.Search.FAISSIndexPath, seedIndexPath)
 		}
 		indexDir := path.Dir(cfg.Search.FAISSIndexPath)
 		m, mounted := mountOf(s, indexDir)

@@ -307,6 +307,9 @@ func checkChart(t *testing.T, m *manifest) {
 	if cm == nil {
 		t.Fatal("no portiere-config ConfigMap")
 	}
+	if cm.Data["FAISS_INDEX_PATH"] != seedIndexPath {
+		t.Errorf("FAISS_INDEX_PATH %q, the seed's initJob.faissIndexPath is %s", cm.Data["FAISS_INDEX_PATH"], seedIndexPath)
+	}
 	// Secret keys: from the rendered Secret, or the documented key set when
 	// the operator brings an existing one.
 	secretKeys := map[string]bool{}
