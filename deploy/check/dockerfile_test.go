@@ -22,17 +22,17 @@ const dockerfile = repoRoot + "/deploy/Dockerfile"
 
 // stage is one FROM ... of the Dockerfile with what the checks need.
 type stage struct {
-	name     string
-	base     string            // FROM, with the global ARGs expanded
-	apt      []string          // packages its RUN lines apt-get install
-	runs     []string          // RUN command lines (shell form)
-	copies   []*instructions.CopyCommand
-	env      map[string]string // ENV
-	args     map[string]string // ARG defaults
-	user     string
-	health   []string
-	entry    []string
-	cmd      []string
+	name   string
+	base   string   // FROM, with the global ARGs expanded
+	apt    []string // packages its RUN lines apt-get install
+	runs   []string // RUN command lines (shell form)
+	copies []*instructions.CopyCommand
+	env    map[string]string // ENV
+	args   map[string]string // ARG defaults
+	user   string
+	health []string
+	entry  []string
+	cmd    []string
 }
 
 // parseDockerfile parses with buildkit's parser and runs buildkit's
@@ -264,8 +264,8 @@ func TestDockerfileCopiesExist(t *testing.T) {
 	n := 0
 	for dec.More() {
 		var p struct {
-			Dir    string
-			Module *struct{ Main bool }
+			Dir                                                     string
+			Module                                                  *struct{ Main bool }
 			GoFiles, CgoFiles, CFiles, CXXFiles, HFiles, EmbedFiles []string
 		}
 		if err := dec.Decode(&p); err != nil {
@@ -434,4 +434,3 @@ func debianPackage(t *testing.T, file string) string {
 	}
 	return ""
 }
-

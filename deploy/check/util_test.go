@@ -2,9 +2,9 @@ package check
 
 import (
 	"bufio"
-	"regexp"
 	"net"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 )
