@@ -18,6 +18,8 @@ run: tools build ## fresh machine → the whole stack on this machine (Ctrl-C st
 test: tools vet ## fresh machine → go vet and every test, against real PostgreSQL, Temporal and Elasticsearch
 	@echo "make: running all tests (a private PostgreSQL cluster and an Elasticsearch node are started for the run)"
 	PORTIERE_REQUIRE_TOOLS=1 $(GO) run ./internal/testenv -- $(GO) test -count=1 -timeout 20m ./...
+	@echo "make: checking the deployment files (deploy/check, a module of its own)"
+	cd deploy/check && PORTIERE_REQUIRE_TOOLS=1 $(GO) vet ./... && PORTIERE_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 20m ./...
 
 tools: ## install missing tools and system packages (idempotent)
 	@./scripts/bootstrap.sh

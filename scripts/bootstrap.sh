@@ -180,4 +180,15 @@ PY
 fi
 # ---------------------------------------------------------------------------
 
+# --- deployment checks -------------------------------------------------------
+# nginx: deploy/check runs `nginx -t` on deploy/nginx (make test). Only the
+# binary is needed; the package's own site stays disabled, never started here.
+if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then
+	say "nginx: present"
+else
+	apt_install nginx
+	if command -v systemctl >/dev/null 2>&1; then systemctl stop nginx >/dev/null 2>&1 || true; fi
+fi
+# -----------------------------------------------------------------------------
+
 say "ready"

@@ -1,0 +1,628 @@
+package check
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
+	"helm.sh/helm/v3/pkg/lint"
+	"helm.sh/helm/v3/pkg/lint/support"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/portiere/portiere/config"
+)
+
+const chartDir = repoRoot + "/deploy/helm/portiere"
+
+// manifest is a rendered chart, decoded into the Kubernetes API types.
+type manifest struct {
+	configMaps   map[string]*corev1.ConfigMap
+	secrets      map[string]*corev1.Secret
+	services     map[string]*corev1.Service
+	pvcs         map[string]*corev1.PersistentVolumeClaim
+	deployments  map[string]*appsv1.Deployment
+	statefulSets map[string]*appsv1.StatefulSet
+	jobs         map[string]*batchv1.Job
+	pdbs         map[string]*policyv1.PodDisruptionBudget
+	hpas         map[string]*autoscalingv2.HorizontalPodAutoscaler
+	ingresses    map[string]*networkingv1.Ingress
+}
+
+// render renders the chart as `helm install portiere -n portiere -f
+// valuesFile` would, and decodes every object strictly: a field the API
+// type does not have fails the test.
+func render(t *testing.T, valuesFile string) *manifest {
+	t.Helper()
+	ch, err := loader.Load(chartDir)
+	if err != nil {
+		t.Fatalf("chart does not load: %v", err)
+	}
+	vals := chartutil.Values{}
+	if valuesFile != "" {
+		if vals, err = chartutil.ReadValuesFile(filepath.Join(chartDir, valuesFile)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rv, err := chartutil.ToRenderValues(ch, vals, chartutil.ReleaseOptions{
+		Name: "portiere", Namespace: "portiere", Revision: 1, IsInstall: true,
+	}, chartutil.DefaultCapabilities)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := engine.Render(ch, rv)
+	if err != nil {
+		t.Fatalf("chart does not render with %q: %v", valuesFile, err)
+	}
+	m := &manifest{
+		configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{},
+		services: map[string]*corev1.Service{}, pvcs: map[string]*corev1.PersistentVolumeClaim{},
+		deployments: map[string]*appsv1.Deployment{}, statefulSets: map[string]*appsv1.StatefulSet{},
+		jobs: map[string]*batchv1.Job{}, pdbs: map[string]*policyv1.PodDisruptionBudget{},
+		hpas: map[string]*autoscalingv2.HorizontalPodAutoscaler{}, ingresses: map[string]*networkingv1.Ingress{},
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if strings.HasSuffix(name, "NOTES.txt") || strings.HasPrefix(path.Base(name), "_") {
+			continue
+		}
+		for _, doc := range splitYAML(files[name]) {
+			m.add(t, name, doc)
+		}
+	}
+	return m
+}
+
+func splitYAML(s string) [][]byte {
+	var docs [][]byte
+	r := utilyaml.NewYAMLReader(bufioReader(s))
+	for {
+		b, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return docs
+		}
+		if err != nil {
+			return append(docs, []byte(s)) // let the strict decoder report it
+		}
+		if len(bytes.TrimSpace(stripComments(b))) > 0 {
+			docs = append(docs, b)
+		}
+	}
+}
+
+func stripComments(b []byte) []byte {
+	var out [][]byte
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		if !bytes.HasPrefix(bytes.TrimSpace(l), []byte("#")) {
+			out = append(out, l)
+		}
+	}
+	return bytes.Join(out, []byte("\n"))
+}
+
+func (m *manifest) add(t *testing.T, file string, doc []byte) {
+	t.Helper()
+	var head struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+	}
+	if err := yaml.Unmarshal(doc, &head); err != nil {
+		t.Errorf("%s: not YAML: %v\n%s", file, err, doc)
+		return
+	}
+	strict := func(obj interface{ GetName() string }) string {
+		if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+			t.Errorf("%s: %s %s does not decode strictly: %v", file, head.APIVersion, head.Kind, err)
+		}
+		n := obj.GetName()
+		if errs := validation.IsDNS1123Subdomain(n); len(errs) > 0 {
+			t.Errorf("%s: %s name %q: %v", file, head.Kind, n, errs)
+		}
+		return n
+	}
+	switch head.APIVersion + "/" + head.Kind {
+	case "v1/ConfigMap":
+		o := &corev1.ConfigMap{}
+		m.configMaps[strict(o)] = o
+	case "v1/Secret":
+		o := &corev1.Secret{}
+		m.secrets[strict(o)] = o
+	case "v1/Service":
+		o := &corev1.Service{}
+		n := strict(o)
+		if errs := validation.IsDNS1035Label(n); len(errs) > 0 {
+			t.Errorf("%s: Service name %q: %v", file, n, errs)
+		}
+		m.services[n] = o
+	case "v1/PersistentVolumeClaim":
+		o := &corev1.PersistentVolumeClaim{}
+		m.pvcs[strict(o)] = o
+	case "apps/v1/Deployment":
+		o := &appsv1.Deployment{}
+		m.deployments[strict(o)] = o
+	case "apps/v1/StatefulSet":
+		o := &appsv1.StatefulSet{}
+		m.statefulSets[strict(o)] = o
+	case "batch/v1/Job":
+		o := &batchv1.Job{}
+		m.jobs[strict(o)] = o
+	case "policy/v1/PodDisruptionBudget":
+		o := &policyv1.PodDisruptionBudget{}
+		m.pdbs[strict(o)] = o
+	case "autoscaling/v2/HorizontalPodAutoscaler":
+		o := &autoscalingv2.HorizontalPodAutoscaler{}
+		m.hpas[strict(o)] = o
+	case "networking.k8s.io/v1/Ingress":
+		o := &networkingv1.Ingress{}
+		m.ingresses[strict(o)] = o
+	default:
+		t.Errorf("%s: unexpected object %s %s", file, head.APIVersion, head.Kind)
+	}
+}
+
+// pods lists every pod template of the manifest by owner.
+func (m *manifest) pods() map[string]*corev1.PodTemplateSpec {
+	p := map[string]*corev1.PodTemplateSpec{}
+	for n, d := range m.deployments {
+		p["Deployment/"+n] = &d.Spec.Template
+	}
+	for n, s := range m.statefulSets {
+		// The controller adds a volume per claim template to each pod.
+		tpl := s.Spec.Template.DeepCopy()
+		for _, c := range s.Spec.VolumeClaimTemplates {
+			tpl.Spec.Volumes = append(tpl.Spec.Volumes, corev1.Volume{Name: c.Name,
+				VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: c.Name}}})
+		}
+		p["StatefulSet/"+n] = tpl
+	}
+	for n, j := range m.jobs {
+		p["Job/"+n] = &j.Spec.Template
+	}
+	return p
+}
+
+func TestChartDefaultValues(t *testing.T) {
+	m := render(t, "")
+	checkChart(t, m)
+	if _, ok := m.secrets["portiere-secrets"]; !ok {
+		t.Error("with no existingSecret the chart must create portiere-secrets")
+	}
+	for _, n := range []string{"portiere-cloud", "portiere-mapper"} {
+		if _, ok := m.deployments[n]; ok {
+			t.Errorf("%s is rendered by default, but `portiere web` has not landed", n)
+		}
+	}
+}
+
+func TestChartProductionValues(t *testing.T) {
+	m := render(t, "values-production.yaml")
+	checkChart(t, m)
+	// The seed's production sizing.
+	api := m.deployments["portiere-api"]
+	if api == nil {
+		t.Fatal("no API Deployment")
+	}
+	wantLimits(t, "api", api.Spec.Template.Spec.Containers[0].Resources, "2", "4Gi")
+	if es := m.statefulSets["portiere-elasticsearch"]; es == nil || *es.Spec.Replicas != 3 ||
+		!es.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests.Storage().Equal(resource.MustParse("100Gi")) {
+		t.Error("elasticsearch: want 3 replicas with 100Gi each (values-production.yaml)")
+	} else if env := envOf(es.Spec.Template.Spec.Containers[0]); env["discovery.type"] != "" || !strings.Contains(env["cluster.initial_master_nodes"], "portiere-elasticsearch-2") {
+		t.Errorf("elasticsearch with 3 replicas must discover its peers, not run single-node: %v", env)
+	}
+	if pg := m.statefulSets["portiere-postgres"]; pg == nil || !pg.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests.Storage().Equal(resource.MustParse("50Gi")) {
+		t.Error("postgres: want a 50Gi volume claim (values-production.yaml)")
+	}
+	if w := m.deployments["portiere-worker"]; w == nil || *w.Spec.Replicas != 4 {
+		t.Error("worker: want 4 replicas (the seed's celery.workers)")
+	}
+	for _, n := range []string{"portiere-cloud", "portiere-mapper"} {
+		d := m.deployments[n]
+		if d == nil || *d.Spec.Replicas != 2 {
+			t.Errorf("%s: want a Deployment with 2 replicas", n)
+			continue
+		}
+		if args := d.Spec.Template.Spec.Containers[0].Args; len(args) == 0 || args[0] != "web" {
+			t.Errorf("%s runs %v, want `portiere web`", n, args)
+		}
+	}
+	hpa := m.hpas["portiere-api"]
+	if hpa == nil || hpa.Spec.ScaleTargetRef.Kind != "Deployment" || hpa.Spec.ScaleTargetRef.Name != "portiere-api" {
+		t.Error("production: no HorizontalPodAutoscaler for the API Deployment")
+	} else if api.Spec.Replicas != nil {
+		t.Error("with the HPA on, the Deployment must not set replicas (every upgrade would reset the scale)")
+	}
+	ing := m.ingresses["portiere"]
+	if ing == nil {
+		t.Fatal("production: no Ingress")
+	}
+	if ing.Annotations["cert-manager.io/cluster-issuer"] == "" {
+		t.Error("Ingress: no cert-manager issuer annotation")
+	}
+	if ing.Annotations["nginx.ingress.kubernetes.io/proxy-buffering"] != "off" {
+		t.Error("Ingress: live progress (SSE) needs proxy-buffering off")
+	}
+	var tlsHosts []string
+	for _, tl := range ing.Spec.TLS {
+		tlsHosts = append(tlsHosts, tl.Hosts...)
+	}
+	for _, r := range ing.Spec.Rules {
+		if !slices.Contains(tlsHosts, r.Host) {
+			t.Errorf("Ingress host %s has no TLS", r.Host)
+		}
+	}
+	if len(m.secrets) != 0 {
+		t.Errorf("with existingSecret the chart must not create secrets, got %d", len(m.secrets))
+	}
+	cm := m.configMaps["portiere-config"]
+	if cm.Data["CORS_ORIGINS"] != "https://cloud.yourdomain.com,https://mapper.yourdomain.com" {
+		t.Errorf("CORS_ORIGINS %q: want the cloud and mapper hosts", cm.Data["CORS_ORIGINS"])
+	}
+}
+
+func TestChartLints(t *testing.T) {
+	for _, vf := range []string{"", "values-production.yaml"} {
+		vals := map[string]interface{}{}
+		if vf != "" {
+			v, err := chartutil.ReadValuesFile(filepath.Join(chartDir, vf))
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals = v
+		}
+		l := lint.All(chartDir, vals, "portiere", false)
+		for _, msg := range l.Messages {
+			if msg.Severity >= support.WarningSev {
+				t.Errorf("helm lint (%q): %s", vf, msg)
+			}
+		}
+	}
+}
+
+// checkChart holds a rendered chart to what the binary expects.
+func checkChart(t *testing.T, m *manifest) {
+	t.Helper()
+	cm := m.configMaps["portiere-config"]
+	if cm == nil {
+		t.Fatal("no portiere-config ConfigMap")
+	}
+	if cm.Data["FAISS_INDEX_PATH"] != seedIndexPath {
+		t.Errorf("FAISS_INDEX_PATH %q, the seed's initJob.faissIndexPath is %s", cm.Data["FAISS_INDEX_PATH"], seedIndexPath)
+	}
+	// Secret keys: from the rendered Secret, or the documented key set when
+	// the operator brings an existing one.
+	secretKeys := map[string]bool{}
+	for _, s := range m.secrets {
+		for k := range s.Data {
+			secretKeys[k] = true
+		}
+	}
+
+	roles := map[string]int{}
+	for owner, pod := range m.pods() {
+		// Selector/labels: a Deployment whose selector misses its pods never becomes ready.
+		checkPodBasics(t, owner, pod)
+		all := append(append([]corev1.Container(nil), pod.Spec.InitContainers...), pod.Spec.Containers...)
+		for _, c := range all {
+			role := containerRole(c)
+			if role == "" {
+				continue
+			}
+			roles[role]++
+			mode, ok := modeOf[role]
+			if !ok {
+				if role != "vocab" {
+					t.Errorf("%s/%s runs `portiere %s`, not a known role", owner, c.Name, role)
+				}
+				mode = config.ModeMigrate // vocab import loads the migrate configuration
+			}
+			e := podEnv(t, owner+"/"+c.Name, c, m, secretKeys)
+			for k := range e {
+				if !slices.Contains(config.Variables, k) {
+					t.Errorf("%s/%s sets %s, which config does not read", owner, c.Name, k)
+				}
+			}
+			for _, k := range append(config.RequiredVariables(mode), "DB_HOST", "TEMPORAL_ADDRESS") {
+				if e[k] == "" {
+					t.Errorf("%s/%s (portiere %s) does not set %s", owner, c.Name, role, k)
+				}
+			}
+			cfg, err := config.Load(mode, func(k string) string { return e[k] })
+			if err != nil {
+				t.Errorf("%s/%s: the binary would refuse this environment: %v", owner, c.Name, err)
+				continue
+			}
+			for what, hp := range map[string][2]string{
+				"DB_HOST":           {cfg.DB.Host, itoa(cfg.DB.Port)},
+				"REDIS_HOST":        {cfg.Redis.Host, itoa(cfg.Redis.Port)},
+				"TEMPORAL_ADDRESS":  {hostOf(cfg.Temporal.Address), portOf(cfg.Temporal.Address)},
+				"ELASTICSEARCH_URL": {urlHost(cfg.Elasticsearch.URL), urlPort(cfg.Elasticsearch.URL)},
+			} {
+				if hp[0] == "" {
+					continue
+				}
+				svc := m.services[hp[0]]
+				if svc == nil {
+					t.Errorf("%s/%s: %s names %q, which is no Service of the chart", owner, c.Name, what, hp[0])
+				} else if !slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return itoa(int(p.Port)) == hp[1] }) {
+					t.Errorf("%s/%s: %s port %s is not a port of Service %s", owner, c.Name, what, hp[1], hp[0])
+				}
+			}
+			checkIndexMount(t, owner, role, c, pod, m, cfg)
+			if role == "api" {
+				checkAPIProbes(t, owner, c, cfg)
+			}
+		}
+	}
+	for _, r := range []string{"api", "worker", "init", "migrate"} {
+		if roles[r] == 0 {
+			t.Errorf("no container runs `portiere %s`", r)
+		}
+	}
+	job := m.jobs["portiere-init"]
+	if job == nil {
+		t.Fatal("no portiere-init Job")
+	}
+	if job.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyOnFailure {
+		t.Errorf("init Job restartPolicy %q, want OnFailure", job.Spec.Template.Spec.RestartPolicy)
+	}
+	if pdb := m.pdbs["portiere-api"]; pdb == nil || !selects(pdb.Spec.Selector.MatchLabels, m.deployments["portiere-api"].Spec.Template.Labels) {
+		t.Error("no PodDisruptionBudget selecting the API pods")
+	}
+	for n, ing := range m.ingresses {
+		for _, r := range ing.Spec.Rules {
+			for _, p := range r.HTTP.Paths {
+				svc := m.services[p.Backend.Service.Name]
+				if svc == nil {
+					t.Errorf("Ingress %s routes %s%s to missing Service %s", n, r.Host, p.Path, p.Backend.Service.Name)
+				} else if !slices.ContainsFunc(svc.Spec.Ports, func(sp corev1.ServicePort) bool { return sp.Name == p.Backend.Service.Port.Name }) {
+					t.Errorf("Ingress %s: Service %s has no port %q", n, svc.Name, p.Backend.Service.Port.Name)
+				}
+			}
+		}
+	}
+	// Every Service selects some pod and targets a port it declares.
+	for n, svc := range m.services {
+		found := false
+		for _, pod := range m.pods() {
+			if !selects(svc.Spec.Selector, pod.Labels) {
+				continue
+			}
+			found = true
+			for _, sp := range svc.Spec.Ports {
+				if !podHasPort(pod, sp.TargetPort) {
+					t.Errorf("Service %s targets port %s, which its pods do not declare", n, sp.TargetPort.String())
+				}
+			}
+		}
+		if !found {
+			t.Errorf("Service %s selects no pod of the chart", n)
+		}
+	}
+}
+
+// containerRole is the portiere subcommand a container runs, "" when it does
+// not run the Portiere image.
+func containerRole(c corev1.Container) string {
+	if !strings.Contains(c.Image, "portiere") {
+		return ""
+	}
+	args := append(append([]string(nil), c.Command...), c.Args...)
+	if len(args) >= 3 && strings.HasSuffix(args[0], "sh") && args[1] == "-c" {
+		return shellRole(args[2])
+	}
+	if len(c.Command) > 0 {
+		return "?" // the entrypoint must stay portiere
+	}
+	if len(c.Args) == 0 {
+		return "api"
+	}
+	return c.Args[0]
+}
+
+// podEnv resolves a container's environment as the kubelet would, with a
+// stand-in value for each secret key (checked to exist).
+func podEnv(t *testing.T, who string, c corev1.Container, m *manifest, secretKeys map[string]bool) map[string]string {
+	e := map[string]string{}
+	for _, from := range c.EnvFrom {
+		if from.ConfigMapRef == nil {
+			t.Errorf("%s: envFrom other than a ConfigMap", who)
+			continue
+		}
+		cm := m.configMaps[from.ConfigMapRef.Name]
+		if cm == nil {
+			t.Errorf("%s: envFrom names missing ConfigMap %s", who, from.ConfigMapRef.Name)
+			continue
+		}
+		for k, v := range cm.Data {
+			e[k] = v
+		}
+	}
+	for _, v := range c.Env {
+		switch {
+		case v.ValueFrom == nil:
+			e[v.Name] = v.Value
+		case v.ValueFrom.SecretKeyRef != nil:
+			ref := v.ValueFrom.SecretKeyRef
+			if len(m.secrets) > 0 {
+				if s := m.secrets[ref.Name]; s == nil || s.Data[ref.Key] == nil {
+					t.Errorf("%s: %s comes from %s/%s, which the chart's Secret lacks", who, v.Name, ref.Name, ref.Key)
+				}
+			}
+			e[v.Name] = strings.Repeat("x", config.MinSecretLength)
+		default:
+			t.Errorf("%s: %s comes from an unexpected source", who, v.Name)
+		}
+	}
+	return e
+}
+
+// checkIndexMount: the FAISS index directory is the shared ReadWriteMany
+// claim; the worker (which runs the index build) mounts it read-write, the
+// API and the init Job read-only.
+func checkIndexMount(t *testing.T, owner, role string, c corev1.Container, pod *corev1.PodTemplateSpec, m *manifest, cfg config.Config) {
+	t.Helper()
+	dir := path.Dir(cfg.Search.FAISSIndexPath)
+	var mount *corev1.VolumeMount
+	for i, vm := range c.VolumeMounts {
+		if vm.MountPath == dir {
+			mount = &c.VolumeMounts[i]
+		}
+	}
+	if role == "migrate" || role == "vocab" || role == "web" {
+		if mount != nil {
+			t.Errorf("%s/%s (portiere %s) mounts the index volume it never uses", owner, c.Name, role)
+		}
+		return
+	}
+	if mount == nil {
+		t.Errorf("%s/%s (portiere %s): nothing mounted at %s, the directory of FAISS_INDEX_PATH", owner, c.Name, role, dir)
+		return
+	}
+	if wantRO := role != "worker"; mount.ReadOnly != wantRO {
+		t.Errorf("%s/%s (portiere %s): index mount readOnly=%v, want %v", owner, c.Name, role, mount.ReadOnly, wantRO)
+	}
+	var claim string
+	for _, v := range pod.Spec.Volumes {
+		if v.Name == mount.Name && v.PersistentVolumeClaim != nil {
+			claim = v.PersistentVolumeClaim.ClaimName
+		}
+	}
+	pvc := m.pvcs[claim]
+	if pvc == nil {
+		t.Errorf("%s: the index volume is not the chart's claim (%q)", owner, claim)
+		return
+	}
+	if !slices.Contains(pvc.Spec.AccessModes, corev1.ReadWriteMany) {
+		t.Errorf("claim %s: access modes %v; API pods on several nodes and the workers share it: ReadWriteMany", claim, pvc.Spec.AccessModes)
+	}
+	if cfg.Search.EmbeddingModel == "onnx" && (role == "api" || role == "worker") {
+		ok := slices.ContainsFunc(c.VolumeMounts, func(vm corev1.VolumeMount) bool {
+			return vm.ReadOnly && (vm.MountPath == cfg.Search.EmbeddingModelPath || strings.HasPrefix(cfg.Search.EmbeddingModelPath, vm.MountPath+"/"))
+		})
+		if !ok {
+			t.Errorf("%s/%s: EMBEDDING_MODEL=onnx but %s is not on a read-only volume", owner, c.Name, cfg.Search.EmbeddingModelPath)
+		}
+	}
+}
+
+// checkAPIProbes: the seed's probe paths and timings, on the port API_PORT.
+func checkAPIProbes(t *testing.T, owner string, c corev1.Container, cfg config.Config) {
+	t.Helper()
+	if !slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return int(p.ContainerPort) == cfg.HTTP.Port }) {
+		t.Errorf("%s: the API listens on API_PORT %d but the container declares %v", owner, cfg.HTTP.Port, c.Ports)
+	}
+	for _, pr := range []struct {
+		name                  string
+		probe                 *corev1.Probe
+		path                  string
+		delay, period, thresh int32
+	}{
+		{"readiness", c.ReadinessProbe, "/health/ready", 30, 10, 3},
+		{"liveness", c.LivenessProbe, "/health/live", 15, 20, 3},
+	} {
+		p := pr.probe
+		if p == nil || p.HTTPGet == nil {
+			t.Errorf("%s: no HTTP %s probe", owner, pr.name)
+			continue
+		}
+		if p.HTTPGet.Path != pr.path {
+			t.Errorf("%s: %s probe on %s, want %s", owner, pr.name, p.HTTPGet.Path, pr.path)
+		}
+		if port := resolvePort(c, p.HTTPGet.Port); port != cfg.HTTP.Port {
+			t.Errorf("%s: %s probe on port %d, API_PORT is %d", owner, pr.name, port, cfg.HTTP.Port)
+		}
+		if p.InitialDelaySeconds != pr.delay || p.PeriodSeconds != pr.period || p.FailureThreshold != pr.thresh {
+			t.Errorf("%s: %s probe %d/%d/%d, the seed says %d/%d/%d", owner, pr.name,
+				p.InitialDelaySeconds, p.PeriodSeconds, p.FailureThreshold, pr.delay, pr.period, pr.thresh)
+		}
+	}
+}
+
+func checkPodBasics(t *testing.T, owner string, pod *corev1.PodTemplateSpec) {
+	t.Helper()
+	names := map[string]bool{}
+	for _, c := range append(append([]corev1.Container(nil), pod.Spec.InitContainers...), pod.Spec.Containers...) {
+		if names[c.Name] {
+			t.Errorf("%s: two containers named %s", owner, c.Name)
+		}
+		names[c.Name] = true
+		if c.Resources.Limits.Memory().IsZero() {
+			t.Errorf("%s/%s: no memory limit", owner, c.Name)
+		}
+		for _, vm := range c.VolumeMounts {
+			if !slices.ContainsFunc(pod.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == vm.Name }) {
+				t.Errorf("%s/%s mounts undeclared volume %s", owner, c.Name, vm.Name)
+			}
+		}
+		if strings.Contains(c.Image, "portiere") && (pod.Spec.SecurityContext == nil || pod.Spec.SecurityContext.RunAsNonRoot == nil || !*pod.Spec.SecurityContext.RunAsNonRoot) {
+			t.Errorf("%s/%s: the Portiere image runs as non-root; say so (runAsNonRoot)", owner, c.Name)
+		}
+	}
+}
+
+func wantLimits(t *testing.T, who string, r corev1.ResourceRequirements, cpu, mem string) {
+	t.Helper()
+	if !r.Limits.Cpu().Equal(resource.MustParse(cpu)) || !r.Limits.Memory().Equal(resource.MustParse(mem)) {
+		t.Errorf("%s: limits %v, want cpu %s memory %s", who, r.Limits, cpu, mem)
+	}
+}
+
+func envOf(c corev1.Container) map[string]string {
+	e := map[string]string{}
+	for _, v := range c.Env {
+		e[v.Name] = v.Value
+	}
+	return e
+}
+
+func selects(selector, labels map[string]string) bool {
+	if len(selector) == 0 {
+		return false
+	}
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func podHasPort(pod *corev1.PodTemplateSpec, p intstr.IntOrString) bool {
+	for _, c := range pod.Spec.Containers {
+		if resolvePort(c, p) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func resolvePort(c corev1.Container, p intstr.IntOrString) int {
+	for _, cp := range c.Ports {
+		if (p.Type == intstr.String && cp.Name == p.StrVal) || (p.Type == intstr.Int && cp.ContainerPort == p.IntVal) {
+			return int(cp.ContainerPort)
+		}
+	}
+	return 0
+}
