@@ -13,7 +13,8 @@ import (
 )
 
 // Credentials are what a request presents: the bearer token of its
-// Authorization header and its X-API-Key header, either possibly empty.
+// Authorization header and its X-Portiere-API-Key header (X-API-Key is read
+// too, for older clients), either possibly empty.
 type Credentials struct {
 	Bearer string
 	APIKey string
