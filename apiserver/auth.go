@@ -8,11 +8,13 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/tenancy"
 )
 
 // Credentials are what a request presents: the bearer token of its
-// Authorization header and its X-API-Key header, either possibly empty.
+// Authorization header and its X-Portiere-API-Key header (X-API-Key is read
+// too, for older clients), either possibly empty.
 type Credentials struct {
 	Bearer string
 	APIKey string
@@ -87,7 +89,11 @@ func authenticate(a Authenticator) fiber.Handler {
 		if !strings.HasPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ") {
 			bearer = ""
 		}
-		p, err := a.Authenticate(c.UserContext(), Credentials{Bearer: strings.TrimSpace(bearer), APIKey: strings.TrimSpace(c.Get("X-API-Key"))})
+		key := c.Get(credential.HeaderAPIKey)
+		if key == "" {
+			key = c.Get("X-API-Key")
+		}
+		p, err := a.Authenticate(c.UserContext(), Credentials{Bearer: strings.TrimSpace(bearer), APIKey: strings.TrimSpace(key)})
 		if err != nil {
 			return err
 		}
@@ -96,13 +102,36 @@ func authenticate(a Authenticator) fiber.Handler {
 	}
 }
 
-// RequireOperator lets only the operator principal through (403
-// otherwise): the platform's workflows are the operator's to run.
+// RequireOperator lets through the operator (ADMIN_TOKEN) and an
+// organization owner or admin with an organization-wide write credential
+// (credential.Principal.CanOperate); others get 403.
 func RequireOperator() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if p, ok := PrincipalFrom(c.UserContext()); !ok || !p.Operator {
-			return tenancy.ErrForbidden
+		p, _ := PrincipalFrom(c.UserContext())
+		if err := p.CanOperate(); err != nil {
+			return err
 		}
 		return c.Next()
 	}
+}
+
+// Credentials resolves requests with credential's Authenticator: API keys
+// (Authorization: Bearer pt_sk_… or X-Portiere-API-Key), access tokens
+// from POST /api/v1/auth/token, and the operator token it was given.
+func KeyAuth(a *credential.Authenticator) Authenticator { return credentialAuth{a} }
+
+type credentialAuth struct{ a *credential.Authenticator }
+
+func (c credentialAuth) Authenticate(ctx context.Context, cr Credentials) (tenancy.Principal, error) {
+	return c.a.Authenticate(ctx, credential.HeaderFunc(func(name string) string {
+		switch name {
+		case "Authorization":
+			if cr.Bearer != "" {
+				return "Bearer " + cr.Bearer
+			}
+		case credential.HeaderAPIKey:
+			return cr.APIKey
+		}
+		return ""
+	}))
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/search"
 	"github.com/portiere/portiere/tenancy"
@@ -31,6 +32,8 @@ var errorKinds = []struct {
 	status int
 }{
 	{ErrUnauthenticated, fiber.StatusUnauthorized},
+	{credential.ErrUnauthenticated, fiber.StatusUnauthorized},
+	{credential.ErrForbidden, fiber.StatusForbidden},
 	{tenancy.ErrNotFound, fiber.StatusNotFound},
 	{mappingjob.ErrNotFound, fiber.StatusNotFound},
 	{vocab.ErrNotFound, fiber.StatusNotFound},
@@ -48,7 +51,13 @@ var errorKinds = []struct {
 func statusOf(err error) (status int, detail string, internal bool) {
 	var ae *Error
 	var fe *fiber.Error
+	var de *credential.DeniedError
 	switch {
+	case errors.As(err, &de):
+		if errors.Is(de.Kind, credential.ErrForbidden) {
+			return fiber.StatusForbidden, de.Detail, false
+		}
+		return fiber.StatusUnauthorized, de.Detail, false
 	case errors.As(err, &ae):
 		return ae.Status, ae.Detail, false
 	case errors.As(err, &fe):

@@ -23,7 +23,8 @@ type BulkMappingStarter interface {
 }
 
 // Projects is the project resource: today the start of a project's bulk
-// mapping (POST /api/v1/projects/{id}/bulk-mapping), for the operator.
+// mapping (POST /api/v1/projects/{id}/bulk-mapping), for the operator and
+// for the project's organization's members with a write credential.
 type Projects struct {
 	Projects  ProjectFinder
 	Workflows BulkMappingStarter
@@ -31,10 +32,10 @@ type Projects struct {
 
 // Routes registers the project routes on r's protected group.
 func (h *Projects) Routes(r *Router) {
-	g := r.Group("/projects").Protected(RequireOperator())
+	g := r.Group("/projects").Protected()
 	g.Add(fiber.MethodPost, "/:id/bulk-mapping", openapi.Operation{
 		Summary:     "Map every source code of a project",
-		Description: "Starts the project's BulkMappingWorkflow, or returns the one running. Operator only: `Authorization: Bearer <ADMIN_TOKEN>`.",
+		Description: "Starts the project's BulkMappingWorkflow, or returns the one running. Allowed to the operator (`Authorization: Bearer <ADMIN_TOKEN>`) and to members, admins and owners of the project's organization with a write-scope key (or its access token) not restricted to another project; viewers and read-scope keys get 403, another organization's credentials 404.",
 		Tags:        []string{"projects"},
 		RequestBody: openapi.Schema{"type": "object", "properties": map[string]any{
 			"chunk_size": openapi.Schema{"type": "integer", "minimum": 1, "maximum": 10000},
@@ -58,8 +59,19 @@ func (h *Projects) startBulkMapping(c *fiber.Ctx) error {
 		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "chunk_size must be in 1..10000 and top_k in 1..100"}
 	}
 	id := c.Params("id")
-	if _, err := h.Projects.Project(c.UserContext(), id); err != nil {
+	project, err := h.Projects.Project(c.UserContext(), id)
+	if err != nil {
 		return err
+	}
+	if p, _ := PrincipalFrom(c.UserContext()); !p.Operator {
+		// Another organization's project is reported missing, not
+		// forbidden, so ids cannot be probed across tenants.
+		if project.OrganizationID != p.OrganizationID {
+			return &Error{Status: fiber.StatusNotFound, Detail: "no such project"}
+		}
+		if err := p.CanWrite(id); err != nil {
+			return err
+		}
 	}
 	r, err := h.Workflows.StartBulkMapping(c.UserContext(), workflows.BulkMappingInput{ProjectID: id, ChunkSize: body.ChunkSize, TopK: body.TopK})
 	if err != nil {

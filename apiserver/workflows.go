@@ -82,7 +82,7 @@ func (h *WorkflowRuns) Routes(r *Router) {
 			"progress":   openapi.Ref("WorkflowProgress"),
 		},
 	})
-	const auth = " Operator only: `Authorization: Bearer <ADMIN_TOKEN>`."
+	const auth = " Operator routes: the operator token (`Authorization: Bearer <ADMIN_TOKEN>`), or an organization owner or admin API key with write scope not restricted to a project (or its access token), as `Authorization: Bearer` or `X-Portiere-API-Key`; others get 403."
 	g.Add(fiber.MethodPost, "/index-build", openapi.Operation{
 		Summary:     "Build the dense search index from the live vocabulary",
 		Description: "Starts IndexBuildWorkflow; API replicas switch to the new index when it is saved." + auth,

@@ -37,6 +37,9 @@ func (r Role) rank() int {
 	return 0
 }
 
+// Valid reports whether r is one of the four roles.
+func (r Role) Valid() bool { return r.rank() > 0 }
+
 // AtLeast reports whether r is min or more powerful. An unknown role is
 // below every role.
 func (r Role) AtLeast(min Role) bool { return r.rank() > 0 && r.rank() >= min.rank() }

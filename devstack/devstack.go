@@ -91,7 +91,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		}
 	}
 
-	secrets, err := devSecrets(filepath.Join(o.DataDir, secretsFile), "JWT_SECRET", "API_KEY_SALT", "ADMIN_TOKEN", "DB_PASSWORD")
+	secrets, err := devSecrets(filepath.Join(o.DataDir, secretsFile), "JWT_SECRET", "API_KEY_SALT", "ADMIN_TOKEN", "DB_PASSWORD", devAPIKey, devPassword)
 	if err != nil {
 		return err
 	}
@@ -176,6 +176,10 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
+	demo, err := seedDemoAccess(ctx, pool, cfg.Auth.APIKeySalt, secrets[devAPIKey], secrets[devPassword])
+	if err != nil {
+		return err
+	}
 
 	if o.Elasticsearch {
 		if !cfg.Elasticsearch.Configured() {
@@ -219,10 +223,12 @@ func Run(ctx context.Context, o Options) (err error) {
 		fmt.Fprintf(o.Out, "  Elasticsearch  %s (alias %s)\n", cfg.Elasticsearch.URL, workflows.ElasticsearchAlias)
 	}
 	fmt.Fprintf(o.Out, "  PostgreSQL     postgres://%s@%s:%d/%s\n", cfg.DB.User, cfg.DB.Host, cfg.DB.Port, cfg.DB.Name)
-	fmt.Fprintf(o.Out, "  Admin token    %s  (Authorization: Bearer …, for /api/v1/workflows)\n", cfg.Auth.AdminToken)
+	fmt.Fprintf(o.Out, "  Admin token    %s  (Authorization: Bearer …, operator routes /api/v1/workflows)\n", cfg.Auth.AdminToken)
+	fmt.Fprintf(o.Out, "  Demo org       %s (id %s); user %s, password %s\n", demoOrganization, demo.OrganizationID, demoEmail, secrets[devPassword])
+	fmt.Fprintf(o.Out, "  Demo API key   %s  (write scope, owner; kept in %s)\n", secrets[devAPIKey], filepath.Join(o.DataDir, secretsFile))
 	fmt.Fprintf(o.Out, "  Demo project   %s — map its source codes with:\n", demoProjectID)
-	fmt.Fprintf(o.Out, "    curl -X POST -H 'Authorization: Bearer %s' %s/api/v1/projects/%s/bulk-mapping\n", cfg.Auth.AdminToken, apiURL, demoProjectID)
-	fmt.Fprintf(o.Out, "    curl -H 'Authorization: Bearer %s' %s/api/v1/workflows/<workflow_id>\n", cfg.Auth.AdminToken, apiURL)
+	fmt.Fprintf(o.Out, "    curl -X POST -H 'X-Portiere-API-Key: %s' %s/api/v1/projects/%s/bulk-mapping\n", secrets[devAPIKey], apiURL, demoProjectID)
+	fmt.Fprintf(o.Out, "    curl -H 'Authorization: Bearer %s' %s/api/v1/workflows/<workflow_id>\n", secrets[devAPIKey], apiURL)
 	fmt.Fprintf(o.Out, "  Data folder    %s\n\n", o.DataDir)
 
 	err = o.Serve(ctx, Stack{Config: cfg, Pool: pool, Temporal: tc, Listener: ln, DemoProjectID: demoProjectID})

@@ -12,7 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/platform/postgres/dbtest"
+	"github.com/portiere/portiere/tenancy/tenancystore"
 	"github.com/portiere/portiere/vocab/vocabstore"
 )
 
@@ -111,5 +113,45 @@ func TestSeedDemoProjectOnce(t *testing.T) {
 	pool.QueryRow(ctx, `select count(*) from projects`).Scan(&projects)
 	if projects != 1 {
 		t.Fatalf("%d projects after seeding twice", projects)
+	}
+}
+
+func TestSeedDemoAccessOnce(t *testing.T) {
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if _, err := seedDemoProject(ctx, pool, log); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	secrets, err := devSecrets(filepath.Join(dir, secretsFile), "API_KEY_SALT", devAPIKey, devPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !credential.LooksLikeAPIKey(secrets[devAPIKey]) {
+		t.Fatalf("dev key %q", secrets[devAPIKey])
+	}
+	again, err := devSecrets(filepath.Join(dir, secretsFile), "API_KEY_SALT", devAPIKey, devPassword)
+	if err != nil || again[devAPIKey] != secrets[devAPIKey] {
+		t.Fatalf("secrets file did not keep the dev key: %v", err)
+	}
+	first, err := seedDemoAccess(ctx, pool, secrets["API_KEY_SALT"], secrets[devAPIKey], secrets[devPassword])
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := seedDemoAccess(ctx, pool, secrets["API_KEY_SALT"], secrets[devAPIKey], secrets[devPassword])
+	if err != nil || second != first {
+		t.Fatalf("second seeding: %+v %v (first %+v)", second, err, first)
+	}
+	var keys, users int
+	pool.QueryRow(ctx, `select count(*) from api_keys`).Scan(&keys)
+	pool.QueryRow(ctx, `select count(*) from users`).Scan(&users)
+	if keys != 1 || users != 1 {
+		t.Fatalf("%d keys, %d users after seeding twice", keys, users)
+	}
+	hasher, _ := credential.NewKeyHasher(secrets["API_KEY_SALT"])
+	rec, err := tenancystore.New(pool).Keys().KeyByHash(ctx, hasher.Hash(secrets[devAPIKey]))
+	if err != nil || rec.Role != credential.RoleOwner || rec.Scope != credential.ScopeWrite || rec.OrganizationID != first.OrganizationID {
+		t.Fatalf("dev key resolves to %+v, %v", rec, err)
 	}
 }

@@ -8,11 +8,18 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/portiere/portiere/credential"
 )
 
 // secretsFile holds the secrets dev mode generated on its first start, so
 // tokens and API keys stay valid across restarts.
 const secretsFile = "dev-secrets.env"
+
+// devAPIKey names the demo organization's write key in the secrets file: an
+// API key (pt_sk_…) rather than random bytes, kept so the printed curl
+// keeps working across restarts.
+const devAPIKey = "DEV_API_KEY"
 
 // devSecrets loads path (KEY=VALUE lines), adds a random value for each of
 // names it lacks, and writes the file back (mode 0600) when it changed.
@@ -23,6 +30,9 @@ func devSecrets(path string, names ...string) (map[string]string, error) {
 	}
 	changed := false
 	for _, n := range names {
+		if vals[n] == "" && n == devAPIKey {
+			vals[n], changed = credential.NewAPIKey(), true
+		}
 		if vals[n] == "" {
 			b := make([]byte, 32)
 			if _, err := rand.Read(b); err != nil {

@@ -13,6 +13,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/portiere/portiere/credential"
 )
 
 // Sentinel errors. Stores wrap them; callers test with errors.Is. The HTTP
@@ -30,25 +32,19 @@ var (
 	ErrForbidden = errors.New("tenancy: forbidden")
 )
 
-// Role is what a user may do in an organization. Roles are ordered:
-// owner > admin > member > viewer.
-type Role string
+// Role is what a user may do in an organization: credential's Role, so the
+// role stored in a membership is the one a Principal carries and the
+// authorization rules check. Roles are ordered: owner > admin > member >
+// viewer.
+type Role = credential.Role
 
 // The roles of a membership.
 const (
-	RoleOwner  Role = "owner"
-	RoleAdmin  Role = "admin"
-	RoleMember Role = "member"
-	RoleViewer Role = "viewer"
+	RoleOwner  = credential.RoleOwner
+	RoleAdmin  = credential.RoleAdmin
+	RoleMember = credential.RoleMember
+	RoleViewer = credential.RoleViewer
 )
-
-var roleRank = map[Role]int{RoleViewer: 1, RoleMember: 2, RoleAdmin: 3, RoleOwner: 4}
-
-// Valid reports whether r is one of the four roles.
-func (r Role) Valid() bool { return roleRank[r] > 0 }
-
-// AtLeast reports whether r grants everything min grants.
-func (r Role) AtLeast(min Role) bool { return r.Valid() && roleRank[r] >= roleRank[min] }
 
 // Organization is a tenant: it owns users (through memberships), projects
 // and API keys.
@@ -153,18 +149,9 @@ func (k APIKey) Active(now time.Time) bool {
 	return k.RevokedAt == nil && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
 }
 
-// Principal is who a request acts for, as resolved by the HTTP layer's
-// Authenticator. Operator is the deployment's operator (ADMIN_TOKEN): it
-// belongs to no organization and may run the platform's workflows.
-type Principal struct {
-	OrganizationID string
-	UserID         string
-	APIKeyID       string
-	Role           Role
-	Scopes         []string
-	ProjectID      string // set when the credential is limited to one project
-	Operator       bool
-}
+// Principal is who a request acts for. It is credential's Principal (one
+// type, with its authorization rules), resolved from API keys stored here.
+type Principal = credential.Principal
 
 // Store keeps organizations, users, memberships, projects and API keys.
 // Implementations are safe for concurrent use. Lookups return an error

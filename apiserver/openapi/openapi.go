@@ -33,7 +33,7 @@ type Operation struct {
 	RequestBody Schema // JSON request body, if any
 	Responses   map[int]Response
 	// Secured marks an operation that needs credentials (Authorization:
-	// Bearer or X-API-Key); the router sets it on protected groups.
+	// Bearer or X-Portiere-API-Key); the router sets it on protected groups.
 	Secured bool
 }
 
@@ -113,7 +113,7 @@ func (d *Document) JSON() ([]byte, error) {
 	}
 	components := map[string]any{"securitySchemes": map[string]any{
 		"bearerAuth": map[string]any{"type": "http", "scheme": "bearer"},
-		"apiKeyAuth": map[string]any{"type": "apiKey", "in": "header", "name": "X-API-Key"},
+		"apiKeyAuth": map[string]any{"type": "apiKey", "in": "header", "name": "X-Portiere-API-Key"},
 	}}
 	if len(d.schemas) > 0 {
 		components["schemas"] = d.schemas

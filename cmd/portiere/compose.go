@@ -14,6 +14,7 @@ import (
 	"github.com/portiere/portiere/activities"
 	"github.com/portiere/portiere/apiserver"
 	"github.com/portiere/portiere/config"
+	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/mappingjob/mappingjobstore"
 	"github.com/portiere/portiere/platform/cache"
 	"github.com/portiere/portiere/search/elastic"
@@ -170,12 +171,45 @@ func (b *backends) api() (*apiserver.Server, error) {
 			&apiserver.WorkflowRuns{Workflows: b.workflows, ElasticsearchAlias: alias},
 			&apiserver.Projects{Projects: b.tenants, Workflows: b.workflows})
 	}
+	auth := apiserver.AdminToken(b.cfg.Auth.AdminToken)
+	if b.cfg.Auth.JWTSecret != "" && b.cfg.Auth.APIKeySalt != "" {
+		a, hasher, err := b.authenticator()
+		if err != nil {
+			return nil, err
+		}
+		auth = apiserver.KeyAuth(a)
+		resources = append(resources,
+			&apiserver.AuthTokens{Exchanger: a},
+			&apiserver.APIKeys{Keys: b.tenants, Hasher: hasher})
+	}
 	return apiserver.New(apiserver.Config{
 		Version: b.version, CORSOrigins: b.cfg.HTTP.CORSOrigins, Logger: b.log,
 		Dependencies: b.dependencies(),
-		Auth:         apiserver.AdminToken(b.cfg.Auth.AdminToken),
+		Auth:         auth,
 		Resources:    resources,
 	})
+}
+
+// authenticator resolves API keys, access tokens and the operator token
+// through tenancystore; its background last-used writes end with b.
+func (b *backends) authenticator() (*credential.Authenticator, *credential.KeyHasher, error) {
+	hasher, err := credential.NewKeyHasher(b.cfg.Auth.APIKeySalt)
+	if err != nil {
+		return nil, nil, fmt.Errorf("API_KEY_SALT: %w", err)
+	}
+	keys := b.tenants.Keys()
+	tokens, err := credential.NewTokenService(b.cfg.Auth.JWTSecret, keys)
+	if err != nil {
+		return nil, nil, fmt.Errorf("JWT_SECRET: %w", err)
+	}
+	a, err := credential.NewAuthenticator(credential.AuthenticatorConfig{
+		Keys: keys, Hasher: hasher, Tokens: tokens, OperatorToken: b.cfg.Auth.AdminToken, Logger: b.log,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("ADMIN_TOKEN: %w", err)
+	}
+	b.close = append(b.close, a.Close)
+	return a, hasher, nil
 }
 
 // activities builds the worker's activities on b.

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -176,6 +178,33 @@ func TestDevSmoke(t *testing.T) {
 	if !strings.Contains(stdout.String(), api[len("http://127.0.0.1"):]+"/health/ready") {
 		t.Errorf("URLs not printed:\n%s", stdout.String())
 	}
+	// The printed demo key works: it exchanges for a token, and the token
+	// lists the demo organization's keys (owner, write scope).
+	keyM := regexp.MustCompile(`Demo API key\s+(pt_sk_\S+)`).FindStringSubmatch(stdout.String())
+	orgM := regexp.MustCompile(`Demo org\s+\S+ \(id (\S+)\)`).FindStringSubmatch(stdout.String())
+	if keyM == nil || orgM == nil {
+		t.Fatalf("demo key or organization not printed:\n%s", stdout.String())
+	}
+	res, err := http.Post(api+"/api/v1/auth/token", "application/json", strings.NewReader(`{"api_key":"`+keyM[1]+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.NewDecoder(res.Body).Decode(&tok)
+	res.Body.Close()
+	if res.StatusCode != 200 || tok.AccessToken == "" {
+		t.Fatalf("token exchange with the demo key: %d", res.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", api+"/api/v1/organizations/"+orgM[1]+"/api-keys", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 200 {
+		t.Fatalf("listing keys with the demo token: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
+
 	children := processesUsing(dataDir)
 	var sawPostgres, sawTemporal bool
 	for _, c := range children {

@@ -22,14 +22,20 @@ import (
 var version = "dev"
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	if err := runWithInput(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "portiere:", err)
 		os.Exit(1)
 	}
 }
 
-// run builds the command tree and executes args; it returns the first error.
+// run builds the command tree and executes args with no standard input; it
+// returns the first error.
 func run(args []string, stdout, stderr io.Writer) error {
+	return runWithInput(args, nil, stdout, stderr)
+}
+
+// runWithInput is run with stdin (a password for `user create`).
+func runWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -46,6 +52,9 @@ configured through environment variables (see the README).`,
 		SilenceErrors: true,
 	}
 	root.SetArgs(args)
+	if stdin != nil {
+		root.SetIn(stdin)
+	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(
@@ -57,6 +66,9 @@ configured through environment variables (see the README).`,
 		mapCommand(ctx),
 		indexCommand(ctx),
 		vocabCommand(ctx),
+		orgCommand(ctx),
+		userCommand(ctx),
+		apikeyCommand(ctx),
 		versionCommand(),
 	)
 	return root.ExecuteContext(ctx)

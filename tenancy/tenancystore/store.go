@@ -315,3 +315,31 @@ func (s *Store) affected(ctx context.Context, what, q string, args ...any) error
 	}
 	return nil
 }
+
+// RevokeAPIKeyByPrefix revokes the one key shown as prefix (the CLI's
+// handle on a key); no key is ErrNotFound, several ErrConflict.
+func (s *Store) RevokeAPIKeyByPrefix(ctx context.Context, prefix string, at time.Time) (tenancy.APIKey, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return tenancy.APIKey{}, translate("API key "+prefix, err)
+	}
+	defer tx.Rollback(ctx)
+	rows, err := tx.Query(ctx, `select `+keyColumns+` from api_keys where prefix = $1 for update`, prefix)
+	if err != nil {
+		return tenancy.APIKey{}, translate("API key "+prefix, err)
+	}
+	keys, err := collect(rows, "API key "+prefix, func(r pgx.Rows) (tenancy.APIKey, error) { return scanKey(r, "API key") })
+	switch {
+	case err != nil:
+		return tenancy.APIKey{}, err
+	case len(keys) == 0:
+		return tenancy.APIKey{}, fmt.Errorf("%w: API key %s", tenancy.ErrNotFound, prefix)
+	case len(keys) > 1:
+		return tenancy.APIKey{}, fmt.Errorf("%w: %d API keys share the prefix %s; revoke through the API by id", tenancy.ErrConflict, len(keys), prefix)
+	}
+	k := keys[0]
+	if err := tx.QueryRow(ctx, `update api_keys set revoked_at = coalesce(revoked_at, $2) where id = $1 returning revoked_at`, k.ID, at).Scan(&k.RevokedAt); err != nil {
+		return tenancy.APIKey{}, translate("API key "+prefix, err)
+	}
+	return k, translate("API key "+prefix, tx.Commit(ctx))
+}
