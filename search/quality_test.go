@@ -257,7 +257,7 @@ func devDenseTier(t testing.TB, corpus *search.Corpus) *search.DenseTier {
 		var e search.Embedder
 		var err error
 		if dir := os.Getenv("PORTIERE_EMBED_MODEL"); dir != "" {
-			e, err = embed.NewONNX(dir, embed.ONNXOptions{})
+			e, err = embed.NewONNX(dir, embed.ONNXOptions{LibraryPath: os.Getenv(embed.RuntimeLibraryEnv)})
 		} else {
 			e, err = searchindex.NewEmbedder(searchindex.Config{EmbeddingModel: "hash"})
 		}

@@ -3,15 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,52 +27,8 @@ func TestDevElasticsearch(t *testing.T) {
 		}
 		t.Skip(err)
 	}
-	cli := temporalCLI(t)
-	bin := buildBinary(t)
-	base, err := os.MkdirTemp("", "portiere-dev-es-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	os.Chmod(base, 0o755) // PostgreSQL may run as the postgres user
-	dataDir := filepath.Join(base, "data")
-
-	apiPort, tPort, uiPort := freePort(t), freePort(t), freePort(t)
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(bin, "dev", "--elasticsearch", "--data-dir", dataDir,
-		"--temporal-port", strconv.Itoa(tPort), "--temporal-ui-port", strconv.Itoa(uiPort))
-	cmd.Env = devEnv(cli, apiPort)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		for pid := range processesUsing(dataDir) {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-	})
-
-	api := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
-	var ready string
-	for deadline := time.Now().Add(3 * time.Minute); ; {
-		code, body := get(api + "/health/ready")
-		if code == 200 {
-			ready = body
-			break
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("portiere dev exited: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/health/ready never 200 (last %d %s)\nstderr:\n%s", code, body, stderr.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	d, ready := startDev(t, 3*time.Minute, "--elasticsearch")
+	api, stdout, stderr := d.api, d.stdout, d.stderr
 	if !strings.Contains(ready, `"elasticsearch":{"status":"ok"`) {
 		t.Errorf("readiness does not check Elasticsearch: %s", ready)
 	}
@@ -139,18 +90,5 @@ func TestDevElasticsearch(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\nstderr:\n%s", err, stderr.String())
-		}
-	case <-time.After(90 * time.Second):
-		t.Fatal("portiere dev did not exit within 90 s of SIGTERM")
-	}
-	if left := processesUsing(dataDir); len(left) > 0 {
-		t.Fatalf("processes left running after SIGTERM: %v", left)
-	}
+	d.stop(t, 90*time.Second)
 }

@@ -109,56 +109,95 @@ func get(url string) (int, string) {
 	return res.StatusCode, b.String()
 }
 
-func TestDevSmoke(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts PostgreSQL and Temporal")
-	}
+// devProcess is a `portiere dev` started by a test, with its output.
+type devProcess struct {
+	cmd            *exec.Cmd
+	api            string // http://127.0.0.1:API_PORT
+	uiPort         int
+	dataDir        string
+	stdout, stderr *bytes.Buffer
+	exited         chan error
+}
+
+// startDev starts `portiere dev` with args in a fresh data folder and waits
+// up to readyWithin for /health/ready to answer 200, whose body it returns.
+// The process and every process using its data folder are killed when the
+// test ends.
+func startDev(t *testing.T, readyWithin time.Duration, args ...string) (*devProcess, string) {
+	t.Helper()
 	cli := temporalCLI(t)
 	bin := buildBinary(t)
-	base, err := os.MkdirTemp("", "portiere-dev-smoke-")
+	base, err := os.MkdirTemp("", "portiere-dev-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(base) })
 	os.Chmod(base, 0o755) // PostgreSQL may run as the postgres user
-	dataDir := filepath.Join(base, "data")
+	d := &devProcess{dataDir: filepath.Join(base, "data"), stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
 
-	apiPort, tPort, uiPort := freePort(t), freePort(t), freePort(t)
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(bin, "dev", "--data-dir", dataDir,
-		"--temporal-port", strconv.Itoa(tPort), "--temporal-ui-port", strconv.Itoa(uiPort))
-	cmd.Env = devEnv(cli, apiPort)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
+	apiPort, tPort := freePort(t), freePort(t)
+	d.uiPort = freePort(t)
+	args = append([]string{"dev", "--data-dir", d.dataDir,
+		"--temporal-port", strconv.Itoa(tPort), "--temporal-ui-port", strconv.Itoa(d.uiPort)}, args...)
+	d.cmd = exec.Command(bin, args...)
+	d.cmd.Env = devEnv(cli, apiPort)
+	d.cmd.Stdout, d.cmd.Stderr = d.stdout, d.stderr
+	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	go func() { d.exited <- d.cmd.Wait() }()
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		for pid := range processesUsing(dataDir) {
+		d.cmd.Process.Kill()
+		for pid := range processesUsing(d.dataDir) {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	})
 
-	api := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		code, body := get(api + "/health/ready")
+	d.api = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+	for deadline := time.Now().Add(readyWithin); ; {
+		code, body := get(d.api + "/health/ready")
 		if code == 200 {
-			break
+			return d, body
 		}
 		select {
-		case err := <-exited:
-			t.Fatalf("portiere dev exited: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+		case err := <-d.exited:
+			t.Fatalf("portiere dev exited: %v\nstdout:\n%s\nstderr:\n%s", err, d.stdout.String(), d.stderr.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("/health/ready never 200 (last %d %s)\nstderr:\n%s", code, body, stderr.String())
+			t.Fatalf("/health/ready never 200 (last %d %s)\nstderr:\n%s", code, body, d.stderr.String())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	ui := fmt.Sprintf("http://127.0.0.1:%d", uiPort)
+}
+
+// stop sends SIGTERM and checks that `portiere dev` exits cleanly within
+// wait and leaves no process using its data folder.
+func (d *devProcess) stop(t *testing.T, wait time.Duration) {
+	t.Helper()
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-d.exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\nstderr:\n%s", err, d.stderr.String())
+		}
+	case <-time.After(wait):
+		t.Fatalf("portiere dev did not exit within %s of SIGTERM", wait)
+	}
+	if left := processesUsing(d.dataDir); len(left) > 0 {
+		t.Fatalf("processes left running after SIGTERM: %v", left)
+	}
+}
+
+func TestDevSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL and Temporal")
+	}
+	d, _ := startDev(t, 90*time.Second)
+	api, stdout, dataDir := d.api, d.stdout, d.dataDir
+	ui := fmt.Sprintf("http://127.0.0.1:%d", d.uiPort)
 	if code, body := get(ui + "/"); code != 200 || !strings.Contains(body, "<html") {
 		t.Fatalf("Temporal UI page: %d %.200s", code, body)
 	}
@@ -215,20 +254,7 @@ func TestDevSmoke(t *testing.T) {
 		t.Fatalf("expected postgres and temporal children, found %v", children)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\nstderr:\n%s", err, stderr.String())
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("portiere dev did not exit within 60 s of SIGTERM")
-	}
-	if left := processesUsing(dataDir); len(left) > 0 {
-		t.Fatalf("processes left running after SIGTERM: %v", left)
-	}
+	d.stop(t, 60*time.Second)
 	if code, _ := get(api + "/health"); code != 0 {
 		t.Fatalf("API still answering after exit")
 	}
