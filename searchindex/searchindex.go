@@ -134,16 +134,7 @@ func BuildWith(ctx context.Context, corpus *search.Corpus, emb search.Embedder, 
 			return nil, Info{}, fmt.Errorf("searchindex: the index just saved does not load: %w", err)
 		}
 	}
-	e := search.NewEngine(corpus, search.Options{
-		Dense:   &search.DenseTier{Embedder: emb, Index: ix},
-		Lexical: cfg.Lexical,
-		Fusion:  cfg.Fusion,
-	})
-	info := Info{
-		Version:     IndexVersion(corpus, emb),
-		Fingerprint: corpus.Fingerprint, EmbedderID: emb.ID(), Concepts: len(corpus.Concepts),
-		DenseBuilt: built, BuiltAt: time.Now().UTC(), IndexCreatedAt: ix.Meta().CreatedAt, Took: time.Since(start).Round(time.Millisecond).String(),
-	}
+	e, info := engineOn(corpus, emb, ix, cfg, built, start)
 	log.Info("search index ready", "version", info.Version, "concepts", info.Concepts, "dense_built", built, "took", info.Took)
 	return e, info, nil
 }
@@ -170,20 +161,27 @@ func OpenWith(ctx context.Context, corpus *search.Corpus, emb search.Embedder, c
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("%w (%s: %v)", ErrNoIndex, cfg.IndexPath, err)
 	}
+	e, info := engineOn(corpus, emb, ix, cfg, false, start)
+	if cfg.Logger != nil {
+		cfg.Logger.Info("search index opened", "version", info.Version, "concepts", info.Concepts, "took", info.Took)
+	}
+	return e, info, nil
+}
+
+// engineOn is the engine serving corpus with the dense index ix, and its
+// Info; built says whether ix was built now rather than loaded, start when
+// the work began.
+func engineOn(corpus *search.Corpus, emb search.Embedder, ix *faiss.Index, cfg Config, built bool, start time.Time) (*search.Engine, Info) {
 	e := search.NewEngine(corpus, search.Options{
 		Dense:   &search.DenseTier{Embedder: emb, Index: ix},
 		Lexical: cfg.Lexical,
 		Fusion:  cfg.Fusion,
 	})
-	info := Info{
+	return e, Info{
 		Version:     IndexVersion(corpus, emb),
 		Fingerprint: corpus.Fingerprint, EmbedderID: emb.ID(), Concepts: len(corpus.Concepts),
-		BuiltAt: time.Now().UTC(), IndexCreatedAt: ix.Meta().CreatedAt, Took: time.Since(start).Round(time.Millisecond).String(),
+		DenseBuilt: built, BuiltAt: time.Now().UTC(), IndexCreatedAt: ix.Meta().CreatedAt, Took: time.Since(start).Round(time.Millisecond).String(),
 	}
-	if cfg.Logger != nil {
-		cfg.Logger.Info("search index opened", "version", info.Version, "concepts", info.Concepts, "took", info.Took)
-	}
-	return e, info, nil
 }
 
 // SQ8Threshold is the vector count above which the dense index stores
