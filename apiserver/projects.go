@@ -6,15 +6,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/portiere/portiere/apiserver/openapi"
-	"github.com/portiere/portiere/tenancy"
 	"github.com/portiere/portiere/workflows"
 )
-
-// ProjectFinder returns a project or an error wrapping tenancy.ErrNotFound;
-// tenancystore.Store is one.
-type ProjectFinder interface {
-	Project(ctx context.Context, id string) (tenancy.Project, error)
-}
 
 // BulkMappingStarter starts a project's bulk mapping; *workflows.Client is
 // one.
@@ -50,25 +43,18 @@ func (h *Projects) startBulkMapping(c *fiber.Ctx) error {
 		ChunkSize int `json:"chunk_size"`
 		TopK      int `json:"top_k"`
 	}
-	if len(c.Body()) > 0 {
-		if err := c.BodyParser(&body); err != nil {
-			return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "body must be a JSON object with optional chunk_size and top_k"}
-		}
+	if err := decodeJSON(c, &body, Strict, true); err != nil {
+		return err
 	}
 	if body.ChunkSize < 0 || body.ChunkSize > 10000 || body.TopK < 0 || body.TopK > 100 {
 		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "chunk_size must be in 1..10000 and top_k in 1..100"}
 	}
-	id := c.Params("id")
-	project, err := h.Projects.Project(c.UserContext(), id)
+	project, p, err := projectAccess(c, h.Projects, "id")
 	if err != nil {
 		return err
 	}
-	if p, _ := PrincipalFrom(c.UserContext()); !p.Operator {
-		// Another organization's project is reported missing, not
-		// forbidden, so ids cannot be probed across tenants.
-		if project.OrganizationID != p.OrganizationID {
-			return &Error{Status: fiber.StatusNotFound, Detail: "no such project"}
-		}
+	id := project.ID
+	if !p.Operator {
 		if err := p.CanWrite(id); err != nil {
 			return err
 		}

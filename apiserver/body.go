@@ -1,0 +1,92 @@
+package apiserver
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// Strictness says whether a JSON body may carry fields the route does not
+// know. Routes whose bodies come from the SDK's pydantic models (which
+// send every key, null when unset, and gain keys between versions) are
+// Lenient; routes whose unknown fields would be silently dropped
+// decisions (review, settings) are Strict, so a typo is a 422, not a no-op.
+type Strictness bool
+
+// The two strictness levels of decodeJSON.
+const (
+	Lenient Strictness = false
+	Strict  Strictness = true
+)
+
+// decodeJSON decodes the request body into v. An empty body leaves v as
+// it is when optional is true. Every failure is a 422 whose detail names
+// the problem: not JSON, the field with the wrong type, the unknown field,
+// or trailing data.
+func decodeJSON(c *fiber.Ctx, v any, strict Strictness, optional bool) error {
+	body := c.Body()
+	if len(bytes.TrimSpace(body)) == 0 {
+		if optional {
+			return nil
+		}
+		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "request body is empty: send a JSON object"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(v); err != nil {
+		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: describeJSONError(err)}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "request body has data after its JSON value"}
+	}
+	return nil
+}
+
+// describeJSONError turns encoding/json's errors into a sentence naming
+// the field and the expected type.
+func describeJSONError(err error) string {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			return fmt.Sprintf("request body must be a JSON %s, not %s", jsonKind(te.Type.Kind().String()), te.Value)
+		}
+		return fmt.Sprintf("field %q must be %s, not %s", field, jsonKind(te.Type.Kind().String()), te.Value)
+	case errors.As(err, &se):
+		return fmt.Sprintf("request body is not valid JSON (at byte %d): %v", se.Offset, err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "request body is truncated JSON"
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	}
+	return "request body is not valid JSON: " + err.Error()
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct":
+		return "an object"
+	case "float32", "float64":
+		return "a number"
+	default:
+		if strings.HasPrefix(goKind, "int") || strings.HasPrefix(goKind, "uint") {
+			return "an integer"
+		}
+		return goKind
+	}
+}
