@@ -27,6 +27,8 @@ type Router struct {
 	mw      []fiber.Handler
 	secured bool
 	auth    fiber.Handler
+	// legacy is the /v1 group at the server's root (see Legacy).
+	legacy *Router
 }
 
 // Add registers h for method on path (relative to the group) behind the
@@ -67,3 +69,9 @@ func (r *Router) Protected(mw ...fiber.Handler) *Router {
 
 // Schema registers a named component schema.
 func (r *Router) Schema(name string, s openapi.Schema) { r.doc.AddSchema(name, s) }
+
+// Legacy returns the /v1 group at the server's root, without /api: the
+// Portiere SDK's Review API documentation writes its routes there, so the
+// review routes are registered on both. Like any group, call Protected on
+// it for authenticated routes.
+func (r *Router) Legacy() *Router { return r.legacy }

@@ -92,6 +92,7 @@ func New(cfg Config) (*Server, error) {
 	root := &Router{fiber: s.app, doc: s.doc, auth: authenticate(cfg.Auth)}
 	s.routes(root)
 	v1 := root.Group("/api/v1")
+	v1.legacy = root.Group("/v1")
 	for _, r := range cfg.Resources {
 		r.Routes(v1)
 	}
