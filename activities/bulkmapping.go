@@ -123,7 +123,7 @@ func (a *BulkMapping) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkR
 	}
 	res.SearchMillis = time.Since(start).Milliseconds()
 
-	prov := mappingjob.Provenance{EngineVersion: a.engineVersion, IndexVersion: info.Version, WorkflowID: in.WorkflowID}
+	prov := mappingjob.Provenance{mappingjob.ProvenanceEngine: a.engineVersion, mappingjob.ProvenanceIndex: info.Version, mappingjob.ProvenanceWorkflow: in.WorkflowID}
 	items := make([]mappingjob.Item, len(codes))
 	for i, m := range ms {
 		items[i] = itemOf(codes[i], m, prov)
@@ -163,7 +163,8 @@ func itemOf(c mappingjob.SourceCode, m mapping.Mapping, prov mappingjob.Provenan
 	for i, cand := range m.Candidates {
 		it.Candidates[i] = mappingjob.Candidate{
 			ConceptID: cand.Concept.ID, ConceptName: cand.Concept.Name,
-			VocabularyID: cand.Concept.Vocabulary, DomainID: cand.Concept.Domain, Score: cand.Score,
+			VocabularyID: cand.Concept.Vocabulary, DomainID: cand.Concept.Domain,
+			ConceptClassID: cand.Concept.Class, StandardConcept: cand.Concept.Standard, Score: cand.Score,
 		}
 	}
 	if len(m.Candidates) > 0 {

@@ -9,6 +9,7 @@ package mappingjob
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -61,36 +62,61 @@ const (
 	ReviewOverridden ReviewStatus = "overridden"
 )
 
-// Candidate is one proposed standard concept.
+// Candidate is one proposed standard concept, in the shape of the SDK's
+// ConceptCandidate (its JSON is stored as is, so a candidate pushed by the
+// SDK round-trips every field). StandardConcept is "S", "C" or "" (never
+// null: the SDK requires a string). Explanation is the engine's account of
+// the match, kept verbatim.
 type Candidate struct {
-	ConceptID    int32   `json:"concept_id"`
-	ConceptName  string  `json:"concept_name"`
-	VocabularyID string  `json:"vocabulary_id"`
-	DomainID     string  `json:"domain_id"`
-	Score        float64 `json:"score"`
+	ConceptID         int32           `json:"concept_id"`
+	ConceptName       string          `json:"concept_name"`
+	VocabularyID      string          `json:"vocabulary_id"`
+	DomainID          string          `json:"domain_id"`
+	ConceptClassID    string          `json:"concept_class_id"`
+	StandardConcept   string          `json:"standard_concept"`
+	Score             float64         `json:"score"`
+	RRFScore          *float64        `json:"rrf_score,omitempty"`
+	CrossEncoderScore *float64        `json:"cross_encoder_score,omitempty"`
+	Explanation       json.RawMessage `json:"explanation,omitempty"`
 }
 
-// Provenance says what produced an item.
-type Provenance struct {
-	EngineVersion string `json:"engine_version"`
-	IndexVersion  string `json:"index_version"`
-	WorkflowID    string `json:"workflow_id"`
-}
+// Provenance says what produced an item, free-form as the SDK's provenance
+// dict is: the engine writes ProvenanceEngine and friends, a memory hit
+// its source project and reviewer, an SDK push whatever it sent.
+type Provenance map[string]any
+
+// Well-known provenance keys written by the bulk mapping.
+const (
+	ProvenanceEngine   = "engine_version"
+	ProvenanceIndex    = "index_version"
+	ProvenanceWorkflow = "workflow_id"
+)
 
 // Item is the mapping of one source code. ConceptID is the target: the
 // rank-1 candidate's as proposed, a reviewer's choice after a decision, 0
 // when there is none. Error is set when the term could not be searched.
 // Candidates are kept through review.
 type Item struct {
-	Source      string
-	Code        string
-	Description string
-	ConceptID   int32
-	Candidates  []Candidate
-	Confidence  float64
-	Method      Method
-	Error       string
-	Provenance  Provenance
+	ID           int64 // assigned by the store; the mapping_id of the review routes
+	Source       string
+	Code         string
+	Description  string
+	SourceColumn string
+	SourceCount  int64
+	ConceptID    int32
+	// The target's name, vocabulary and domain, kept with the item because
+	// an override may name a concept outside the candidates.
+	TargetName       string
+	TargetVocabulary string
+	TargetDomain     string
+	Candidates       []Candidate
+	Confidence       float64
+	Method           Method
+	// InferenceMethod is the method the engine chose, kept when a review
+	// changes Method (the SDK's inference_method).
+	InferenceMethod Method
+	Error           string
+	Provenance      Provenance
 
 	// Review is the decision on the item; DecidedBy (a user id) and
 	// DecidedAt are set with it. Revision starts at 1 and grows with every
@@ -112,8 +138,11 @@ type Decision struct {
 	Unmapped       bool         // with Review rejected: no valid mapping exists (method unmapped)
 	CandidateIndex int
 	ConceptID      int32
-	DecidedBy      string
-	Revision       int
+	// The overriding concept's name, vocabulary and domain (the caller
+	// resolves them from the vocabulary).
+	ConceptName, VocabularyID, DomainID string
+	DecidedBy                           string
+	Revision                            int
 }
 
 // Counts tallies a project's items by method.

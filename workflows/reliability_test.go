@@ -213,7 +213,7 @@ func TestKillWorkerMidBulkMapping(t *testing.T) {
 	}
 	items := checkItems(t, pool, project, n)
 	for _, it := range items[:10] {
-		if it.Provenance.EngineVersion != "test" || it.Provenance.IndexVersion == "" || it.Provenance.WorkflowID != id {
+		if it.Provenance[mappingjob.ProvenanceEngine] != "test" || it.Provenance[mappingjob.ProvenanceIndex] == "" || it.Provenance[mappingjob.ProvenanceWorkflow] != id {
 			t.Errorf("provenance %+v", it.Provenance)
 		}
 	}

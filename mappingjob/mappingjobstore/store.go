@@ -113,19 +113,29 @@ func (s *Store) SourceCodes(ctx context.Context, project string, after int64, li
 // UpsertItems writes items for project in one statement, as pending
 // proposals: an item with the source and code of a pending one replaces it
 // and increments its revision; one a reviewer has decided is left as is.
+// The target's name, vocabulary and domain are the rank-1 candidate's, and
+// inference_method is the method proposed.
 func (s *Store) UpsertItems(ctx context.Context, project string, items []mappingjob.Item) error {
 	const q = `
 		insert into concept_mapping_items
-			(project_id, source, source_code, source_description, concept_id, candidates, confidence, method, error, provenance)
-		select $1, s, c, d, nullif(cid, 0), cand::jsonb, conf, st, nullif(e, ''), prov::jsonb
-		from unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::float8[], $8::text[], $9::text[], $10::text[])
-			as t(s, c, d, cid, cand, conf, st, e, prov)
+			(project_id, source, source_code, source_description, source_column, source_count, concept_id,
+			 target_concept_name, target_vocabulary_id, target_domain_id, candidates, confidence, method, inference_method, error, provenance)
+		select $1, s, c, d, col, cnt, nullif(cid, 0), nullif(tn, ''), nullif(tv, ''), nullif(td, ''), cand::jsonb, conf, st, st, nullif(e, ''), prov::jsonb
+		from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::int[], $8::text[], $9::text[], $10::text[],
+		            $11::text[], $12::float8[], $13::text[], $14::text[], $15::text[])
+			as t(s, c, d, col, cnt, cid, tn, tv, td, cand, conf, st, e, prov)
 		on conflict (project_id, source, source_code) do update
 		set source_description = excluded.source_description,
+		    source_column = excluded.source_column,
+		    source_count = excluded.source_count,
 		    concept_id = excluded.concept_id,
+		    target_concept_name = excluded.target_concept_name,
+		    target_vocabulary_id = excluded.target_vocabulary_id,
+		    target_domain_id = excluded.target_domain_id,
 		    candidates = excluded.candidates,
 		    confidence = excluded.confidence,
 		    method = excluded.method,
+		    inference_method = excluded.inference_method,
 		    error = excluded.error,
 		    provenance = excluded.provenance,
 		    revision = concept_mapping_items.revision + 1,
@@ -135,12 +145,23 @@ func (s *Store) UpsertItems(ctx context.Context, project string, items []mapping
 		return nil
 	}
 	n := len(items)
-	src, code, desc := make([]string, n), make([]string, n), make([]string, n)
+	src, code, desc, col := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	cnt := make([]int64, n)
 	cid, conf := make([]int32, n), make([]float64, n)
+	tn, tv, td := make([]string, n), make([]string, n), make([]string, n)
 	cand, st, errs, prov := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, it := range items {
-		src[i], code[i], desc[i] = it.Source, it.Code, it.Description
+		src[i], code[i], desc[i], col[i], cnt[i] = it.Source, it.Code, it.Description, it.SourceColumn, it.SourceCount
 		cid[i], conf[i], st[i], errs[i] = it.ConceptID, it.Confidence, string(it.Method), it.Error
+		tn[i], tv[i], td[i] = it.TargetName, it.TargetVocabulary, it.TargetDomain
+		if tn[i] == "" {
+			for _, c := range it.Candidates {
+				if c.ConceptID == it.ConceptID && it.ConceptID != 0 {
+					tn[i], tv[i], td[i] = c.ConceptName, c.VocabularyID, c.DomainID
+					break
+				}
+			}
+		}
 		cands := it.Candidates
 		if cands == nil {
 			cands = []mappingjob.Candidate{}
@@ -150,13 +171,17 @@ func (s *Store) UpsertItems(ctx context.Context, project string, items []mapping
 			return fmt.Errorf("mappingjob: %w", err)
 		}
 		cand[i] = string(b)
-		b, err = json.Marshal(it.Provenance)
+		p := it.Provenance
+		if p == nil {
+			p = mappingjob.Provenance{}
+		}
+		b, err = json.Marshal(p)
 		if err != nil {
 			return fmt.Errorf("mappingjob: %w", err)
 		}
 		prov[i] = string(b)
 	}
-	_, err := s.pool.Exec(ctx, q, project, src, code, desc, cid, cand, conf, st, errs, prov)
+	_, err := s.pool.Exec(ctx, q, project, src, code, desc, col, cnt, cid, tn, tv, td, cand, conf, st, errs, prov)
 	return translate(err)
 }
 
@@ -174,21 +199,24 @@ func (s *Store) CountItems(ctx context.Context, project string) (mappingjob.Coun
 	return c, translate(err)
 }
 
-const itemColumns = `source, source_code, source_description, coalesce(concept_id, 0), candidates, confidence, method,
+const itemColumns = `id, source, source_code, source_description, source_column, source_count, coalesce(concept_id, 0),
+	coalesce(target_concept_name, ''), coalesce(target_vocabulary_id, ''), coalesce(target_domain_id, ''),
+	candidates, confidence, method, coalesce(inference_method, ''),
 	coalesce(error, ''), provenance, review_status, coalesce(decided_by::text, ''), decided_at, revision`
 
 func scanItem(row pgx.Row) (mappingjob.Item, error) {
 	var it mappingjob.Item
 	var cand, prov []byte
-	var method, review string
-	if err := row.Scan(&it.Source, &it.Code, &it.Description, &it.ConceptID, &cand, &it.Confidence, &method, &it.Error, &prov,
+	var method, inferred, review string
+	if err := row.Scan(&it.ID, &it.Source, &it.Code, &it.Description, &it.SourceColumn, &it.SourceCount, &it.ConceptID,
+		&it.TargetName, &it.TargetVocabulary, &it.TargetDomain, &cand, &it.Confidence, &method, &inferred, &it.Error, &prov,
 		&review, &it.DecidedBy, &it.DecidedAt, &it.Revision); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return it, fmt.Errorf("%w: mapping item", mappingjob.ErrNotFound)
 		}
 		return it, translate(err)
 	}
-	it.Method, it.Review = mappingjob.Method(method), mappingjob.ReviewStatus(review)
+	it.Method, it.InferenceMethod, it.Review = mappingjob.Method(method), mappingjob.Method(inferred), mappingjob.ReviewStatus(review)
 	if err := json.Unmarshal(cand, &it.Candidates); err != nil {
 		return it, fmt.Errorf("mappingjob: candidates of %s: %w", it.Code, err)
 	}
@@ -237,21 +265,24 @@ func (s *Store) Decide(ctx context.Context, project string, d mappingjob.Decisio
 		return mappingjob.Item{}, fmt.Errorf("%w: revision %d, not %d", mappingjob.ErrConflict, cur.Revision, d.Revision)
 	}
 	target, method := cur.ConceptID, cur.Method
+	name, vocabulary, domain := cur.TargetName, cur.TargetVocabulary, cur.TargetDomain
 	switch d.Review {
 	case mappingjob.ReviewApproved:
 		if d.CandidateIndex < 0 || (len(cur.Candidates) > 0 && d.CandidateIndex >= len(cur.Candidates)) {
 			return mappingjob.Item{}, fmt.Errorf("%w: no candidate %d", mappingjob.ErrInvalid, d.CandidateIndex)
 		}
 		if len(cur.Candidates) > 0 {
-			target = cur.Candidates[d.CandidateIndex].ConceptID
+			c := cur.Candidates[d.CandidateIndex]
+			target, name, vocabulary, domain = c.ConceptID, c.ConceptName, c.VocabularyID, c.DomainID
 		}
 	case mappingjob.ReviewOverridden:
 		if d.ConceptID <= 0 {
 			return mappingjob.Item{}, fmt.Errorf("%w: an override needs a concept id", mappingjob.ErrInvalid)
 		}
 		target, method = d.ConceptID, mappingjob.MethodOverride
+		name, vocabulary, domain = d.ConceptName, d.VocabularyID, d.DomainID
 	case mappingjob.ReviewRejected:
-		target = 0
+		target, name, vocabulary, domain = 0, "", "", ""
 		if d.Unmapped {
 			method = mappingjob.MethodUnmapped
 		}
@@ -261,10 +292,12 @@ func (s *Store) Decide(ctx context.Context, project string, d mappingjob.Decisio
 	q := `
 		update concept_mapping_items
 		set review_status = $5, concept_id = nullif($6, 0), method = $7, decided_by = nullif($8, '')::uuid,
+		    target_concept_name = nullif($9, ''), target_vocabulary_id = nullif($10, ''), target_domain_id = nullif($11, ''),
 		    decided_at = now(), revision = revision + 1, updated_at = now()
 		where project_id = $1 and source = $2 and source_code = $3 and revision = $4
 		returning ` + itemColumns
-	it, err := scanItem(s.pool.QueryRow(ctx, q, project, d.Source, d.Code, d.Revision, string(d.Review), target, string(method), d.DecidedBy))
+	it, err := scanItem(s.pool.QueryRow(ctx, q, project, d.Source, d.Code, d.Revision, string(d.Review), target, string(method), d.DecidedBy,
+		name, vocabulary, domain))
 	if errors.Is(err, mappingjob.ErrNotFound) {
 		// The row exists (read above): another decision came first.
 		return mappingjob.Item{}, fmt.Errorf("%w: decided concurrently", mappingjob.ErrConflict)

@@ -1,0 +1,94 @@
+package apiserver
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/portiere/portiere/apiserver/openapi"
+	"github.com/portiere/portiere/mappingjob"
+)
+
+// conceptItem is a concept mapping item as every route returns it: the
+// Portiere SDK's ConceptMappingItem (all of its keys, null when unset; see
+// sdktest/CONTRACT.md §2.7), plus the server's id (the mapping_id of the
+// review routes), revision (for optimistic concurrency), review metadata
+// and error. The SDK's pydantic models ignore the extra keys.
+type conceptItem struct {
+	ID                 string                 `json:"id"`
+	Source             string                 `json:"source"`
+	SourceCode         string                 `json:"source_code"`
+	SourceDescription  *string                `json:"source_description"`
+	SourceColumn       *string                `json:"source_column"`
+	SourceCount        int64                  `json:"source_count"`
+	TargetConceptID    *int32                 `json:"target_concept_id"`
+	TargetConceptName  *string                `json:"target_concept_name"`
+	TargetVocabularyID *string                `json:"target_vocabulary_id"`
+	TargetDomainID     *string                `json:"target_domain_id"`
+	Confidence         float64                `json:"confidence"`
+	Method             string                 `json:"method"`
+	InferenceMethod    *string                `json:"inference_method"`
+	ReviewDecision     *string                `json:"review_decision"`
+	Candidates         []mappingjob.Candidate `json:"candidates"`
+	Provenance         mappingjob.Provenance  `json:"provenance"`
+	Revision           int                    `json:"revision"`
+	DecidedBy          *string                `json:"decided_by"`
+	DecidedAt          *time.Time             `json:"decided_at"`
+	Error              *string                `json:"error"`
+}
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// conceptItemOf is the response DTO of it.
+func conceptItemOf(it mappingjob.Item) conceptItem {
+	v := conceptItem{
+		ID: strconv.FormatInt(it.ID, 10), Source: it.Source, SourceCode: it.Code,
+		SourceDescription: optString(it.Description), SourceColumn: optString(it.SourceColumn), SourceCount: it.SourceCount,
+		TargetConceptName: optString(it.TargetName), TargetVocabularyID: optString(it.TargetVocabulary), TargetDomainID: optString(it.TargetDomain),
+		Confidence: it.Confidence, Method: string(it.Method), InferenceMethod: optString(string(it.InferenceMethod)),
+		ReviewDecision: optString(string(it.Review)), Candidates: it.Candidates, Provenance: it.Provenance,
+		Revision: it.Revision, DecidedBy: optString(it.DecidedBy), DecidedAt: it.DecidedAt, Error: optString(it.Error),
+	}
+	if it.ConceptID != 0 {
+		id := it.ConceptID
+		v.TargetConceptID = &id
+	}
+	if v.Candidates == nil {
+		v.Candidates = []mappingjob.Candidate{}
+	}
+	if v.Provenance == nil {
+		v.Provenance = mappingjob.Provenance{}
+	}
+	return v
+}
+
+// conceptItemSchema documents conceptItem.
+func conceptItemSchema() openapi.Schema {
+	str := openapi.Schema{"type": "string"}
+	nstr := openapi.Schema{"type": "string", "nullable": true}
+	methods := []string{"auto", "review", "manual", "override", "unmapped"}
+	return openapi.Schema{"type": "object", "required": []string{"id", "source_code", "method", "candidates", "revision"},
+		"properties": map[string]any{
+			"id": str, "source": str, "source_code": str, "source_description": nstr, "source_column": nstr,
+			"source_count":        openapi.Schema{"type": "integer"},
+			"target_concept_id":   openapi.Schema{"type": "integer", "nullable": true},
+			"target_concept_name": nstr, "target_vocabulary_id": nstr, "target_domain_id": nstr,
+			"confidence":       openapi.Schema{"type": "number"},
+			"method":           openapi.Schema{"type": "string", "enum": methods},
+			"inference_method": openapi.Schema{"type": "string", "enum": methods, "nullable": true},
+			"review_decision":  openapi.Schema{"type": "string", "enum": []string{"pending", "approved", "rejected", "overridden"}, "nullable": true},
+			"candidates": openapi.Schema{"type": "array", "items": openapi.Schema{"type": "object", "properties": map[string]any{
+				"concept_id": openapi.Schema{"type": "integer"}, "concept_name": str, "vocabulary_id": str, "domain_id": str,
+				"concept_class_id": str, "standard_concept": str, "score": openapi.Schema{"type": "number"},
+				"rrf_score": openapi.Schema{"type": "number"}, "cross_encoder_score": openapi.Schema{"type": "number"},
+				"explanation": openapi.Schema{"type": "object"}}}},
+			"provenance": openapi.Schema{"type": "object"},
+			"revision":   openapi.Schema{"type": "integer"},
+			"decided_by": nstr, "decided_at": openapi.Schema{"type": "string", "format": "date-time", "nullable": true},
+			"error": nstr,
+		}}
+}
