@@ -85,7 +85,7 @@ func New(cfg Config) (*Server, error) {
 	s.app.Use(s.logRequests)
 	s.app.Use(cors.New(cors.Config{
 		AllowOrigins: strings.Join(cfg.CORSOrigins, ","),
-		AllowHeaders: "Origin, Content-Type, Accept, Authorization, X-Portiere-API-Key, X-API-Key, X-Request-ID",
+		AllowHeaders: "Origin, Content-Type, Accept, Authorization, X-Portiere-API-Key, X-Request-ID",
 		AllowMethods: "GET,POST,PUT,PATCH,DELETE,OPTIONS",
 	}))
 
