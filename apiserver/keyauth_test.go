@@ -35,7 +35,7 @@ func newKeyWorld(t *testing.T) *keyWorld {
 	w.s = w.server(t,
 		&apiserver.AuthTokens{Exchanger: w.Auth},
 		&apiserver.APIKeys{Keys: w.Store, Hasher: w.Hasher},
-		&apiserver.WorkflowRuns{Workflows: w.bulk},
+		&apiserver.WorkflowRuns{Workflows: w.bulk, Projects: w.Store},
 		&apiserver.Projects{Projects: w.Store, Workflows: w.bulk},
 	)
 	return w
@@ -149,6 +149,24 @@ func TestScopeRoleAndTenantRules(t *testing.T) {
 	}
 	if st, _ := w.do(t, "POST", bulk, bearer("pt_sk_"+strings.Repeat("x", 40)), ""); st != 401 {
 		t.Errorf("unknown key: %d", st)
+	}
+	// A's bulk mapping runs; B's owner may run operator routes, but not
+	// read or cancel A's mapping, nor learn it exists.
+	if st, body := w.do(t, "POST", bulk, bearer(owner), ""); st != 202 {
+		t.Fatalf("start A's mapping: %d %v", st, body)
+	}
+	bOwner := w.key(t, w.orgB.ID, w.member(t, w.orgB.ID, tenancy.RoleOwner).ID, credential.ScopeWrite)
+	run := "/api/v1/workflows/" + workflows.BulkMappingWorkflowID(w.project.ID)
+	for _, r := range [][2]string{{"GET", run}, {"POST", run + "/cancel"}, {"GET", "/api/v1/workflows/some-other-run"}} {
+		if st, body := w.do(t, r[0], r[1], bearer(bOwner), ""); st != 404 || body["detail"] != "workflows: no such workflow" {
+			t.Errorf("another organization's owner: %s %s: %d %v, want 404", r[0], r[1], st, body)
+		}
+	}
+	if st, body := w.do(t, "GET", run, bearer(owner), ""); st != 200 {
+		t.Errorf("A's owner reading A's mapping: %d %v", st, body)
+	}
+	if len(w.bulk.cancelled) != 0 {
+		t.Errorf("cancelled %v", w.bulk.cancelled)
 	}
 }
 

@@ -85,7 +85,7 @@ func newWorkflowServer(t *testing.T, es bool) (*apiserver.Server, *fakeWorkflows
 	k := newTenants(t, dbtest.New(t))
 	project := k.project(t, k.org(t, "wf-org").ID, "p1")
 	s := k.server(t,
-		&apiserver.WorkflowRuns{Workflows: f, ElasticsearchAlias: alias},
+		&apiserver.WorkflowRuns{Workflows: f, ElasticsearchAlias: alias, Projects: k.Store},
 		&apiserver.Projects{Projects: k.Store, Workflows: f},
 	)
 	return s, f, project.ID

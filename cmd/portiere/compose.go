@@ -168,7 +168,7 @@ func (b *backends) api() (*apiserver.Server, error) {
 			alias = workflows.ElasticsearchAlias
 		}
 		resources = append(resources,
-			&apiserver.WorkflowRuns{Workflows: b.workflows, ElasticsearchAlias: alias},
+			&apiserver.WorkflowRuns{Workflows: b.workflows, ElasticsearchAlias: alias, Projects: b.tenants},
 			&apiserver.Projects{Projects: b.tenants, Workflows: b.workflows})
 	}
 	// Every route under /api/v1 but POST /auth/token needs credentials, so
