@@ -90,6 +90,11 @@ func TestEveryProjectRouteIsolatesOrganizations(t *testing.T) {
 	for _, path := range paths {
 		params := pathParam.FindAllStringSubmatchIndex(path, -1)
 		if len(params) == 0 {
+			// Listings (GET /projects, …) name no organization in their
+			// path: what B reads there must hold nothing of A's.
+			if _, ok := doc.Paths[path]["get"]; ok {
+				w.expectNothingOfA(t, path)
+			}
 			continue
 		}
 		if reason, ok := notOrganizationScoped[path]; ok {
@@ -170,6 +175,26 @@ func TestEveryProjectRouteIsolatesOrganizations(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+w.rawKeyA)
 	if res, err := w.srv.App().Test(req, -1); err != nil || res.StatusCode != 200 {
 		t.Errorf("A's owner reading A's bulk mapping: %v %v", res, err)
+	}
+}
+
+// expectNothingOfA reads path with B's key and fails if the answer holds
+// one of organization A's identifiers.
+func (w *isolationWorld) expectNothingOfA(t *testing.T, path string) {
+	t.Helper()
+	req := httptest.NewRequest("GET", path, nil)
+	req.Header.Set("Authorization", "Bearer "+w.writeB)
+	res, err := w.srv.App().Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for name, id := range map[string]string{"organization id": w.orgA.ID, "project id": w.projectA.ID,
+		"API key id": w.keyA.ID, "API key prefix": w.keyA.Prefix, "project name": w.projectA.Name} {
+		if bytes.Contains(body, []byte(id)) {
+			t.Errorf("GET %s with another organization's key answers A's %s %q: %.300s", path, name, id, body)
+		}
 	}
 }
 
@@ -283,7 +308,7 @@ func newIsolationWorld(t *testing.T) *isolationWorld {
 		t.Fatal(err)
 	}
 	ownerA := owner(w.orgA.ID, "owner@a.example")
-	if w.projectA, err = b.tenants.CreateProject(ctx, tenancy.Project{OrganizationID: w.orgA.ID, Name: "labs", CreatedBy: ownerA.ID}); err != nil {
+	if w.projectA, err = b.tenants.CreateProject(ctx, tenancy.Project{OrganizationID: w.orgA.ID, Name: "isolation-project-of-a", CreatedBy: ownerA.ID}); err != nil {
 		t.Fatal(err)
 	}
 	w.rawKeyA, w.keyA = key(w.orgA.ID, ownerA.ID)
