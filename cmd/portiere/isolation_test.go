@@ -13,6 +13,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ var notOrganizationScoped = map[string]string{
 
 // isolationWorld is the production API (openBackends, api) over a
 // migrated test database and a Temporal dev server, with organization A
-// owning a project, source codes, mapping items, API keys and a running
+// owning a project, source codes, a mapping item, API keys and a running
 // bulk mapping, and organization B's owner holding a write key.
 type isolationWorld struct {
 	srv      *apiserver.Server
@@ -53,6 +54,7 @@ type isolationWorld struct {
 	projectA tenancy.Project
 	keyA     tenancy.APIKey
 	rawKeyA  string
+	itemA    mappingjob.Item
 	writeB   string
 }
 
@@ -214,6 +216,8 @@ func (w *isolationWorld) isolationParam(prev, name string) (value string, owned,
 		return workflows.BulkMappingWorkflowID(w.projectA.ID), true, true
 	case name == "id" && prev == "api-keys":
 		return w.keyA.ID, false, true
+	case name == "mid" || name == "mapping_id" || name == "item_id":
+		return strconv.FormatInt(w.itemA.ID, 10), false, true
 	case name == "format":
 		return "source_to_concept_map", false, true
 	}
@@ -320,6 +324,11 @@ func newIsolationWorld(t *testing.T) *isolationWorld {
 		Method: mappingjob.MethodReview, Confidence: 0.5, Review: mappingjob.ReviewPending}}); err != nil {
 		t.Fatal(err)
 	}
+	items, err := b.jobs.Items(ctx, w.projectA.ID)
+	if err != nil || len(items) != 1 {
+		t.Fatalf("A's items: %v %v", items, err)
+	}
+	w.itemA = items[0]
 	req := httptest.NewRequest("POST", "/api/v1/projects/"+w.projectA.ID+"/bulk-mapping", nil)
 	req.Header.Set(credential.HeaderAPIKey, w.rawKeyA)
 	if res, err := w.srv.App().Test(req, -1); err != nil || res.StatusCode != 202 {
