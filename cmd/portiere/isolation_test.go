@@ -267,6 +267,9 @@ func newIsolationWorld(t *testing.T) *isolationWorld {
 		"DB_PASSWORD": "unused: the test hands openBackends its pool", "JWT_SECRET": "isolation-jwt-secret-isolation-jwt-secret",
 		"API_KEY_SALT": "isolation-salt-isolation-salt-isolation", "ADMIN_TOKEN": "isolation-admin-token-isolation-admin",
 		"EMBEDDING_MODEL": "hash", "FAISS_INDEX_PATH": t.TempDir() + "/faiss.index",
+		// B's key calls every route in a few seconds: a per-key rate limit
+		// must not answer 429 in place of the 404 under test.
+		"RATE_LIMIT_PER_MINUTE": "1000000",
 	}
 	cfg, err := config.Load(config.ModeAPI, func(name string) string { return env[name] })
 	if err != nil {
