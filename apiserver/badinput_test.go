@@ -51,12 +51,12 @@ func expectBadJSONRefused(t *testing.T, route string, send func(body string) (in
 			t.Errorf("%s with %s %s: %d %v, want 422 {detail}", route, c.name, c.body, st, body)
 			continue
 		}
-		if d := detail(t, route+" with "+c.name, body); !strings.Contains(strings.ToLower(d), strings.ToLower(c.mention)) {
+		if d := detailOf(t, route+" with "+c.name, body); !strings.Contains(strings.ToLower(d), strings.ToLower(c.mention)) {
 			t.Errorf("%s with %s: detail %q does not mention %q", route, c.name, d, c.mention)
 		}
 	}
 	if !strict {
-		if st, body := send(`{"no_such_field": 1}`); st == 422 && strings.Contains(detail(t, route, body), "no_such_field") {
+		if st, body := send(`{"no_such_field": 1}`); st == 422 && strings.Contains(detailOf(t, route, body), "no_such_field") {
 			t.Errorf("%s is lenient but refused an unknown field: %v", route, body)
 		}
 	}
@@ -113,18 +113,18 @@ func expectCredentialRules(t *testing.T, k *tenants, s *apiserver.Server, org, m
 		{"read-scope key", bearer(read), 403, "read scope"},
 		{"viewer's write key", bearer(viewerWrite), 403, ""},
 	} {
-		st, answer := call(t, s, method, path, c.headers, body)
+		st, answer := callAPI(t, s, method, path, c.headers, body)
 		if st != c.status {
 			t.Errorf("%s %s with %s: %d %v, want %d", method, path, c.name, st, answer, c.status)
 			continue
 		}
-		if d := detail(t, method+" "+path+" with "+c.name, answer); !strings.Contains(strings.ToLower(d), c.mention) {
+		if d := detailOf(t, method+" "+path+" with "+c.name, answer); !strings.Contains(strings.ToLower(d), c.mention) {
 			t.Errorf("%s %s with %s: detail %q does not mention %q", method, path, c.name, d, c.mention)
 		}
 	}
 	k.advance(2 * credential.DefaultTokenTTL)
 	defer k.advance(-2 * credential.DefaultTokenTTL)
-	if st, answer := call(t, s, method, path, bearer(tok.AccessToken), body); st != 401 || !strings.Contains(detail(t, "expired token", answer), "expired") {
+	if st, answer := callAPI(t, s, method, path, bearer(tok.AccessToken), body); st != 401 || !strings.Contains(detailOf(t, "expired token", answer), "expired") {
 		t.Errorf("%s %s with an expired access token: %d %v, want 401 {detail: …expired…}", method, path, st, answer)
 	}
 }

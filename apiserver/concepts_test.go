@@ -142,10 +142,10 @@ func TestConceptRoutesNeedCredentials(t *testing.T) {
 	}
 	for _, route := range [][3]string{{"POST", "/api/v1/concepts/search", `{"query": "hemodialysis"}`}, {"GET", "/api/v1/concepts/4120120", ""}} {
 		method, path, body := route[0], route[1], route[2]
-		if st, answer := call(t, s, method, path, nil, body); st != 401 || !strings.Contains(detail(t, path, answer), "credentials required") {
+		if st, answer := callAPI(t, s, method, path, nil, body); st != 401 || !strings.Contains(detailOf(t, path, answer), "credentials required") {
 			t.Errorf("%s %s without credentials: %d %v, want 401", method, path, st, answer)
 		}
-		if st, answer := call(t, s, method, path, bearer(credential.NewAPIKey()), body); st != 401 {
+		if st, answer := callAPI(t, s, method, path, bearer(credential.NewAPIKey()), body); st != 401 {
 			t.Errorf("%s %s with an unknown key: %d %v, want 401", method, path, st, answer)
 		}
 		// The detail's vocabulary is empty here: 404 proves authentication passed.
@@ -156,7 +156,7 @@ func TestConceptRoutesNeedCredentials(t *testing.T) {
 		for name, h := range map[string]map[string]string{
 			"a viewer's read key": apiKeyHeader(read), "its access token": bearer(tok.AccessToken), "the operator token": bearer(adminToken),
 		} {
-			if st, answer := call(t, s, method, path, h, body); st != want {
+			if st, answer := callAPI(t, s, method, path, h, body); st != want {
 				t.Errorf("%s %s with %s: %d %v, want %d", method, path, name, st, answer, want)
 			}
 		}

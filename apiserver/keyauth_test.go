@@ -43,7 +43,7 @@ func newKeyWorld(t *testing.T) *keyWorld {
 
 func (w *keyWorld) do(t *testing.T, method, path string, headers map[string]string, body string) (int, map[string]any) {
 	t.Helper()
-	return call(t, w.s, method, path, headers, body)
+	return callAPI(t, w.s, method, path, headers, body)
 }
 
 func TestTokenExchangeAndExpiry(t *testing.T) {
@@ -186,14 +186,14 @@ func TestBadInputOnAuthRoutes(t *testing.T) {
 	expectBadJSONRefused(t, "POST /auth/token", sender("POST", "/api/v1/auth/token", nil),
 		map[string]string{"api_key": `{"api_key": 12}`}, false)
 	for _, body := range []string{``, `{}`, `{"api_key": null}`, `{"api_key": ""}`} {
-		if st, answer := w.do(t, "POST", "/api/v1/auth/token", nil, body); st != 422 || !strings.Contains(detail(t, "token "+body, answer), "api_key") {
+		if st, answer := w.do(t, "POST", "/api/v1/auth/token", nil, body); st != 422 || !strings.Contains(detailOf(t, "token "+body, answer), "api_key") {
 			t.Errorf("POST /auth/token %q: %d %v, want 422 naming api_key", body, st, answer)
 		}
 	}
 	// Creating a key is Strict: a misspelt "scope" must not make a read key.
 	expectBadJSONRefused(t, "POST api-keys", sender("POST", keys, bearer(owner)),
 		map[string]string{"scope": `{"scope": ["write"]}`, "name": `{"name": 1}`, "project_id": `{"project_id": true}`}, true)
-	if st, answer := w.do(t, "POST", keys, bearer(owner), `{"scope": "admin"}`); st != 422 || !strings.Contains(detail(t, "bad scope", answer), "scope") {
+	if st, answer := w.do(t, "POST", keys, bearer(owner), `{"scope": "admin"}`); st != 422 || !strings.Contains(detailOf(t, "bad scope", answer), "scope") {
 		t.Errorf("scope admin: %d %v", st, answer)
 	}
 	// Starting a bulk mapping is Strict.

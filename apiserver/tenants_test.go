@@ -121,10 +121,10 @@ func (k *tenants) server(t *testing.T, resources ...apiserver.Resource) *apiserv
 	return s
 }
 
-// call sends one request to s with headers (Content-Type is JSON) and
+// callAPI sends one request to s with headers (Content-Type is JSON) and
 // returns the status and the JSON object answered (empty when the body is
 // not an object).
-func call(t *testing.T, s *apiserver.Server, method, path string, headers map[string]string, body string) (int, map[string]any) {
+func callAPI(t *testing.T, s *apiserver.Server, method, path string, headers map[string]string, body string) (int, map[string]any) {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -150,9 +150,9 @@ func bearer(v string) map[string]string { return map[string]string{"Authorizatio
 
 func apiKeyHeader(v string) map[string]string { return map[string]string{credential.HeaderAPIKey: v} }
 
-// detail returns the {detail} of an error answer, failing the test when
+// detailOf returns the {detail} of an error answer, failing the test when
 // there is none.
-func detail(t *testing.T, what string, body map[string]any) string {
+func detailOf(t *testing.T, what string, body map[string]any) string {
 	t.Helper()
 	d, _ := body["detail"].(string)
 	if d == "" {
