@@ -44,8 +44,9 @@ type Config struct {
 	Dependencies []Dependency
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Auth resolves the credentials of requests to protected routes; nil
-	// refuses them all (401).
+	// Auth resolves the credentials of requests to protected routes:
+	// *credential.Authenticator, in production and in tests. nil refuses
+	// them all (401).
 	Auth Authenticator
 	// Resources are registered under /api/v1, in order. The composition
 	// root lists a resource only when its dependency exists, so a missing
