@@ -163,7 +163,7 @@ type Fallback struct {
 	// Timeout bounds one call to Primary, so a hung or unreachable Redis
 	// delays a request by at most that much; 0 means 250 ms.
 	Timeout time.Duration
-	Logger    *slog.Logger
+	Logger  *slog.Logger
 
 	down    atomic.Int64 // until when (UnixNano) Primary is skipped
 	failing atomic.Bool  // the last use of Primary failed
