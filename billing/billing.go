@@ -96,15 +96,15 @@ const (
 
 // Report is an amount of usage to send to Stripe once.
 type Report struct {
-	ID               string
-	OrganizationID   string
-	Period           time.Time
-	Meter            Meter
-	Quantity         int64
-	SubscriptionItem string
-	CreatedAt        time.Time
-	SentAt           *time.Time
-	StripeRecordID   string
+	ID             string
+	OrganizationID string
+	Period         time.Time
+	Meter          Meter
+	Quantity       int64
+	CustomerID     string // the Stripe customer the usage is billed to
+	CreatedAt      time.Time
+	SentAt         *time.Time
+	StripeEventID  string // the meter event's identifier
 }
 
 // Store keeps usage, accounts, handled events and usage reports.
@@ -146,7 +146,7 @@ type Store interface {
 	// Report returns a report by id.
 	Report(ctx context.Context, id string) (Report, error)
 	// MarkSent records that the report reached Stripe.
-	MarkSent(ctx context.Context, id, stripeRecordID string, at time.Time) error
+	MarkSent(ctx context.Context, id, stripeEventID string, at time.Time) error
 }
 
 // CheckoutRequest asks for a Checkout session moving an organization to a
@@ -168,8 +168,11 @@ type Payments interface {
 	CreateCustomer(ctx context.Context, orgID, name, idempotencyKey string) (customerID string, err error)
 	CheckoutURL(ctx context.Context, r CheckoutRequest) (string, error)
 	PortalURL(ctx context.Context, customerID, returnURL, idempotencyKey string) (string, error)
-	// ReportUsage adds quantity to a metered subscription item.
-	ReportUsage(ctx context.Context, itemID string, quantity int64, at time.Time, idempotencyKey string) (recordID string, err error)
+	// ReportUsage sends quantity for a customer to the metered price's
+	// Billing Meter, once per identifier (Stripe deduplicates meter events
+	// by identifier; it is also the idempotency key). It returns the
+	// identifier Stripe recorded.
+	ReportUsage(ctx context.Context, customerID string, quantity int64, at time.Time, identifier string) (string, error)
 	// ParseEvent verifies a webhook's signature header (ErrBadSignature)
 	// and decodes the event.
 	ParseEvent(payload []byte, signature string) (Event, error)

@@ -348,8 +348,9 @@ func (s *Service) PrepareReports(ctx context.Context) ([]Report, error) {
 }
 
 // SendReport sends one report to Stripe unless it was sent already; the
-// report's id is the idempotency key, so a resend after a crash between
-// Stripe's answer and MarkSent is deduplicated by Stripe.
+// report's id is the meter event's identifier and idempotency key, so a
+// resend after a crash between Stripe's answer and MarkSent is
+// deduplicated by Stripe.
 func (s *Service) SendReport(ctx context.Context, id string) (Report, error) {
 	if s.payments == nil {
 		return Report{}, ErrNotConfigured
@@ -361,7 +362,7 @@ func (s *Service) SendReport(ctx context.Context, id string) (Report, error) {
 	if r.SentAt != nil {
 		return r, nil
 	}
-	rec, err := s.payments.ReportUsage(ctx, r.SubscriptionItem, r.Quantity, r.CreatedAt, "usage-report-"+r.ID)
+	rec, err := s.payments.ReportUsage(ctx, r.CustomerID, r.Quantity, r.CreatedAt, "usage-report-"+r.ID)
 	if err != nil {
 		return Report{}, err
 	}
@@ -369,6 +370,6 @@ func (s *Service) SendReport(ctx context.Context, id string) (Report, error) {
 	if err := s.store.MarkSent(ctx, r.ID, rec, now); err != nil {
 		return Report{}, err
 	}
-	r.SentAt, r.StripeRecordID = &now, rec
+	r.SentAt, r.StripeEventID = &now, rec
 	return r, nil
 }

@@ -40,6 +40,7 @@ type Config struct {
 	Auth          Auth
 	Search        Search
 	HTTP          HTTP
+	Stripe        Stripe
 	Tools         Tools
 	LogLevel      slog.Level
 
@@ -137,6 +138,28 @@ type HTTP struct {
 	RateLimitPerMinute int
 }
 
+// Stripe configures billing. An empty SecretKey means no payments: plans,
+// quotas and metering still apply, checkout, portal and webhook routes are
+// absent and usage is not reported.
+type Stripe struct {
+	SecretKey     string // STRIPE_SECRET_KEY
+	WebhookSecret string // STRIPE_WEBHOOK_SECRET
+	// PricePro and PriceEnterprise are the plans' flat recurring prices;
+	// PriceMappedItems the metered price mapped items are reported to.
+	PricePro         string
+	PriceEnterprise  string
+	PriceMappedItems string
+	// MeterEvent is the event name of the Billing Meter behind
+	// PriceMappedItems, which usage reports are sent to.
+	MeterEvent string
+	// APIURL replaces https://api.stripe.com (stripe-mock); empty means
+	// Stripe's.
+	APIURL string
+}
+
+// Configured reports whether a Stripe secret key was given.
+func (s Stripe) Configured() bool { return s.SecretKey != "" }
+
 // Defaults. They match the environment reference in the README.
 const (
 	DefaultDBHost             = "localhost"
@@ -153,6 +176,7 @@ const (
 	DefaultTemporalAddress    = "localhost:7233"
 	DefaultTemporalNamespace  = "default"
 	DefaultAPIPort            = 8000
+	DefaultStripeMeterEvent   = "portiere_mapped_items"
 
 	// MinSecretLength is the shortest JWT_SECRET / API_KEY_SALT accepted:
 	// HS256 wants at least 256 bits of key.
@@ -168,6 +192,8 @@ var Variables = []string{
 	"CORS_ORIGINS", "RATE_LIMIT_PER_MINUTE", "LOG_LEVEL",
 	"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "API_PORT",
 	"PORTIERE_TEMPORAL_CLI", "ONNXRUNTIME_LIB",
+	"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PRICE_PRO", "STRIPE_PRICE_ENTERPRISE",
+	"STRIPE_PRICE_MAPPED_ITEMS", "STRIPE_METER_EVENT", "STRIPE_API_URL",
 }
 
 // required names the variables each mode cannot start without.
@@ -244,6 +270,18 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		Port:               p.port("API_PORT", DefaultAPIPort),
 		CORSOrigins:        p.origins("CORS_ORIGINS", DefaultCORSOrigins),
 		RateLimitPerMinute: p.positiveInt("RATE_LIMIT_PER_MINUTE", DefaultRateLimitPerMinute),
+	}
+	c.Stripe = Stripe{
+		SecretKey:        p.str("STRIPE_SECRET_KEY", ""),
+		WebhookSecret:    p.str("STRIPE_WEBHOOK_SECRET", ""),
+		PricePro:         p.str("STRIPE_PRICE_PRO", ""),
+		PriceEnterprise:  p.str("STRIPE_PRICE_ENTERPRISE", ""),
+		PriceMappedItems: p.str("STRIPE_PRICE_MAPPED_ITEMS", ""),
+		MeterEvent:       p.str("STRIPE_METER_EVENT", DefaultStripeMeterEvent),
+		APIURL:           p.httpURL("STRIPE_API_URL"),
+	}
+	if c.Stripe.SecretKey != "" && c.Stripe.WebhookSecret == "" {
+		p.fail("STRIPE_WEBHOOK_SECRET", "is required when STRIPE_SECRET_KEY is set (webhooks are how plans change)")
 	}
 	c.Tools = Tools{
 		TemporalCLI:    p.str("PORTIERE_TEMPORAL_CLI", ""),

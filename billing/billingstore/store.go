@@ -246,23 +246,24 @@ func (s *Store) HandleEvent(ctx context.Context, e billing.Event, apply func(bil
 // one statement (so in one transaction): usage is never in two reports.
 const snapshot = `
 with due as (
-	select u.organization_id, u.period, u.meter, u.quantity - u.reported as delta, u.quantity, a.metered_item_id
+	select u.organization_id, u.period, u.meter, u.quantity - u.reported as delta, u.quantity, a.stripe_customer_id
 	from billing_usage u join billing_accounts a on a.organization_id = u.organization_id
-	where u.meter = $1 and u.quantity > u.reported and a.metered_item_id is not null
+	where u.meter = $1 and u.quantity > u.reported
+		and a.metered_item_id is not null and a.stripe_customer_id is not null
 	for update of u
 ), advanced as (
 	update billing_usage u set reported = due.quantity
 	from due where u.organization_id = due.organization_id and u.period = due.period and u.meter = due.meter
 )
-insert into billing_usage_reports (organization_id, period, meter, quantity, subscription_item)
-select organization_id, period, meter, delta, metered_item_id from due`
+insert into billing_usage_reports (organization_id, period, meter, quantity, stripe_customer_id)
+select organization_id, period, meter, delta, stripe_customer_id from due`
 
-const reportColumns = `id, organization_id, period, meter, quantity, subscription_item, created_at, sent_at, coalesce(stripe_record_id, '')`
+const reportColumns = `id, organization_id, period, meter, quantity, stripe_customer_id, created_at, sent_at, coalesce(stripe_event_id, '')`
 
 func scanReport(row pgx.Row) (billing.Report, error) {
 	var r billing.Report
 	var m string
-	err := row.Scan(&r.ID, &r.OrganizationID, &r.Period, &m, &r.Quantity, &r.SubscriptionItem, &r.CreatedAt, &r.SentAt, &r.StripeRecordID)
+	err := row.Scan(&r.ID, &r.OrganizationID, &r.Period, &m, &r.Quantity, &r.CustomerID, &r.CreatedAt, &r.SentAt, &r.StripeEventID)
 	r.Meter = billing.Meter(m)
 	return r, err
 }
@@ -287,8 +288,8 @@ func (s *Store) Report(ctx context.Context, id string) (billing.Report, error) {
 }
 
 // MarkSent implements billing.Store.
-func (s *Store) MarkSent(ctx context.Context, id, stripeRecordID string, at time.Time) error {
+func (s *Store) MarkSent(ctx context.Context, id, stripeEventID string, at time.Time) error {
 	// An already sent report keeps its first mark.
-	_, err := s.pool.Exec(ctx, `update billing_usage_reports set sent_at = $2, stripe_record_id = $3 where id = $1 and sent_at is null`, id, at, stripeRecordID)
+	_, err := s.pool.Exec(ctx, `update billing_usage_reports set sent_at = $2, stripe_event_id = $3 where id = $1 and sent_at is null`, id, at, stripeEventID)
 	return translate("usage report "+id, err)
 }

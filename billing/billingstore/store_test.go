@@ -156,20 +156,20 @@ func TestReports(t *testing.T) {
 	s.AddUsage(ctx, org, period, billing.MappedItems, 70, "a", billing.Unlimited)
 	s.AddUsage(ctx, other, period, billing.MappedItems, 5, "a", billing.Unlimited)
 	if _, err := s.HandleEvent(ctx, billing.Event{ID: "evt", OrganizationID: org}, func(a billing.Account) (billing.Account, bool) {
-		a.MeteredItemID, a.Plan, a.Status = "si_1", billing.PlanPro, "active"
+		a.MeteredItemID, a.StripeCustomerID, a.Plan, a.Status = "si_1", "cus_1", billing.PlanPro, "active"
 		return a, true
 	}); err != nil {
 		t.Fatal(err)
 	}
 	rs, err := s.PrepareReports(ctx, billing.MappedItems)
-	if err != nil || len(rs) != 1 || rs[0].Quantity != 70 || rs[0].SubscriptionItem != "si_1" || rs[0].OrganizationID != org {
+	if err != nil || len(rs) != 1 || rs[0].Quantity != 70 || rs[0].CustomerID != "cus_1" || rs[0].OrganizationID != org {
 		t.Fatalf("%+v %v", rs, err)
 	}
 	again, _ := s.PrepareReports(ctx, billing.MappedItems)
 	if len(again) != 1 || again[0].ID != rs[0].ID {
 		t.Fatalf("second prepare: %+v (want the same unsent report only)", again)
 	}
-	if err := s.MarkSent(ctx, rs[0].ID, "mbur_1", time.Now()); err != nil {
+	if err := s.MarkSent(ctx, rs[0].ID, "usage-report-1", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	s.AddUsage(ctx, org, period, billing.MappedItems, 30, "b", billing.Unlimited)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -26,9 +27,13 @@ type Config struct {
 	// Prices maps a plan name to its flat recurring price id
 	// (STRIPE_PRICE_PRO, STRIPE_PRICE_ENTERPRISE).
 	Prices map[string]string
-	// MeteredPrice is the metered price mapped items are reported to
-	// (STRIPE_PRICE_MAPPED_ITEMS); empty means no usage reporting.
+	// MeteredPrice is the metered price of mapped items
+	// (STRIPE_PRICE_MAPPED_ITEMS), added to every checkout; a subscription
+	// holding it has its usage reported. Empty means no usage billing.
 	MeteredPrice string
+	// MeterEvent is the event name of the Billing Meter behind
+	// MeteredPrice (STRIPE_METER_EVENT).
+	MeterEvent string
 	// URL replaces https://api.stripe.com (stripe-mock in tests).
 	URL string
 	// HTTPClient replaces the default client (nil: 30 s timeout).
@@ -131,17 +136,23 @@ func (c *Client) PortalURL(ctx context.Context, customerID, returnURL, idempoten
 	return s.URL, nil
 }
 
-// ReportUsage implements billing.Payments with an incrementing usage
-// record.
-func (c *Client) ReportUsage(ctx context.Context, itemID string, quantity int64, at time.Time, idempotencyKey string) (string, error) {
-	r, err := c.api.UsageRecords.New(&stripe.UsageRecordParams{
-		Params: params(ctx, idempotencyKey), SubscriptionItem: stripe.String(itemID),
-		Quantity: stripe.Int64(quantity), Timestamp: stripe.Int64(at.Unix()), Action: stripe.String("increment"),
+// ReportUsage implements billing.Payments with a Billing Meter event.
+func (c *Client) ReportUsage(ctx context.Context, customerID string, quantity int64, at time.Time, identifier string) (string, error) {
+	if c.cfg.MeterEvent == "" {
+		return "", fmt.Errorf("%w: STRIPE_METER_EVENT is not set", billing.ErrNotConfigured)
+	}
+	e, err := c.api.BillingMeterEvents.New(&stripe.BillingMeterEventParams{
+		Params: params(ctx, identifier), EventName: stripe.String(c.cfg.MeterEvent), Identifier: stripe.String(identifier),
+		Timestamp: stripe.Int64(at.Unix()),
+		Payload:   map[string]string{"stripe_customer_id": customerID, "value": strconv.FormatInt(quantity, 10)},
 	})
 	if err != nil {
 		return "", fmt.Errorf("billingstripe: report usage: %w", err)
 	}
-	return r.ID, nil
+	if e.Identifier == "" {
+		return identifier, nil
+	}
+	return e.Identifier, nil
 }
 
 // ParseEvent implements billing.Payments. A missing, wrong or more than

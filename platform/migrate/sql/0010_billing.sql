@@ -31,7 +31,8 @@ create table billing_accounts (
 	organization_id       uuid        primary key references organizations (id) on delete cascade,
 	stripe_customer_id    text        null unique,
 	stripe_subscription_id text       null,
-	-- The subscription item of the metered price usage is reported to.
+	-- The subscription item of the metered price: set while the
+	-- subscription bills mapped items, whose usage is then reported.
 	metered_item_id       text        null,
 	plan                  text        not null default 'free',
 	status                text        not null default 'none',
@@ -51,18 +52,18 @@ create table billing_stripe_events (
 );
 
 -- A usage report is created (and billing_usage.reported advanced) in one
--- transaction, then sent to Stripe with its id as the idempotency key:
--- a report is never computed twice, and a resend after a crash is deduplicated
--- by Stripe.
+-- transaction, then sent to Stripe as a Billing Meter event whose
+-- identifier (and idempotency key) is the report id: a report is never
+-- computed twice, and a resend after a crash is deduplicated by Stripe.
 create table billing_usage_reports (
 	id                  uuid        primary key default gen_random_uuid(),
 	organization_id     uuid        not null references organizations (id) on delete cascade,
 	period              date        not null,
 	meter               text        not null,
 	quantity            bigint      not null check (quantity > 0),
-	subscription_item   text        not null,
+	stripe_customer_id  text        not null,
 	created_at          timestamptz not null default now(),
 	sent_at             timestamptz null,
-	stripe_record_id    text        null
+	stripe_event_id     text        null -- the meter event's identifier
 );
 create index billing_usage_reports_pending_idx on billing_usage_reports (created_at) where sent_at is null;
