@@ -8,11 +8,12 @@ import (
 
 	"github.com/portiere/portiere/apiserver"
 	"github.com/portiere/portiere/platform/postgres/dbtest"
+	"github.com/portiere/portiere/platform/stripemock/stripetest"
 	"github.com/portiere/portiere/vocab"
 	"github.com/portiere/portiere/vocab/vocabstore"
 )
 
-func TestMain(m *testing.M) { dbtest.Main(m) }
+func TestMain(m *testing.M) { dbtest.Main(m, stripetest.Stop) }
 
 // demoServer serves the demo vocabulary from its own PostgreSQL database.
 func demoServer(t *testing.T) *apiserver.Server {

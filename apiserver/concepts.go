@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/portiere/portiere/apiserver/openapi"
+	"github.com/portiere/portiere/billing"
 	"github.com/portiere/portiere/platform/cache"
 	"github.com/portiere/portiere/search"
 )
@@ -30,6 +31,12 @@ type ConceptSearch struct {
 	// Cache stores answers (Redis when configured); nil means an
 	// in-process cache.
 	Cache cache.Cache
+	// Metering counts a search against the caller's organization (one
+	// concept_searches unit per request id; 429 QUOTA_EXCEEDED past the
+	// plan). When set, requests with credentials are authenticated and
+	// rate limited (Router.Identified); anonymous ones stay public and
+	// are not metered.
+	Metering Metering
 }
 
 // searchCacheTTL bounds how long a cached search answer is served; the key
@@ -147,12 +154,17 @@ func (h *ConceptSearch) Routes(r *Router) {
 			}},
 		},
 	})
-	r.Add(fiber.MethodPost, "/concepts/search", openapi.Operation{
+	g := r
+	if h.Metering != nil {
+		g = r.Identified()
+	}
+	g.Add(fiber.MethodPost, "/concepts/search", openapi.Operation{
 		Summary: "Search standard concepts by text or code", Tags: []string{"concepts"},
 		RequestBody: openapi.Ref("ConceptSearchRequest"),
 		Responses: map[int]openapi.Response{
 			200: {Description: "Ranked concepts", Schema: openapi.Ref("ConceptSearchResponse")},
 			422: {Description: "Invalid request", Schema: openapi.Ref("Error")},
+			429: {Description: "Rate limit, or the organization's monthly concept_searches quota (error_code QUOTA_EXCEEDED)", Schema: openapi.Ref("Error")},
 			503: {Description: "The search index is not loaded yet", Schema: openapi.Ref("Error")},
 		},
 	}, h.search)
@@ -177,6 +189,13 @@ func (h *ConceptSearch) search(c *fiber.Ctx) error {
 	e, err := h.Search.Engine()
 	if err != nil {
 		return &Error{Status: fiber.StatusServiceUnavailable, Detail: err.Error()}
+	}
+	if p, ok := PrincipalFrom(c.UserContext()); ok && h.Metering != nil && p.OrganizationID != "" {
+		// Counted before searching (cached answers too): the search that
+		// crosses the quota is refused.
+		if err := h.Metering.Add(c.UserContext(), p.OrganizationID, billing.ConceptSearches, 1, requestID(c)); err != nil {
+			return err
+		}
 	}
 	q := search.Query{Text: req.Query, Limit: limit, Filter: search.Filter{
 		Vocabularies: req.Vocabulary, Domains: req.Domain, Classes: req.ConceptClass,

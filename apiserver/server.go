@@ -47,6 +47,9 @@ type Config struct {
 	// Auth resolves the credentials of requests to protected routes; nil
 	// refuses them all (401).
 	Auth Authenticator
+	// RateLimit limits requests to protected routes per API key; nil
+	// limits nothing.
+	RateLimit *RateLimit
 	// Resources are registered under /api/v1, in order. The composition
 	// root lists a resource only when its dependency exists, so a missing
 	// backend shows as an absent route (404, and absent from the OpenAPI
@@ -90,6 +93,9 @@ func New(cfg Config) (*Server, error) {
 	}))
 
 	root := &Router{fiber: s.app, doc: s.doc, auth: authenticate(cfg.Auth)}
+	if cfg.RateLimit != nil {
+		root.afterAuth = []fiber.Handler{cfg.RateLimit.handler(cfg.Logger)}
+	}
 	s.routes(root)
 	v1 := root.Group("/api/v1")
 	v1.legacy = root.Group("/v1")

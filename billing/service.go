@@ -281,27 +281,24 @@ func (s *Service) apply(a Account, e Event) (Account, bool) {
 		if e.CustomerID != "" {
 			a.StripeCustomerID = e.CustomerID
 		}
-		if e.SubscriptionID == "" {
-			return a, true
+		if e.SubscriptionID == "" || e.SubscriptionID == a.StripeSubscriptionID {
+			return a, true // its subscription's own events say more
 		}
-		if e.Created < a.LastEventAt {
-			// A newer subscription event already told us more.
-			return a, true
-		}
-		a.StripeSubscriptionID = e.SubscriptionID
+		// A new subscription: it replaces whatever was there. LastEventAt
+		// is left alone: the new subscription's own events, created just
+		// before this one, must still apply.
+		a.StripeSubscriptionID, a.Status, a.MeteredItemID = e.SubscriptionID, "active", ""
 		if e.Plan != "" {
 			a.Plan = e.Plan
 		}
-		if a.Status == "none" || a.Status == "" {
-			a.Status = "active"
-		}
 		return a, true
 	case EventSubscriptionUpdated, EventSubscriptionDeleted:
-		if e.Created < a.LastEventAt || (e.Created == a.LastEventAt && a.Status == "canceled" && e.SubscriptionID == a.StripeSubscriptionID) {
-			return a, false // out of order: a newer state is applied
+		if a.StripeSubscriptionID != "" && e.SubscriptionID != a.StripeSubscriptionID && live(a.Status) {
+			return a, false // news of another subscription; the live one stands
 		}
-		if a.StripeSubscriptionID != "" && e.SubscriptionID != a.StripeSubscriptionID && e.Type == EventSubscriptionDeleted {
-			return a, false // an older subscription ended; the current one stands
+		if e.SubscriptionID == a.StripeSubscriptionID &&
+			(e.Created < a.LastEventAt || (e.Created == a.LastEventAt && a.Status == "canceled")) {
+			return a, false // out of order: a newer state is applied
 		}
 		a.LastEventAt = e.Created
 		a.StripeSubscriptionID = e.SubscriptionID
@@ -309,18 +306,15 @@ func (s *Service) apply(a Account, e Event) (Account, bool) {
 			a.StripeCustomerID = e.CustomerID
 		}
 		a.Status, a.CurrentPeriodEnd, a.CancelAtPeriodEnd = e.Status, e.CurrentPeriodEnd, e.CancelAtPeriodEnd
-		if e.MeteredItemID != "" {
-			a.MeteredItemID = e.MeteredItemID
-		}
 		if e.Type == EventSubscriptionDeleted {
 			a.Status = "canceled"
 		}
-		switch a.Status {
-		case "active", "trialing", "past_due":
+		a.MeteredItemID = e.MeteredItemID
+		if live(a.Status) {
 			if e.Plan != "" {
 				a.Plan = e.Plan
 			}
-		default: // canceled, unpaid, incomplete_expired
+		} else { // canceled, unpaid, incomplete_expired: back to free
 			a.Plan, a.MeteredItemID = PlanFree, ""
 		}
 		return a, true
@@ -339,6 +333,10 @@ func (s *Service) apply(a Account, e Event) (Account, bool) {
 	}
 	return a, false
 }
+
+// live reports whether a subscription in status s is paid for (or about
+// to be): its plan applies.
+func live(s string) bool { return s == "active" || s == "trialing" || s == "past_due" }
 
 // PrepareReports snapshots the unreported mapped-item usage of every
 // organization with a metered subscription into reports (see
