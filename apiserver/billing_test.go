@@ -10,6 +10,9 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -230,6 +233,7 @@ func TestRateLimitAcrossReplicas(t *testing.T) {
 				ok.Add(1)
 			case 429:
 				limited.Add(1)
+				sameShape(t, r.raw, "rate_limited.json")
 				if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 1 || ra > 3 {
 					t.Errorf("Retry-After %q", r.header.Get("Retry-After"))
 				}
@@ -306,6 +310,7 @@ func TestQuotaExceeded(t *testing.T) {
 				ok.Add(1)
 			case 429:
 				refused.Add(1)
+				sameShape(t, r.raw, "quota_exceeded.json")
 				u, _ := r.body["usage"].(map[string]any)
 				if r.body["error_code"] != "QUOTA_EXCEEDED" || !strings.Contains(fmt.Sprint(r.body["detail"]), "concept_searches") ||
 					u["meter"] != "concept_searches" || u["used"] != 5.0 || u["limit"] != 5.0 || u["plan"] != "free" || u["period_end"] == "" {
@@ -338,6 +343,60 @@ func TestQuotaExceeded(t *testing.T) {
 		r.body["limits"].(map[string]any)["concept_searches"] != 5.0 {
 		t.Fatalf("subscription %d %s", r.status, r.raw)
 	}
+}
+
+// sameShape checks that body has the keys and JSON types of the sample in
+// sdktest/testdata, which the SDK suite (test_sdk_errors.py) feeds to the
+// SDK's error mapping; PORTIERE_UPDATE_GOLDEN=1 rewrites the sample.
+func sameShape(t *testing.T, body, name string) {
+	t.Helper()
+	path := filepath.Join("..", "sdktest", "testdata", name)
+	if os.Getenv("PORTIERE_UPDATE_GOLDEN") != "" {
+		var v any
+		json.Unmarshal([]byte(body), &v)
+		b, _ := json.MarshalIndent(v, "", "  ")
+		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+			t.Error(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	var got, sample any
+	json.Unmarshal([]byte(body), &got)
+	json.Unmarshal(want, &sample)
+	if g, w := shape(got), shape(sample); g != w {
+		t.Errorf("429 body %s\nhas the shape %s\nthe SDK suite's sample %s has %s (PORTIERE_UPDATE_GOLDEN=1 rewrites it)", body, g, path, w)
+	}
+}
+
+// shape is v's keys and JSON types, values left out.
+func shape(v any) string {
+	switch x := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = k + ":" + shape(x[k])
+		}
+		return "{" + strings.Join(parts, ",") + "}"
+	case []any:
+		return "[]"
+	case string:
+		return "string"
+	case float64:
+		return "number"
+	case bool:
+		return "bool"
+	}
+	return "null"
 }
 
 func signed(t *testing.T, body string, at time.Time, secret string) map[string]string {

@@ -50,9 +50,11 @@ const (
 )
 
 // Plans is the catalog: the one place plans and their quotas are set.
-// The free plan sets no rate limit of its own (RATE_LIMIT_PER_MINUTE
-// applies), which is the demo organization's plan in `portiere dev`.
-// An unknown plan name (a plan removed from the catalog) reads as free.
+// Free and enterprise set no rate limit of their own: the deployment's
+// RATE_LIMIT_PER_MINUTE applies (an enterprise deployment sets it to what
+// its contract says). Enterprise is unlimited; it is the demo
+// organization's plan in `portiere dev`. An unknown plan name (a plan
+// removed from the catalog) reads as free.
 func Plans() map[string]Plan {
 	return map[string]Plan{
 		PlanFree: {Name: PlanFree, Quotas: map[Meter]int64{
@@ -61,7 +63,7 @@ func Plans() map[string]Plan {
 		PlanPro: {Name: PlanPro, RateLimitPerMinute: 600, Quotas: map[Meter]int64{
 			ConceptSearches: 100_000, MappedItems: 50_000, Projects: 50, Seats: 25,
 		}},
-		PlanEnterprise: {Name: PlanEnterprise, RateLimitPerMinute: 3_000, Quotas: map[Meter]int64{
+		PlanEnterprise: {Name: PlanEnterprise, Quotas: map[Meter]int64{
 			ConceptSearches: Unlimited, MappedItems: Unlimited, Projects: Unlimited, Seats: Unlimited,
 		}},
 	}
