@@ -73,7 +73,13 @@ func openBackends(cfg config.Config, pool *pgxpool.Pool, tc client.Client, versi
 		workflows:  &workflows.Client{Temporal: tc, ESAlias: workflows.ElasticsearchAlias},
 	}
 	if cfg.Redis.Configured() {
-		b.redis = redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr(), Password: cfg.Redis.Password})
+		// Short timeouts: Redis is optional (cache, shared rate limits), so
+		// when it is down a request should lose at most a fraction of a
+		// second finding out, not go-redis's 5 s default dial timeout.
+		b.redis = redis.NewClient(&redis.Options{
+			Addr: cfg.Redis.Addr(), Password: cfg.Redis.Password,
+			DialTimeout: 500 * time.Millisecond, ReadTimeout: 500 * time.Millisecond, WriteTimeout: 500 * time.Millisecond,
+		})
 		b.close = append(b.close, func() { b.redis.Close() })
 	}
 	var payments billing.Payments
