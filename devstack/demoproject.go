@@ -9,10 +9,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/portiere/portiere"
+	"github.com/portiere/portiere/billing"
 	"github.com/portiere/portiere/mapping"
 	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/mappingjob/mappingjobstore"
-	"github.com/portiere/portiere/billing"
 	"github.com/portiere/portiere/tenancy"
 	"github.com/portiere/portiere/tenancy/tenancystore"
 )
