@@ -496,6 +496,18 @@ func TestWebhook(t *testing.T) {
 			t.Fatalf("step %d: %s %s, want %s %s", i, p, s, step.plan, step.status)
 		}
 	}
+	// The new subscription's created event (delivered after the checkout
+	// event here) brings its metered item: its usage is now reported.
+	created := strings.ReplaceAll(subscriptionEvent("evt_created", "customer.subscription.created", w.org.ID, "active", "price_ent", now.Unix()-1), "sub_1", "sub_2")
+	if r := call(t, "POST", hook, signed(t, created, time.Now(), webhookSecret), created); r.status != 200 || r.body["duplicate"] != false {
+		t.Fatalf("created: %d %s", r.status, r.raw)
+	}
+	var sub, item, orgPlan string
+	w.pool.QueryRow(context.Background(), `select a.stripe_subscription_id, coalesce(a.metered_item_id, ''), o.plan
+		from billing_accounts a join organizations o on o.id = a.organization_id where o.id = $1`, w.org.ID).Scan(&sub, &item, &orgPlan)
+	if sub != "sub_2" || item != "si_items" || orgPlan != "enterprise" {
+		t.Fatalf("after created: subscription %q, metered item %q, plan %q", sub, item, orgPlan)
+	}
 }
 
 // TestCheckoutAndPortal: admins get Stripe session URLs; the organization

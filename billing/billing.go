@@ -88,6 +88,7 @@ type Event struct {
 // The Stripe event types handled; others are acknowledged and ignored.
 const (
 	EventCheckoutCompleted   = "checkout.session.completed"
+	EventSubscriptionCreated = "customer.subscription.created"
 	EventSubscriptionUpdated = "customer.subscription.updated"
 	EventSubscriptionDeleted = "customer.subscription.deleted"
 	EventInvoicePaid         = "invoice.paid"

@@ -292,7 +292,9 @@ func (s *Service) apply(a Account, e Event) (Account, bool) {
 			a.Plan = e.Plan
 		}
 		return a, true
-	case EventSubscriptionUpdated, EventSubscriptionDeleted:
+	case EventSubscriptionCreated, EventSubscriptionUpdated, EventSubscriptionDeleted:
+		// created carries the subscription's items (the metered one) that
+		// checkout.session.completed does not.
 		if a.StripeSubscriptionID != "" && e.SubscriptionID != a.StripeSubscriptionID && live(a.Status) {
 			return a, false // news of another subscription; the live one stands
 		}

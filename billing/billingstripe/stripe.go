@@ -188,7 +188,7 @@ func (c *Client) ParseEvent(payload []byte, signature string) (billing.Event, er
 		if _, ok := c.cfg.Prices[s.Metadata["plan"]]; ok {
 			e.Plan = s.Metadata["plan"]
 		}
-	case billing.EventSubscriptionUpdated, billing.EventSubscriptionDeleted:
+	case billing.EventSubscriptionCreated, billing.EventSubscriptionUpdated, billing.EventSubscriptionDeleted:
 		var s stripe.Subscription
 		if err := json.Unmarshal(ev.Data.Raw, &s); err != nil {
 			return billing.Event{}, fmt.Errorf("%w: subscription: %v", billing.ErrInvalid, err)
