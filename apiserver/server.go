@@ -90,6 +90,8 @@ func New(cfg Config) (*Server, error) {
 		AllowOrigins: strings.Join(cfg.CORSOrigins, ","),
 		AllowHeaders: "Origin, Content-Type, Accept, Authorization, X-Portiere-API-Key, X-API-Key, X-Request-ID",
 		AllowMethods: "GET,POST,PUT,PATCH,DELETE,OPTIONS",
+		// A browser client (the dashboard) may read its rate limit.
+		ExposeHeaders: "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, X-Request-ID",
 	}))
 
 	root := &Router{fiber: s.app, doc: s.doc, auth: authenticate(cfg.Auth)}
