@@ -54,6 +54,9 @@ type Config struct {
 	Resources []Resource
 }
 
+// jsonBodyLimit bounds the body of every route but the streamed uploads.
+const jsonBodyLimit = 32 << 20
+
 // Server is the API. Build it with New, run it with Serve.
 type Server struct {
 	app  *fiber.App
@@ -78,7 +81,14 @@ func New(cfg Config) (*Server, error) {
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
-		BodyLimit:             32 << 20,
+		// Bodies are streamed: above BodyLimit fasthttp hands the handler a
+		// stream instead of refusing, and every route but the uploads
+		// reads it through bufferBody, bounded by the same limit.
+		// Multipart bodies are not pre-parsed (that would spool an upload
+		// of any size to disk before the route's own limit applies).
+		BodyLimit:                    jsonBodyLimit,
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
 	})
 	s.app.Use(recover.New())
 	s.app.Use(requestid.New())
@@ -89,7 +99,7 @@ func New(cfg Config) (*Server, error) {
 		AllowMethods: "GET,POST,PUT,PATCH,DELETE,OPTIONS",
 	}))
 
-	root := &Router{fiber: s.app, doc: s.doc, auth: authenticate(cfg.Auth)}
+	root := &Router{fiber: s.app, doc: s.doc, auth: authenticate(cfg.Auth), bodyLimit: jsonBodyLimit}
 	s.routes(root)
 	v1 := root.Group("/api/v1")
 	v1.legacy = root.Group("/v1")
