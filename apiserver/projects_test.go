@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -660,4 +661,32 @@ func TestDeleteProjectCascades(t *testing.T) {
 	}
 	w.counts(t, id, 0, 0)
 	w.counts(t, keep, 1, 2)
+}
+
+// Bodies are streamed: an upload larger than the in-memory body limit of
+// the JSON routes (32 MiB) goes through when UPLOAD_MAX_BYTES allows it,
+// while a JSON route still refuses a body that large.
+func TestUploadAboveTheJSONBodyLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds a 33 MiB upload")
+	}
+	w := newProjectAPI(t, 40<<20)
+	id := w.createProject(t, "labs")
+	var file strings.Builder
+	file.WriteString("code,description\n")
+	desc := strings.Repeat("d", 3000)
+	n := 0
+	for file.Len() <= 33<<20 {
+		n++
+		fmt.Fprintf(&file, "C%06d,%s\n", n, desc)
+	}
+	got := w.upload(t, "member", id, uploadForm{name: "big", file: file.String()})
+	if got.status != 201 || got.body["distinct_codes"] != float64(n) {
+		t.Fatalf("33 MiB upload: %d %v (want %d codes)", got.status, detail(got.body), n)
+	}
+	w.counts(t, id, 1, n)
+	big := `{"name":"` + strings.Repeat("x", 33<<20) + `"}`
+	if st, body := w.call(t, "member", "POST", "/projects", big); st != 413 || !strings.Contains(detail(body), "exceeds the limit") {
+		t.Errorf("33 MiB JSON body: %d %v", st, detail(body))
+	}
 }
