@@ -685,6 +685,18 @@ func TestUploadAboveTheJSONBodyLimit(t *testing.T) {
 		t.Fatalf("33 MiB upload: %d %v (want %d codes)", got.status, detail(got.body), n)
 	}
 	w.counts(t, id, 1, n)
+	// Refused before its body is read (no credentials): the connection is
+	// closed, since the rest of the body is still on it.
+	req := httptest.NewRequest("POST", "/api/v1/projects/"+id+"/sources", strings.NewReader(file.String()))
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=xyz")
+	resp, err := w.s.App().Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 || !resp.Close {
+		t.Errorf("unauthenticated 33 MiB upload: %d, connection close %v", resp.StatusCode, resp.Close)
+	}
 	big := `{"name":"` + strings.Repeat("x", 33<<20) + `"}`
 	if st, body := w.call(t, "member", "POST", "/projects", big); st != 413 || !strings.Contains(detail(body), "exceeds the limit") {
 		t.Errorf("33 MiB JSON body: %d %v", st, detail(body))

@@ -91,6 +91,7 @@ func New(cfg Config) (*Server, error) {
 		DisablePreParseMultipartForm: true,
 	})
 	s.app.Use(recover.New())
+	s.app.Use(closeAfterUnreadBody)
 	s.app.Use(requestid.New())
 	s.app.Use(s.logRequests)
 	s.app.Use(cors.New(cors.Config{
@@ -172,6 +173,21 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, drain time.Duration
 	}
 	<-errc
 	return nil
+}
+
+// closeAfterUnreadBody closes the connection after a request whose body
+// was streamed from the connection and may be left partly unread — a
+// refused upload, a large body sent without credentials: the next request
+// on the connection would start in the middle of it. Bodies up to
+// jsonBodyLimit are read whole by fasthttp before any handler runs.
+func closeAfterUnreadBody(c *fiber.Ctx) error {
+	err := c.Next()
+	if c.Request().IsBodyStream() {
+		if cl := c.Request().Header.ContentLength(); cl < 0 || cl > jsonBodyLimit {
+			c.Context().SetConnectionClose()
+		}
+	}
+	return err
 }
 
 func requestID(c *fiber.Ctx) string {
