@@ -464,10 +464,16 @@ func TestSourceUpload(t *testing.T) {
 	if got.status != 201 || got.body["name"] != "pharmacy.csv" || got.body["columns"].(map[string]any)["code"] != "ndc" {
 		t.Errorf("named columns: %d %v", got.status, got.body)
 	}
-	w.counts(t, id, 5, 9)
+	// A free-text source: rows without a code use their description.
+	got = w.upload(t, "member", id, uploadForm{name: "free text", fields: [][2]string{{"description_as_code", "true"}},
+		file: "code,description\n,chest pain\nX1,fever\n"})
+	if got.status != 201 || got.body["distinct_codes"] != 2.0 {
+		t.Errorf("description as code: %d %v", got.status, got.body)
+	}
+	w.counts(t, id, 6, 11)
 
 	st, list := w.call(t, "viewer", "GET", "/projects/"+id+"/sources", "")
-	if sources, _ := list["sources"].([]any); st != 200 || len(sources) != 5 || sources[0].(map[string]any)["id"] != sid {
+	if sources, _ := list["sources"].([]any); st != 200 || len(sources) != 6 || sources[0].(map[string]any)["id"] != sid {
 		t.Errorf("list: %d %v", st, list)
 	}
 	if st, one := w.call(t, "viewer", "GET", "/projects/"+id+"/sources/"+sid, ""); st != 200 || one["name"] != "chemistry" || one["distinct_codes"] != 2.0 {
@@ -484,7 +490,7 @@ func TestSourceUpload(t *testing.T) {
 			t.Errorf("upload as %s: %d %v", who, got.status, got.body)
 		}
 	}
-	w.counts(t, id, 5, 9)
+	w.counts(t, id, 6, 11)
 }
 
 // Every bad upload is refused with a detail naming the problem, and stores
@@ -515,6 +521,7 @@ func TestBadUploadsStoreNothing(t *testing.T) {
 		{"column after file", uploadForm{file: "code,description\nA,x\n", fieldsAfter: [][2]string{{"code_column", "code"}}}, 422,
 			[]string{`"code_column" must come before the file`}},
 		{"unknown field", uploadForm{fields: [][2]string{{"colour", "red"}}, file: "code,description\nA,x\n"}, 422, []string{`unknown form field "colour"`}},
+		{"bad boolean", uploadForm{fields: [][2]string{{"description_as_code", "maybe"}}, file: "code,description\nA,x\n"}, 422, []string{`"description_as_code" must be true or false`}},
 	} {
 		c.form.name = "bad"
 		got := w.upload(t, "member", id, c.form)

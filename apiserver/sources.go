@@ -9,6 +9,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -125,6 +126,7 @@ func (h *Sources) Routes(r *Router) {
 	for _, f := range uploadFieldOrder {
 		formProps[f] = openapi.Schema{"type": "string", "description": "header of the column holding this field (default: detected from common names); send before file"}
 	}
+	formProps["description_as_code"] = openapi.Schema{"type": "boolean", "description": "a row without a code uses its description as the code (free-text sources); send before file"}
 	g.AddStreamed(fiber.MethodPost, "/:id/sources", openapi.Operation{
 		Summary: "Upload a CSV of source codes, or register a client-side file",
 		Description: "Two forms, by Content-Type. multipart/form-data: field `file` is a CSV of source codes, streamed and parsed as it arrives " +
@@ -320,6 +322,17 @@ func (h *Sources) upload(c *fiber.Ctx, project, user string) error {
 				c.Context().SetConnectionClose() // the rest of the body is left unread
 				return uploadError(err)
 			}
+		case field == "description_as_code":
+			if res != nil {
+				return unprocessable("form field %q must come before the file field: the file is parsed as it arrives", field)
+			}
+			v, err := formValue(part)
+			if err != nil {
+				return err
+			}
+			if opts.DescriptionAsCode, err = strconv.ParseBool(v); err != nil {
+				return unprocessable("form field \"description_as_code\" must be true or false, not %q", v)
+			}
 		case field == "name":
 			if name, err = formValue(part); err != nil {
 				return err
@@ -334,7 +347,7 @@ func (h *Sources) upload(c *fiber.Ctx, project, user string) error {
 			}
 			*uploadFields[field](&opts.Columns) = v
 		default:
-			return unprocessable("unknown form field %q (want file, name, %s)", field, strings.Join(uploadFieldOrder, ", "))
+			return unprocessable("unknown form field %q (want file, name, %s, description_as_code)", field, strings.Join(uploadFieldOrder, ", "))
 		}
 	}
 	if res == nil {
