@@ -41,6 +41,8 @@ var errorKinds = []struct {
 	{tenancy.ErrInvalid, fiber.StatusUnprocessableEntity},
 	{search.ErrEmptyQuery, fiber.StatusUnprocessableEntity},
 	{tenancy.ErrConflict, fiber.StatusConflict},
+	{mappingjob.ErrConflict, fiber.StatusConflict},
+	{mappingjob.ErrInvalid, fiber.StatusUnprocessableEntity},
 	{tenancy.ErrForbidden, fiber.StatusForbidden},
 	{search.ErrNotReady, fiber.StatusServiceUnavailable},
 	{workflows.ErrUnavailable, fiber.StatusServiceUnavailable},

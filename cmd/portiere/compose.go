@@ -161,6 +161,9 @@ func (b *backends) api() (*apiserver.Server, error) {
 	resources := []apiserver.Resource{
 		&apiserver.ConceptSearch{Search: b.search, Cache: c},
 		&apiserver.ConceptDetail{Concepts: b.vocabulary, Cache: c},
+		// Meter: the billing meter of mapped items plugs in here.
+		&apiserver.ConceptMapping{Search: b.search, Memory: b.jobs, MaxCodes: b.cfg.Mapping.SyncMaxCodes},
+		&apiserver.ConceptItems{Projects: b.tenants, Items: b.jobs},
 	}
 	if b.temporal != nil {
 		alias := ""
