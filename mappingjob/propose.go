@@ -122,6 +122,12 @@ func Propose(ctx context.Context, e *search.Engine, mem Memory, scope MemoryScop
 				domains = codes[i].Domains
 			}
 			if r := recalled[i]; r.Fits(vocabularies, domains) {
+				if con, ok := e.Corpus().Lookup(r.Candidate.ConceptID); ok {
+					// The vocabulary the engine serves knows the concept's
+					// class and standard flag even when the database's
+					// concept table was never loaded (tests, a dev stack).
+					r.Candidate.ConceptClassID, r.Candidate.StandardConcept = con.Class, con.Standard
+				}
 				items[i] = r.Apply(items[i])
 			}
 		}
