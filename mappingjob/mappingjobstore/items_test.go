@@ -220,3 +220,27 @@ func TestSyncItemsIsIdempotentAndAllOrNothing(t *testing.T) {
 		t.Fatalf("an item twice in one push: %v", err)
 	}
 }
+
+// An SDK item pushed without a decision reads back with none (null); an
+// engine proposal over it is an ordinary pending item again.
+func TestUnsetDecisionBecomesPendingOnProposal(t *testing.T) {
+	t.Parallel()
+	w := newMemoryWorld(t)
+	if _, err := w.s.SyncItems(w.ctx, w.a1.ID, mappingjob.SyncActor{Actor: "k"}, []mappingjob.Item{{Code: "X", SourceColumn: "c",
+		Method: mappingjob.MethodAuto, InferenceMethod: mappingjob.MethodAuto}}); err != nil {
+		t.Fatal(err)
+	}
+	source := mappingjob.SyncSource("c")
+	if it, _ := w.s.Item(w.ctx, w.a1.ID, source, "X"); it.Review != mappingjob.ReviewUnset {
+		t.Fatalf("pushed without a decision: %q", it.Review)
+	}
+	if items, _ := w.s.ListItems(w.ctx, w.a1.ID, mappingjob.ItemFilter{Reviews: []mappingjob.ReviewStatus{mappingjob.ReviewPending}}, 0, 10); len(items) != 1 {
+		t.Fatalf("an undecided item is pending for the listing: %d", len(items))
+	}
+	if err := w.s.UpsertItems(w.ctx, w.a1.ID, []mappingjob.Item{{Source: source, Code: "X", SourceColumn: "c", Method: mappingjob.MethodReview}}); err != nil {
+		t.Fatal(err)
+	}
+	if it, _ := w.s.Item(w.ctx, w.a1.ID, source, "X"); it.Review != mappingjob.ReviewPending || it.Revision != 2 {
+		t.Fatalf("after a proposal: %q revision %d", it.Review, it.Revision)
+	}
+}

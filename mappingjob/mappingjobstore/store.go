@@ -138,6 +138,7 @@ func (s *Store) UpsertItems(ctx context.Context, project string, items []mapping
 		    inference_method = excluded.inference_method,
 		    error = excluded.error,
 		    provenance = excluded.provenance,
+		    review_unset = false, -- an engine proposal is pending, not the SDK's "no decision"
 		    revision = concept_mapping_items.revision + 1,
 		    updated_at = now()
 		where concept_mapping_items.review_status = 'pending'`
