@@ -321,6 +321,13 @@ func TestConceptMapRecallsReviewedDecisions(t *testing.T) {
 	if items[1]["provenance"].(map[string]any)["method"] == "memory" {
 		t.Fatalf("no decision for I10, yet: %v", items[1])
 	}
+	// An approval in another project of the organization is recalled too.
+	w.decide(t, w.pa2, "I10", "essential hypertension", 0, mappingjob.ReviewApproved)
+	_, resp = w.call(t, "POST", "/api/v1/concepts/map", w.readA, body)
+	if it := itemsOf(t, resp)[1]; it["provenance"].(map[string]any)["method"] != "memory" || it["provenance"].(map[string]any)["project_name"] != "wards" ||
+		it["target_concept_id"].(float64) != 320128 || it["method"] != "auto" {
+		t.Fatalf("approval not recalled: %v", it)
+	}
 
 	// Organization B maps the same code: A's memory stays A's.
 	_, resp = w.call(t, "POST", "/api/v1/concepts/map", w.writeB, body)
