@@ -1,10 +1,13 @@
 package apiserver
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -38,6 +41,8 @@ type ConceptItems struct {
 const (
 	defaultItemsLimit = 100
 	maxItemsLimit     = 1000
+	// pullPage is how many items a pull reads at a time.
+	pullPage = maxItemsLimit
 )
 
 // Routes registers the routes on r's protected group.
@@ -212,35 +217,64 @@ func (h *ConceptItems) list(c *fiber.Ctx) error {
 	return c.JSON(page)
 }
 
-// allItems reads every item of project, a page at a time.
-func allItems(ctx context.Context, store mappingjob.ItemLister, project string) ([]conceptItem, error) {
-	out := []conceptItem{}
-	var after int64
-	for {
-		items, err := store.ListItems(ctx, project, mappingjob.ItemFilter{}, after, maxItemsLimit)
-		if err != nil {
-			return nil, err
-		}
-		for _, it := range items {
-			out = append(out, conceptItemOf(it))
-		}
-		if len(items) < maxItemsLimit {
-			return out, nil
-		}
-		after = items[len(items)-1].ID
-	}
-}
+// pullTimeout bounds the streaming of one pull after its first page.
+const pullTimeout = 10 * time.Minute
 
+// pull answers {"items": [...]} with every item of the project. A large
+// project is streamed a page at a time, so memory stays at one page: the
+// first page is read before the status is sent (so a failing database is
+// still a proper error); a failure later cuts the body short, which the
+// client sees as truncated JSON.
 func (h *ConceptItems) pull(c *fiber.Ctx) error {
 	project, err := h.readProject(c)
 	if err != nil {
 		return err
 	}
-	items, err := allItems(c.UserContext(), h.Items, project)
+	first, err := h.Items.ListItems(c.UserContext(), project, mappingjob.ItemFilter{}, 0, pullPage)
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"items": items})
+	if len(first) < pullPage {
+		items := make([]conceptItem, len(first))
+		for i, it := range first {
+			items[i] = conceptItemOf(it)
+		}
+		return c.JSON(fiber.Map{"items": items})
+	}
+	store := h.Items
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	// The stream runs after the handler returns: it must not touch c.
+	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		ctx, cancel := context.WithTimeout(context.Background(), pullTimeout)
+		defer cancel()
+		enc := json.NewEncoder(w)
+		w.WriteString(`{"items":[`)
+		page, n := first, 0
+		for {
+			for _, it := range page {
+				if n > 0 {
+					w.WriteByte(',')
+				}
+				if enc.Encode(conceptItemOf(it)) != nil {
+					return
+				}
+				n++
+			}
+			if len(page) < pullPage {
+				break
+			}
+			var err error
+			if page, err = store.ListItems(ctx, project, mappingjob.ItemFilter{}, page[len(page)-1].ID, pullPage); err != nil {
+				return // the body ends without its closing brackets
+			}
+			if w.Flush() != nil {
+				return
+			}
+		}
+		w.WriteString(`]}`)
+		w.Flush()
+	})
+	return nil
 }
 
 // pushItem is one ConceptMappingItem of a push, every key optional but

@@ -571,3 +571,29 @@ func TestConceptMappingsListing(t *testing.T) {
 		t.Errorf("min above max: %d %v", st, body)
 	}
 }
+
+// A project with more items than one page is streamed: every item once,
+// valid JSON.
+func TestConceptSyncPullStreamsLargeProjects(t *testing.T) {
+	t.Parallel()
+	w := newItemsWorld(t, 0)
+	const n = 2345
+	items := make([]string, n)
+	for i := range items {
+		items[i] = fmt.Sprintf(`{"source_code": "K%05d", "source_column": "code", "confidence": 0.5}`, i)
+	}
+	if st, body := w.call(t, "POST", "/api/v1/sync/projects/"+w.pa.ID+"/concept-mappings/bulk", w.writeA, `{"items": [`+strings.Join(items, ",")+`]}`); st != 200 || body["created"].(float64) != n {
+		t.Fatalf("push: %d %v", st, body)
+	}
+	st, body := w.call(t, "GET", "/api/v1/sync/projects/"+w.pa.ID+"/concept-mappings", w.readA, "")
+	if st != 200 {
+		t.Fatalf("pull: %d", st)
+	}
+	seen := map[string]bool{}
+	for _, it := range itemsOf(t, body) {
+		seen[it["source_code"].(string)] = true
+	}
+	if len(seen) != n || len(itemsOf(t, body)) != n {
+		t.Fatalf("pulled %d distinct of %d items, want %d", len(seen), len(itemsOf(t, body)), n)
+	}
+}
