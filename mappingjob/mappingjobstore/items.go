@@ -25,21 +25,32 @@ var (
 // concept's class and standard flag come from the vocabulary, or from the
 // item's candidates when the vocabulary no longer has it.
 func (s *Store) Recall(ctx context.Context, scope mappingjob.MemoryScope, keys []mappingjob.MemoryKey) ([]*mappingjob.Recollection, error) {
+	// One index probe per key (lateral, newest decision first), so the
+	// cost follows the keys asked for, not the organization's size.
 	const q = `
-		select distinct on (k.i) k.i, m.id, p.id::text, p.name, m.concept_id,
+		with org as (
+			select coalesce(nullif($1, '')::uuid, (select organization_id from projects where id = nullif($2, '')::uuid)) as id
+		)
+		select k.i, m.id, p.id::text, p.name, m.concept_id,
 		       coalesce(c.concept_name, m.target_concept_name, ''), coalesce(c.vocabulary_id, m.target_vocabulary_id, ''),
 		       coalesce(c.domain_id, m.target_domain_id, ''), coalesce(c.concept_class_id, ''), coalesce(c.standard_concept, ''),
 		       c.concept_id is not null, m.candidates, m.review_status, coalesce(m.decided_by::text, ''), coalesce(u.email, ''), m.decided_at
 		from unnest($3::text[], $4::text[]) with ordinality as k(code, descr, i)
-		join concept_mapping_items m
-		  on mapping_memory_key(m.source_code) = mapping_memory_key(k.code)
-		 and mapping_memory_key(m.source_description) = mapping_memory_key(k.descr)
-		 and m.review_status in ('approved', 'overridden') and m.concept_id is not null
+		cross join org
+		cross join lateral (
+			select m.*
+			from concept_mapping_items m
+			join projects mp on mp.id = m.project_id
+			where mapping_memory_key(m.source_code) = mapping_memory_key(k.code)
+			  and mapping_memory_key(m.source_description) = mapping_memory_key(k.descr)
+			  and m.review_status in ('approved', 'overridden') and m.concept_id is not null
+			  and mp.organization_id = org.id
+			order by m.decided_at desc nulls last, m.id desc
+			limit 1
+		) m
 		join projects p on p.id = m.project_id
 		left join concept c on c.concept_id = m.concept_id
-		left join users u on u.id = m.decided_by
-		where p.organization_id = coalesce(nullif($1, '')::uuid, (select organization_id from projects where id = nullif($2, '')::uuid))
-		order by k.i, m.decided_at desc nulls last, m.id desc`
+		left join users u on u.id = m.decided_by`
 	out := make([]*mappingjob.Recollection, len(keys))
 	if len(keys) == 0 || (scope.OrganizationID == "" && scope.ProjectID == "") {
 		return out, nil

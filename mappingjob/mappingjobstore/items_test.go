@@ -116,21 +116,30 @@ func TestMemoryRecallsTheOrganizationsCurrentDecisions(t *testing.T) {
 		t.Fatal("B's own decision not recalled")
 	}
 
-	// The lookup is served by the memory index (sequential scans are
-	// forbidden: the tiny test table would be scanned otherwise).
+	// The lookup is served by the memory index once the organization has
+	// more than a handful of reviewed items (20,000 here, analysed).
+	if _, err := w.pool.Exec(w.ctx, `
+		insert into concept_mapping_items (project_id, source, source_code, source_description, concept_id, method, review_status)
+		select $1, 'FILL', 'FILL-' || g, 'filler ' || g, 201826, 'review', 'approved' from generate_series(1, 20000) g`, w.a2.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.pool.Exec(w.ctx, `analyze concept_mapping_items`); err != nil {
+		t.Fatal(err)
+	}
 	conn, err := w.pool.Acquire(w.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(w.ctx, `set enable_seqscan = off`); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := conn.Query(w.ctx, `explain select m.id from unnest($1::text[], $2::text[]) as k(code, descr)
-		join concept_mapping_items m
-		  on mapping_memory_key(m.source_code) = mapping_memory_key(k.code)
-		 and mapping_memory_key(m.source_description) = mapping_memory_key(k.descr)
-		 and m.review_status in ('approved', 'overridden') and m.concept_id is not null`, []string{"E11.9"}, []string{"x"})
+	// The shape of Recall's query: one lateral probe per key.
+	rows, err := conn.Query(w.ctx, `explain select k.i, m.id from unnest($1::text[], $2::text[]) with ordinality as k(code, descr, i)
+		cross join lateral (
+			select m.* from concept_mapping_items m join projects mp on mp.id = m.project_id
+			where mapping_memory_key(m.source_code) = mapping_memory_key(k.code)
+			  and mapping_memory_key(m.source_description) = mapping_memory_key(k.descr)
+			  and m.review_status in ('approved', 'overridden') and m.concept_id is not null
+			  and mp.organization_id = $3
+			order by m.decided_at desc nulls last, m.id desc limit 1) m`, []string{"E11.9"}, []string{"x"}, w.orgA.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
