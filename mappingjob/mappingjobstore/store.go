@@ -202,15 +202,17 @@ func (s *Store) CountItems(ctx context.Context, project string) (mappingjob.Coun
 const itemColumns = `id, source, source_code, source_description, source_column, source_count, coalesce(concept_id, 0),
 	coalesce(target_concept_name, ''), coalesce(target_vocabulary_id, ''), coalesce(target_domain_id, ''),
 	candidates, confidence, method, coalesce(inference_method, ''),
-	coalesce(error, ''), provenance, review_status, coalesce(decided_by::text, ''), decided_at, revision`
+	coalesce(error, ''), provenance, review_status, coalesce(decided_by::text, ''), decided_at, revision,
+	first_decision, second_decision, flagged`
 
 func scanItem(row pgx.Row) (mappingjob.Item, error) {
 	var it mappingjob.Item
 	var cand, prov []byte
 	var method, inferred, review string
+	var first, second []byte
 	if err := row.Scan(&it.ID, &it.Source, &it.Code, &it.Description, &it.SourceColumn, &it.SourceCount, &it.ConceptID,
 		&it.TargetName, &it.TargetVocabulary, &it.TargetDomain, &cand, &it.Confidence, &method, &inferred, &it.Error, &prov,
-		&review, &it.DecidedBy, &it.DecidedAt, &it.Revision); err != nil {
+		&review, &it.DecidedBy, &it.DecidedAt, &it.Revision, &first, &second, &it.Flagged); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return it, fmt.Errorf("%w: mapping item", mappingjob.ErrNotFound)
 		}
@@ -222,6 +224,18 @@ func scanItem(row pgx.Row) (mappingjob.Item, error) {
 	}
 	if err := json.Unmarshal(prov, &it.Provenance); err != nil {
 		return it, fmt.Errorf("mappingjob: provenance of %s: %w", it.Code, err)
+	}
+	for _, v := range []struct {
+		raw []byte
+		to  **mappingjob.Vote
+	}{{first, &it.FirstDecision}, {second, &it.SecondDecision}} {
+		if len(v.raw) == 0 {
+			continue
+		}
+		*v.to = new(mappingjob.Vote)
+		if err := json.Unmarshal(v.raw, *v.to); err != nil {
+			return it, fmt.Errorf("mappingjob: review votes of %s: %w", it.Code, err)
+		}
 	}
 	return it, nil
 }
@@ -250,59 +264,6 @@ func (s *Store) Items(ctx context.Context, project string) ([]mappingjob.Item, e
 func (s *Store) Item(ctx context.Context, project, source, code string) (mappingjob.Item, error) {
 	q := `select ` + itemColumns + ` from concept_mapping_items where project_id = $1 and source = $2 and source_code = $3`
 	return scanItem(s.pool.QueryRow(ctx, q, project, source, code))
-}
-
-// Decide records d on project's item and returns the item as decided: its
-// revision grows by one, DecidedBy and DecidedAt are set. It returns
-// ErrNotFound for an unknown item, ErrConflict when the item's revision is
-// not d.Revision, ErrInvalid when d does not fit the item.
-func (s *Store) Decide(ctx context.Context, project string, d mappingjob.Decision) (mappingjob.Item, error) {
-	cur, err := s.Item(ctx, project, d.Source, d.Code)
-	if err != nil {
-		return mappingjob.Item{}, err
-	}
-	if cur.Revision != d.Revision {
-		return mappingjob.Item{}, fmt.Errorf("%w: revision %d, not %d", mappingjob.ErrConflict, cur.Revision, d.Revision)
-	}
-	target, method := cur.ConceptID, cur.Method
-	name, vocabulary, domain := cur.TargetName, cur.TargetVocabulary, cur.TargetDomain
-	switch d.Review {
-	case mappingjob.ReviewApproved:
-		if d.CandidateIndex < 0 || (len(cur.Candidates) > 0 && d.CandidateIndex >= len(cur.Candidates)) {
-			return mappingjob.Item{}, fmt.Errorf("%w: no candidate %d", mappingjob.ErrInvalid, d.CandidateIndex)
-		}
-		if len(cur.Candidates) > 0 {
-			c := cur.Candidates[d.CandidateIndex]
-			target, name, vocabulary, domain = c.ConceptID, c.ConceptName, c.VocabularyID, c.DomainID
-		}
-	case mappingjob.ReviewOverridden:
-		if d.ConceptID <= 0 {
-			return mappingjob.Item{}, fmt.Errorf("%w: an override needs a concept id", mappingjob.ErrInvalid)
-		}
-		target, method = d.ConceptID, mappingjob.MethodOverride
-		name, vocabulary, domain = d.ConceptName, d.VocabularyID, d.DomainID
-	case mappingjob.ReviewRejected:
-		target, name, vocabulary, domain = 0, "", "", ""
-		if d.Unmapped {
-			method = mappingjob.MethodUnmapped
-		}
-	default:
-		return mappingjob.Item{}, fmt.Errorf("%w: decision %q", mappingjob.ErrInvalid, d.Review)
-	}
-	q := `
-		update concept_mapping_items
-		set review_status = $5, concept_id = nullif($6, 0), method = $7, decided_by = nullif($8, '')::uuid,
-		    target_concept_name = nullif($9, ''), target_vocabulary_id = nullif($10, ''), target_domain_id = nullif($11, ''),
-		    decided_at = now(), revision = revision + 1, updated_at = now()
-		where project_id = $1 and source = $2 and source_code = $3 and revision = $4
-		returning ` + itemColumns
-	it, err := scanItem(s.pool.QueryRow(ctx, q, project, d.Source, d.Code, d.Revision, string(d.Review), target, string(method), d.DecidedBy,
-		name, vocabulary, domain))
-	if errors.Is(err, mappingjob.ErrNotFound) {
-		// The row exists (read above): another decision came first.
-		return mappingjob.Item{}, fmt.Errorf("%w: decided concurrently", mappingjob.ErrConflict)
-	}
-	return it, err
 }
 
 // translate maps PostgreSQL errors to mappingjob's: an unknown project
