@@ -157,8 +157,8 @@ type Decision struct {
 	Comment   string
 	Revision  int
 	// SecondReview: the project's rule sends this decision to a second
-	// reviewer (SecondReviewRule). Adjudication: the decider may settle the
-	// item whatever the rule (a project admin), as on a flagged item.
+	// reviewer (SecondReviewRule). Adjudication: the decider may settle a
+	// flagged item (a project admin); it changes nothing on other items.
 	SecondReview bool
 	Adjudication bool
 }

@@ -180,7 +180,7 @@ func Apply(cur Item, d Decision, now time.Time) (Item, Action, error) {
 	}
 
 	switch {
-	case d.Adjudication:
+	case cur.Flagged && d.Adjudication:
 		return final(next, v, d), v.Action, nil
 	case cur.Flagged:
 		return cur, "", fmt.Errorf("%w: item %d is flagged: its two reviewers disagree, and a project admin's decision resolves it", ErrConflict, cur.ID)

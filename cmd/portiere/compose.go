@@ -161,6 +161,8 @@ func (b *backends) api() (*apiserver.Server, error) {
 	resources := []apiserver.Resource{
 		&apiserver.ConceptSearch{Search: b.search, Cache: c},
 		&apiserver.ConceptDetail{Concepts: b.vocabulary, Cache: c},
+		&apiserver.Review{Projects: b.tenants, Items: b.jobs, Concepts: b.vocabulary},
+		&apiserver.Exports{Projects: b.tenants, Items: b.jobs},
 	}
 	if b.temporal != nil {
 		alias := ""

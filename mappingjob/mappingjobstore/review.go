@@ -83,7 +83,7 @@ func decide(ctx context.Context, tx pgx.Tx, project string, cur mappingjob.Item,
 		return mappingjob.Item{}, err
 	}
 	after := mappingjob.SnapshotOf(it)
-	after.Adjudication = d.Adjudication
+	after.Adjudication = d.Adjudication && cur.Flagged
 	if err := addEvent(ctx, tx, project, mappingjob.KindConcept, it.ID, d.Actor, string(action), mappingjob.SnapshotOf(cur), after, d.Comment); err != nil {
 		return mappingjob.Item{}, err
 	}
@@ -271,7 +271,8 @@ func (s *Store) Queue(ctx context.Context, project string, st mappingjob.ReviewS
 }
 
 // Accepted calls fn with each approved or overridden item of project that
-// has a target, ordered by source and code, with the target's concept
+// has a target, ordered by source, target vocabulary and code (so a FHIR
+// ConceptMap gets one group per pair of systems), with the target's concept
 // code read from the vocabulary and the deciding user's email; fn's error
 // stops the walk and is returned.
 func (s *Store) Accepted(ctx context.Context, project string, fn func(mappingjob.Accepted) error) error {
@@ -284,7 +285,7 @@ func (s *Store) Accepted(ctx context.Context, project string, fn func(mappingjob
 		left join concept c on c.concept_id = i.concept_id
 		left join users u on u.id = i.decided_by
 		where i.project_id = $1 and i.review_status in ('approved', 'overridden') and i.concept_id is not null
-		order by i.source, i.source_code`
+		order by i.source, 7, i.source_code`
 	rows, err := s.pool.Query(ctx, q, project)
 	if err != nil {
 		return translate(err)
