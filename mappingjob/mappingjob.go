@@ -185,7 +185,8 @@ type Store interface {
 	SourceCodes(ctx context.Context, project string, after int64, limit int) ([]SourceCode, error)
 	// UpsertItems writes items for project as pending proposals,
 	// replacing pending ones with the same source and code (their revision
-	// grows); items a reviewer has decided are kept.
+	// grows); items a reviewer has decided, or that await a second
+	// reviewer or are flagged, are kept.
 	UpsertItems(ctx context.Context, project string, items []Item) error
 	// CountItems tallies project's items.
 	CountItems(ctx context.Context, project string) (Counts, error)

@@ -112,7 +112,8 @@ func (s *Store) SourceCodes(ctx context.Context, project string, after int64, li
 
 // UpsertItems writes items for project in one statement, as pending
 // proposals: an item with the source and code of a pending one replaces it
-// and increments its revision; one a reviewer has decided is left as is.
+// and increments its revision; one a reviewer has decided, or one awaiting
+// a second reviewer or flagged, is left as is.
 // The target's name, vocabulary and domain are the rank-1 candidate's, and
 // inference_method is the method proposed.
 func (s *Store) UpsertItems(ctx context.Context, project string, items []mappingjob.Item) error {
@@ -140,7 +141,8 @@ func (s *Store) UpsertItems(ctx context.Context, project string, items []mapping
 		    provenance = excluded.provenance,
 		    revision = concept_mapping_items.revision + 1,
 		    updated_at = now()
-		where concept_mapping_items.review_status = 'pending'`
+		where concept_mapping_items.review_status = 'pending'
+		  and concept_mapping_items.first_decision is null and not concept_mapping_items.flagged`
 	if len(items) == 0 {
 		return nil
 	}
