@@ -1,10 +1,12 @@
 package apiserver
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -85,10 +87,22 @@ func (h *Exports) export(c *fiber.Ctx) error {
 	if h.Now != nil {
 		now = h.Now
 	}
-	// The document is built in memory so that a row the format cannot
-	// carry is a 422, not a truncated download.
-	var buf bytes.Buffer
-	w, err := export.New(format, &buf, export.Options{
+	// The document is written to an unlinked temporary file first, so that
+	// a row the format cannot carry is a 422 rather than a truncated
+	// download, while memory stays constant however large the project.
+	f, err := os.CreateTemp("", "portiere-export-*")
+	if err != nil {
+		return fmt.Errorf("apiserver: export: %w", err)
+	}
+	os.Remove(f.Name())
+	sent := false
+	defer func() {
+		if !sent {
+			f.Close()
+		}
+	}()
+	buf := bufio.NewWriterSize(f, 64<<10)
+	w, err := export.New(format, buf, export.Options{
 		SetID: "urn:portiere:project:" + project.ID, Title: project.Name, Date: now().UTC(),
 	})
 	if err != nil {
@@ -120,6 +134,9 @@ func (h *Exports) export(c *fiber.Ctx) error {
 	if err == nil {
 		err = w.Close()
 	}
+	if err == nil {
+		err = buf.Flush()
+	}
 	if errors.Is(err, export.ErrInvalidDecision) {
 		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: err.Error()}
 	}
@@ -132,7 +149,16 @@ func (h *Exports) export(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, format.ContentType())
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-%s%s"`, name, format, format.Extension()))
-	return c.Send(buf.Bytes())
+	size, err := f.Seek(0, io.SeekCurrent)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		return fmt.Errorf("apiserver: export: %w", err)
+	}
+	// fasthttp closes the file once the body is sent.
+	sent = true
+	return c.SendStream(f, int(size))
 }
 
 // nonName matches what a file name leaves out of a project's name.
