@@ -51,40 +51,69 @@ func (s *Store) Decide(ctx context.Context, project string, d mappingjob.Decisio
 	return out, nil
 }
 
-// decide applies d to cur (locked by the caller's transaction), writes the
-// item and its audit row.
-func decide(ctx context.Context, tx pgx.Tx, project string, cur mappingjob.Item, d mappingjob.Decision) (mappingjob.Item, error) {
+// updateItem writes a decided item; decideItem is it returning the item.
+const updateItem = `
+	update concept_mapping_items
+	set review_status = $3, concept_id = nullif($4, 0), method = $5,
+	    target_concept_name = nullif($6, ''), target_vocabulary_id = nullif($7, ''), target_domain_id = nullif($8, ''),
+	    decided_by = case when $9 then nullif($10, '')::uuid else decided_by end,
+	    decided_at = case when $9 then now() else decided_at end,
+	    first_decision = $11::jsonb, second_decision = $12::jsonb, flagged = $13,
+	    revision = revision + 1, updated_at = now()
+	where project_id = $1 and id = $2`
+
+// change is one decision ready to write: the arguments of updateItem and
+// of insertEvent.
+type change struct {
+	item, event []any
+}
+
+// plan applies d to cur (locked by the caller's transaction) and prepares
+// the item's update and its audit row; the after snapshot is the item at
+// its next revision.
+func plan(project string, cur mappingjob.Item, d mappingjob.Decision) (change, error) {
 	next, action, err := mappingjob.Apply(cur, d, time.Now())
 	if err != nil {
-		return mappingjob.Item{}, err
+		return change{}, err
 	}
-	final := next.State() == mappingjob.StateFinal
 	first, err := voteJSON(next.FirstDecision)
 	if err != nil {
-		return mappingjob.Item{}, err
+		return change{}, err
 	}
 	second, err := voteJSON(next.SecondDecision)
 	if err != nil {
-		return mappingjob.Item{}, err
+		return change{}, err
 	}
-	q := `
-		update concept_mapping_items
-		set review_status = $3, concept_id = nullif($4, 0), method = $5,
-		    target_concept_name = nullif($6, ''), target_vocabulary_id = nullif($7, ''), target_domain_id = nullif($8, ''),
-		    decided_by = case when $9 then nullif($10, '')::uuid else decided_by end,
-		    decided_at = case when $9 then now() else decided_at end,
-		    first_decision = $11::jsonb, second_decision = $12::jsonb, flagged = $13,
-		    revision = revision + 1, updated_at = now()
-		where project_id = $1 and id = $2
-		returning ` + itemColumns
-	it, err := scanItem(tx.QueryRow(ctx, q, project, cur.ID, string(next.Review), next.ConceptID, string(next.Method),
-		next.TargetName, next.TargetVocabulary, next.TargetDomain, final, next.DecidedBy, first, second, next.Flagged))
+	next.Revision = cur.Revision + 1
+	after := mappingjob.SnapshotOf(next)
+	after.Adjudication = d.Adjudication && cur.Flagged
+	before, err := json.Marshal(mappingjob.SnapshotOf(cur))
+	if err != nil {
+		return change{}, fmt.Errorf("mappingjob: %w", err)
+	}
+	afterJSON, err := json.Marshal(after)
+	if err != nil {
+		return change{}, fmt.Errorf("mappingjob: %w", err)
+	}
+	return change{
+		item: []any{project, cur.ID, string(next.Review), next.ConceptID, string(next.Method), next.TargetName, next.TargetVocabulary,
+			next.TargetDomain, next.State() == mappingjob.StateFinal, next.DecidedBy, first, second, next.Flagged},
+		event: []any{project, mappingjob.KindConcept, cur.ID, d.Actor, string(action), string(before), string(afterJSON), d.Comment},
+	}, nil
+}
+
+// decide applies d to cur (locked by the caller's transaction), writes the
+// item and its audit row, and returns the item as written.
+func decide(ctx context.Context, tx pgx.Tx, project string, cur mappingjob.Item, d mappingjob.Decision) (mappingjob.Item, error) {
+	ch, err := plan(project, cur, d)
 	if err != nil {
 		return mappingjob.Item{}, err
 	}
-	after := mappingjob.SnapshotOf(it)
-	after.Adjudication = d.Adjudication && cur.Flagged
-	if err := addEvent(ctx, tx, project, mappingjob.KindConcept, it.ID, d.Actor, string(action), mappingjob.SnapshotOf(cur), after, d.Comment); err != nil {
+	it, err := scanItem(tx.QueryRow(ctx, updateItem+` returning `+itemColumns, ch.item...))
+	if err != nil {
+		return mappingjob.Item{}, err
+	}
+	if _, err := tx.Exec(ctx, insertEvent, ch.event...); err != nil {
 		return mappingjob.Item{}, err
 	}
 	return it, nil
@@ -104,35 +133,7 @@ func voteJSON(v *mappingjob.Vote) (*string, error) {
 
 const insertEvent = `
 	insert into review_events (project_id, item_kind, item_id, actor, action, before, after, comment)
-	values ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8)
-	returning id, created_at`
-
-// addEvent writes one audit row; before and after are marshalled unless
-// nil.
-func addEvent(ctx context.Context, tx pgx.Tx, project, kind string, item int64, actor, action string, before, after any, comment string) error {
-	enc := func(v any) (*string, error) {
-		if v == nil {
-			return nil, nil
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("mappingjob: %w", err)
-		}
-		s := string(b)
-		return &s, nil
-	}
-	b, err := enc(before)
-	if err != nil {
-		return err
-	}
-	a, err := enc(after)
-	if err != nil {
-		return err
-	}
-	var id int64
-	var at time.Time
-	return tx.QueryRow(ctx, insertEvent, project, kind, item, actor, action, b, a, comment).Scan(&id, &at)
-}
+	values ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8)`
 
 // ApproveWhere approves, in one transaction, every open item of project
 // that f selects (pending, not awaiting a second reviewer, not flagged,
@@ -170,12 +171,20 @@ func (s *Store) ApproveWhere(ctx context.Context, project string, f mappingjob.F
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		// One round trip for all the updates and audit rows.
+		b := &pgx.Batch{}
 		for _, it := range items {
-			if _, err := decide(ctx, tx, project, it, d); err != nil {
+			ch, err := plan(project, it, d)
+			if err != nil {
 				return err
 			}
-			n++
+			b.Queue(updateItem, ch.item...)
+			b.Queue(insertEvent, ch.event...)
 		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		n = len(items)
 		return nil
 	})
 	if err != nil {
