@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"strconv"
 	"time"
@@ -354,7 +355,13 @@ func (h *Review) approveAll(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &body, Strict, true); err != nil {
 		return err
 	}
-	return h.approve(c, project, p, mappingjob.Filter{Source: c.Params("mid"), Method: mappingjob.MethodReview}, body.Comment)
+	// A source id may be a file path (the SDK's stage 3 sends one), sent
+	// percent-encoded.
+	source, err := url.PathUnescape(c.Params("mid"))
+	if err != nil {
+		source = c.Params("mid")
+	}
+	return h.approve(c, project, p, mappingjob.Filter{Source: source, Method: mappingjob.MethodReview}, body.Comment)
 }
 
 func (h *Review) approveWhere(c *fiber.Ctx) error {

@@ -527,6 +527,8 @@ func TestBulkApproveAndApproveAllTouchOnlyOpenItems(t *testing.T) {
 	s2 := item("S2-R", 201826, 0.8, mappingjob.MethodReview, 201826)
 	s2.Source = "S2"
 	lab := item("LAB", 3023103, 0.97, mappingjob.MethodAuto, 3023103)
+	file := item("FILE-R", 201826, 0.8, mappingjob.MethodReview, 201826)
+	file.Source = "/tmp/dx.csv" // stage 3 sends the file's path as source_id
 	p, it := w.project(t, tenancy.SecondReviewerNone,
 		item("AUTO-HI", 201826, 0.97, mappingjob.MethodAuto, 201826),
 		item("AUTO-DONE", 201826, 0.99, mappingjob.MethodAuto, 201826),
@@ -534,7 +536,7 @@ func TestBulkApproveAndApproveAllTouchOnlyOpenItems(t *testing.T) {
 		item("REV-1", 201826, 0.8, mappingjob.MethodReview, 201826),
 		item("REV-DONE", 201826, 0.8, mappingjob.MethodReview, 201826),
 		item("NONE", 0, 0.1, mappingjob.MethodManual),
-		lab, s2,
+		lab, s2, file,
 	)
 	// Decided items the bulk routes must leave alone.
 	for code, action := range map[string]string{"AUTO-DONE": "reject", "REV-DONE": "reject"} {
@@ -560,12 +562,15 @@ func TestBulkApproveAndApproveAllTouchOnlyOpenItems(t *testing.T) {
 	if r.status != 200 || r.body["approved"] != 1.0 {
 		t.Fatalf("approve-all: %d %s", r.status, r.raw)
 	}
+	if r := w.call(t, "bob", "POST", fmt.Sprintf("/api/v1/projects/%s/concept-mapping/%%2Ftmp%%2Fdx.csv/approve-all", p.ID), ""); r.status != 200 || r.body["approved"] != 1.0 {
+		t.Fatalf("approve-all of a percent-encoded source: %d %s", r.status, r.raw)
+	}
 	if r := w.call(t, "bob", "POST", fmt.Sprintf("/v1/projects/%s/concept-mapping/no-such-source/approve-all", p.ID), ""); r.status != 200 || r.body["approved"] != 0.0 {
 		t.Fatalf("approve-all of an unknown source: %d %s", r.status, r.raw)
 	}
 	stored, _ := w.items.Items(w.ctx, p.ID)
 	want := map[string]string{"AUTO-HI": "approved", "AUTO-DONE": "rejected", "AUTO-LO": "pending", "REV-1": "approved",
-		"REV-DONE": "rejected", "NONE": "pending", "LAB": "pending", "S2-R": "pending"}
+		"REV-DONE": "rejected", "NONE": "pending", "LAB": "pending", "S2-R": "pending", "FILE-R": "approved"}
 	for _, s := range stored {
 		if string(s.Review) != want[s.Code] {
 			t.Errorf("%s: %s, want %s", s.Code, s.Review, want[s.Code])
@@ -576,7 +581,7 @@ func TestBulkApproveAndApproveAllTouchOnlyOpenItems(t *testing.T) {
 			if len(h) != 1 || h[0]["action"] != "approve" || h[0]["comment"] != "high-confidence autos" || h[0]["actor"] != w.users["alice"].ID {
 				t.Errorf("AUTO-HI trail %v", h)
 			}
-		case "REV-1":
+		case "REV-1", "FILE-R":
 			if len(h) != 1 || h[0]["actor"] != w.users["bob"].ID {
 				t.Errorf("REV-1 trail %v", h)
 			}
