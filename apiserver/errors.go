@@ -6,7 +6,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/portiere/portiere/credential"
+	"github.com/portiere/portiere/crossmap"
 	"github.com/portiere/portiere/mappingjob"
+	"github.com/portiere/portiere/schemamap"
 	"github.com/portiere/portiere/search"
 	"github.com/portiere/portiere/tenancy"
 	"github.com/portiere/portiere/vocab"
@@ -38,6 +40,13 @@ var errorKinds = []struct {
 	{mappingjob.ErrNotFound, fiber.StatusNotFound},
 	{vocab.ErrNotFound, fiber.StatusNotFound},
 	{workflows.ErrNotFound, fiber.StatusNotFound},
+	{schemamap.ErrNotFound, fiber.StatusNotFound},
+	{crossmap.ErrNotFound, fiber.StatusNotFound},
+	{schemamap.ErrInvalid, fiber.StatusUnprocessableEntity},
+	{schemamap.ErrUnsupportedModel, fiber.StatusUnprocessableEntity},
+	{crossmap.ErrInvalid, fiber.StatusUnprocessableEntity},
+	{schemamap.ErrConflict, fiber.StatusConflict},
+	{crossmap.ErrConflict, fiber.StatusConflict},
 	{tenancy.ErrInvalid, fiber.StatusUnprocessableEntity},
 	{search.ErrEmptyQuery, fiber.StatusUnprocessableEntity},
 	{tenancy.ErrConflict, fiber.StatusConflict},
@@ -76,9 +85,14 @@ func statusOf(err error) (status int, detail string, internal bool) {
 	return fiber.StatusInternalServerError, "internal server error", true
 }
 
-// errorHandler turns any error a handler returns into {"detail": ...}.
+// errorHandler turns any error a handler returns into {"detail": ...}
+// (a list of {loc, msg, type} for ValidationErrors).
 // Unexpected and unavailable errors are logged with the request id.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	var ve ValidationErrors
+	if errors.As(err, &ve) {
+		return c.Status(fiber.StatusUnprocessableEntity).JSON(fiber.Map{"detail": ve})
+	}
 	status, detail, internal := statusOf(err)
 	if internal {
 		s.cfg.Logger.Error("request failed", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "status", status, "error", err)
