@@ -38,7 +38,7 @@ func (h *CrossMappings) Routes(r *Router) {
 		RequestBody: openapi.Schema{"type": "object", "required": []string{"items"}, "properties": map[string]any{
 			"items": openapi.Schema{"type": "array", "items": openapi.Ref("CrossMappingRun")}}},
 		Responses: map[int]openapi.Response{
-			200: {Description: "What the push did, and the stored runs", Schema: pushResultSchema("CrossMappingRun")},
+			200: {Description: "What the push did, and the stored runs", Schema: syncPushResultSchema("CrossMappingRun")},
 			403: errResp("Read-only credential"), 404: errResp("No such project"),
 			409: errResp("A run's revision is stale"), 422: errResp("Invalid body or run"),
 		},
@@ -48,7 +48,7 @@ func (h *CrossMappings) Routes(r *Router) {
 		Description: "Every run of the project in the SDK's CrossMappingRun shape, plus the server's `id` and `revision`.",
 		Tags:        []string{"sync"},
 		Responses: map[int]openapi.Response{
-			200: {Description: "The runs", Schema: itemsSchema("CrossMappingRun")},
+			200: {Description: "The runs", Schema: syncItemsSchema("CrossMappingRun")},
 			403: errResp("The credential cannot read this project"), 404: errResp("No such project"),
 		},
 	}, h.pull)
@@ -101,7 +101,7 @@ func (b crossRunBody) run(i int) (crossmap.Run, error) {
 		}
 	}
 	r := crossmap.Run{SourceStandard: *b.SourceStandard, TargetStandard: *b.TargetStandard, SourceEntity: *b.SourceEntity,
-		TargetEntity: orEmpty(b.TargetEntity), Status: "completed", CrossmapFile: orEmpty(b.CrossmapFile), RunCreatedAt: b.CreatedAt}
+		TargetEntity: textOrEmpty(b.TargetEntity), Status: "completed", CrossmapFile: textOrEmpty(b.CrossmapFile), RunCreatedAt: b.CreatedAt}
 	if b.RecordCount != nil {
 		r.RecordCount = *b.RecordCount
 	}

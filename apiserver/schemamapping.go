@@ -42,7 +42,7 @@ func (h *SchemaMappings) Routes(r *Router) {
 		RequestBody: openapi.Schema{"type": "object", "required": []string{"items"}, "properties": map[string]any{
 			"items": openapi.Schema{"type": "array", "items": openapi.Ref("SchemaMappingItem")}}},
 		Responses: map[int]openapi.Response{
-			200: {Description: "What the push did, and the stored items", Schema: pushResultSchema("SchemaMappingItem")},
+			200: {Description: "What the push did, and the stored items", Schema: syncPushResultSchema("SchemaMappingItem")},
 			403: errResp("Read-only credential"), 404: errResp("No such project"),
 			409: errResp("An item's revision is stale"), 422: errResp("Invalid body or item"),
 		},
@@ -52,7 +52,7 @@ func (h *SchemaMappings) Routes(r *Router) {
 		Description: "Every schema mapping item of the project in the SDK's SchemaMappingItem shape, plus the server's `id` (the review routes' mapping_id), `revision`, `decided_by` and `decided_at`.",
 		Tags:        []string{"sync"},
 		Responses: map[int]openapi.Response{
-			200: {Description: "The items", Schema: itemsSchema("SchemaMappingItem")},
+			200: {Description: "The items", Schema: syncItemsSchema("SchemaMappingItem")},
 			403: errResp("The credential cannot read this project"), 404: errResp("No such project"),
 		},
 	}
@@ -178,12 +178,12 @@ func validationErrorsSchema() openapi.Schema {
 	}}
 }
 
-func itemsSchema(item string) openapi.Schema {
+func syncItemsSchema(item string) openapi.Schema {
 	return openapi.Schema{"type": "object", "required": []string{"items"}, "properties": map[string]any{
 		"items": openapi.Schema{"type": "array", "items": openapi.Ref(item)}}}
 }
 
-func pushResultSchema(item string) openapi.Schema {
+func syncPushResultSchema(item string) openapi.Schema {
 	n := openapi.Schema{"type": "integer"}
 	return openapi.Schema{"type": "object", "required": []string{"created", "updated", "unchanged", "items"}, "properties": map[string]any{
 		"created": n, "updated": n, "unchanged": n,
@@ -210,10 +210,10 @@ type schemaItemBody struct {
 // SDK's defaults: source_table "" and status needs_review when null.
 func (b schemaItemBody) item(i int) (schemamap.Item, error) {
 	it := schemamap.Item{
-		SourceColumn: orEmpty(b.SourceColumn), SourceTable: orEmpty(b.SourceTable),
-		TargetTable: orEmpty(b.TargetTable), TargetColumn: orEmpty(b.TargetColumn),
+		SourceColumn: textOrEmpty(b.SourceColumn), SourceTable: textOrEmpty(b.SourceTable),
+		TargetTable: textOrEmpty(b.TargetTable), TargetColumn: textOrEmpty(b.TargetColumn),
 		Status: schemamap.StatusNeedsReview, Candidates: b.Candidates,
-		OverrideTargetTable: orEmpty(b.OverrideTargetTable), OverrideTargetColumn: orEmpty(b.OverrideTargetColumn),
+		OverrideTargetTable: textOrEmpty(b.OverrideTargetTable), OverrideTargetColumn: textOrEmpty(b.OverrideTargetColumn),
 	}
 	if b.Confidence != nil {
 		it.Confidence = *b.Confidence
@@ -233,9 +233,9 @@ func (b schemaItemBody) item(i int) (schemamap.Item, error) {
 	return it, nil
 }
 
-// actorOf names who acts in audit rows and decided_by: the signed-in user,
+// auditActor names who acts in audit rows and decided_by: the signed-in user,
 // else the API key, else the operator.
-func actorOf(p tenancy.Principal) string {
+func auditActor(p tenancy.Principal) string {
 	switch {
 	case p.UserID != "":
 		return p.UserID
@@ -270,7 +270,7 @@ func (h *SchemaMappings) push(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	res, err := h.Items.Push(c.UserContext(), project.ID, actorOf(p), items)
+	res, err := h.Items.Push(c.UserContext(), project.ID, auditActor(p), items)
 	if err != nil {
 		return err
 	}
@@ -365,8 +365,8 @@ func (h *SchemaMappings) decide(status schemamap.Status) fiber.Handler {
 		if err := decodeJSON(c, &body, Strict, true); err != nil {
 			return asValidationErrors(err)
 		}
-		it, err := h.Items.Decide(c.UserContext(), project, schemamap.Decision{ID: id, Status: status, Actor: actorOf(p),
-			Comment: orEmpty(body.Comment), Revision: intOrZero(body.Revision)})
+		it, err := h.Items.Decide(c.UserContext(), project, schemamap.Decision{ID: id, Status: status, Actor: auditActor(p),
+			Comment: textOrEmpty(body.Comment), Revision: revisionOf(body.Revision)})
 		if err != nil {
 			return err
 		}
@@ -374,7 +374,7 @@ func (h *SchemaMappings) decide(status schemamap.Status) fiber.Handler {
 	}
 }
 
-func intOrZero(v *int) int {
+func revisionOf(v *int) int {
 	if v == nil {
 		return 0
 	}
@@ -394,7 +394,7 @@ func (h *SchemaMappings) override(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &body, Strict, true); err != nil {
 		return asValidationErrors(err)
 	}
-	table, column := strings.ToLower(strings.TrimSpace(orEmpty(body.TargetTable))), strings.ToLower(strings.TrimSpace(orEmpty(body.TargetColumn)))
+	table, column := strings.ToLower(strings.TrimSpace(textOrEmpty(body.TargetTable))), strings.ToLower(strings.TrimSpace(textOrEmpty(body.TargetColumn)))
 	var bad ValidationErrors
 	for _, f := range []struct {
 		name  string
@@ -421,7 +421,7 @@ func (h *SchemaMappings) override(c *fiber.Ctx) error {
 		return bad
 	}
 	it, err := h.Items.Decide(c.UserContext(), project, schemamap.Decision{ID: id, Status: schemamap.StatusOverridden,
-		TargetTable: table, TargetColumn: column, Actor: actorOf(p), Comment: orEmpty(body.Comment), Revision: intOrZero(body.Revision)})
+		TargetTable: table, TargetColumn: column, Actor: auditActor(p), Comment: textOrEmpty(body.Comment), Revision: revisionOf(body.Revision)})
 	if err != nil {
 		return err
 	}

@@ -35,10 +35,11 @@ type schemaWorld struct {
 	other   string // organization B's write key
 }
 
-// schemaAuth is the real authentication of the schema tests:
-// credential's Authenticator over tenancystore's keys on pool, with the
-// operator token adminToken.
-func schemaAuth(t *testing.T, store *tenancystore.Store) (*credential.Authenticator, *credential.KeyHasher) {
+// schemaAuth is the real authentication of the schema tests, the one
+// place they build it: credential's Authenticator over tenancystore's keys,
+// with the operator token adminToken, as the server's Auth, and the hasher
+// keys are issued with.
+func schemaAuth(t *testing.T, store *tenancystore.Store) (apiserver.Authenticator, *credential.KeyHasher) {
 	t.Helper()
 	hasher, err := credential.NewKeyHasher(testSalt)
 	if err != nil {
@@ -53,7 +54,7 @@ func schemaAuth(t *testing.T, store *tenancystore.Store) (*credential.Authentica
 		t.Fatal(err)
 	}
 	t.Cleanup(a.Close)
-	return a, hasher
+	return apiserver.KeyAuth(a), hasher
 }
 
 func newSchemaWorld(t *testing.T) *schemaWorld {
@@ -95,7 +96,7 @@ func newSchemaWorld(t *testing.T) *schemaWorld {
 	cdm, err := schemamap.LoadCDM54()
 	must(err)
 	w.s, err = apiserver.New(apiserver.Config{
-		Auth: apiserver.KeyAuth(auth),
+		Auth: auth,
 		Resources: []apiserver.Resource{
 			&apiserver.SchemaSuggest{CDM: cdm},
 			&apiserver.SchemaMappings{Projects: store, Items: schemamapstore.New(w.pool), CDM: cdm},
@@ -130,7 +131,7 @@ func (w *schemaWorld) call(t *testing.T, method, path, key, body string) (int, m
 	return resp.StatusCode, out
 }
 
-func list(t *testing.T, body map[string]any, key string) []map[string]any {
+func schemaList(t *testing.T, body map[string]any, key string) []map[string]any {
 	t.Helper()
 	raw, ok := body[key].([]any)
 	if !ok {
@@ -158,7 +159,7 @@ func TestSchemaSuggestBothColumnShapes(t *testing.T) {
 	if st != 200 {
 		t.Fatalf("SDK shape: %d %v", st, body)
 	}
-	m := list(t, body, "mappings")
+	m := schemaList(t, body, "mappings")
 	if len(m) != 4 {
 		t.Fatalf("mappings: %v", m)
 	}
@@ -192,7 +193,7 @@ func TestSchemaSuggestBothColumnShapes(t *testing.T) {
 	if st != 200 {
 		t.Fatalf("table/column shape: %d %v", st, body)
 	}
-	if a := list(t, body, "mappings")[0]; a["source_table"] != "admissions" || a["source_column"] != "admittime" ||
+	if a := schemaList(t, body, "mappings")[0]; a["source_table"] != "admissions" || a["source_column"] != "admittime" ||
 		a["target_table"] != "visit_occurrence" || !strings.HasPrefix(a["target_column"].(string), "visit_start_") {
 		t.Errorf("admittime: %v", a)
 	}
@@ -255,7 +256,7 @@ func TestSchemaSyncRoundTripAndNoDuplicates(t *testing.T) {
 		if st != 200 {
 			t.Fatalf("pull %s: %d %v", path, st, body)
 		}
-		return list(t, body, "items")
+		return schemaList(t, body, "items")
 	}
 	got := pull(base + "/schema-mappings")
 	if len(got) != 3 {
@@ -351,7 +352,7 @@ func TestSchemaSyncStaleRevisionWritesNothing(t *testing.T) {
 		return w.call(t, "POST", base+"/schema-mappings/bulk", w.write,
 			`{"items": [`+extra+strings.Replace(strings.Replace(item, "%s", conf, 1), "%s", rev, 1)+`]}`)
 	}
-	if st, body := push("0.9", "1", ""); st != 200 || body["updated"] != json.Number("1") || list(t, body, "items")[0]["revision"] != json.Number("2") {
+	if st, body := push("0.9", "1", ""); st != 200 || body["updated"] != json.Number("1") || schemaList(t, body, "items")[0]["revision"] != json.Number("2") {
 		t.Fatalf("push at the current revision: %d %v", st, body)
 	}
 	newItem := `{"source_column": "brand_new", "source_table": "", "target_table": null, "target_column": null, "confidence": 0.1,
@@ -361,7 +362,7 @@ func TestSchemaSyncStaleRevisionWritesNothing(t *testing.T) {
 		t.Fatalf("stale push: %d %v", st, body)
 	}
 	_, pulled := w.call(t, "GET", base+"/schema-mappings", w.read, "")
-	items := list(t, pulled, "items")
+	items := schemaList(t, pulled, "items")
 	if len(items) != 3 || items[0]["confidence"] != json.Number("0.9") || items[0]["revision"] != json.Number("2") {
 		t.Fatalf("after the refused push: %v", items)
 	}
@@ -375,7 +376,7 @@ func TestSchemaSyncStaleRevisionWritesNothing(t *testing.T) {
 	if st, body := w.call(t, "POST", base+"/cross-mappings/bulk", w.write, stale); st != 409 || !strings.Contains(body["detail"].(string), "revision 5, stored 1") {
 		t.Fatalf("stale cross push: %d %v", st, body)
 	}
-	if _, body := w.call(t, "GET", base+"/cross-mappings", w.read, ""); list(t, body, "items")[0]["record_count"] != json.Number("1") {
+	if _, body := w.call(t, "GET", base+"/cross-mappings", w.read, ""); schemaList(t, body, "items")[0]["record_count"] != json.Number("1") {
 		t.Fatalf("run after the refused push: %v", body)
 	}
 }
@@ -458,12 +459,12 @@ func numbersAsFloats(v any) any {
 	return v
 }
 
-// auditRow is one review_events row of a schema item.
-type auditRow struct {
+// schemaAuditRow is one review_events row of a schema item.
+type schemaAuditRow struct {
 	Actor, Action, Comment, Before, After string
 }
 
-func (w *schemaWorld) audit(t *testing.T, id string) []auditRow {
+func (w *schemaWorld) audit(t *testing.T, id string) []schemaAuditRow {
 	t.Helper()
 	rows, err := w.pool.Query(context.Background(), `
 		select actor, action, comment, coalesce(before ->> 'status', ''), after ->> 'status'
@@ -473,9 +474,9 @@ func (w *schemaWorld) audit(t *testing.T, id string) []auditRow {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	var out []auditRow
+	var out []schemaAuditRow
 	for rows.Next() {
-		var r auditRow
+		var r schemaAuditRow
 		if err := rows.Scan(&r.Actor, &r.Action, &r.Comment, &r.Before, &r.After); err != nil {
 			t.Fatal(err)
 		}
@@ -491,7 +492,7 @@ func TestSchemaReviewDecisions(t *testing.T) {
 		t.Fatalf("push: %d %v", st, body)
 	}
 	_, body := w.call(t, "GET", "/api/v1/sync/projects/"+w.project.ID+"/schema-mappings", w.read, "")
-	items := list(t, body, "items")
+	items := schemaList(t, body, "items")
 	dob, sex, notes := items[0]["id"].(string), items[1]["id"].(string), items[2]["id"].(string)
 	at := func(prefix, id, action string) string {
 		return prefix + "/projects/" + w.project.ID + "/schema-mapping/" + id + "/" + action
@@ -543,13 +544,13 @@ func TestSchemaReviewDecisions(t *testing.T) {
 	// The pull shows the decisions in the SDK's terms: the override in
 	// override_target_*, the suggestion kept.
 	_, body = w.call(t, "GET", "/api/v1/sync/projects/"+w.project.ID+"/schema-mappings", w.read, "")
-	p := list(t, body, "items")[0]
+	p := schemaList(t, body, "items")[0]
 	if p["status"] != "overridden" || p["target_column"] != "birth_datetime" || p["override_target_table"] != "person" ||
 		p["override_target_column"] != "year_of_birth" || p["decided_by"] == nil || p["revision"] != json.Number("3") {
 		t.Errorf("pulled after the decisions: %v", p)
 	}
 
-	if rows := w.audit(t, dob); len(rows) != 2 || rows[0].Actor == "" || !reflect.DeepEqual(rows, []auditRow{
+	if rows := w.audit(t, dob); len(rows) != 2 || rows[0].Actor == "" || !reflect.DeepEqual(rows, []schemaAuditRow{
 		{Actor: rows[0].Actor, Action: "approve", Before: "auto_accepted", After: "approved"},
 		{Actor: rows[0].Actor, Action: "override", Comment: "only the year is reliable", Before: "approved", After: "overridden"},
 	}) {

@@ -115,16 +115,16 @@ func (h *SchemaSuggest) suggest(c *fiber.Ctx) error {
 	}
 	cols := make([]schemamap.Column, len(body.Columns))
 	for i, bc := range body.Columns {
-		col := orEmpty(bc.Column)
+		col := textOrEmpty(bc.Column)
 		if col == "" {
-			col = orEmpty(bc.Name)
+			col = textOrEmpty(bc.Name)
 		}
 		if strings.TrimSpace(col) == "" {
 			return &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf("columns[%d] has no name: send name (or column)", i)}
 		}
-		cols[i] = schemamap.Column{Table: orEmpty(bc.Table), Column: col, SampleValues: sampleStrings(bc.SampleValues)}
+		cols[i] = schemamap.Column{Table: textOrEmpty(bc.Table), Column: col, SampleValues: sampleStrings(bc.SampleValues)}
 	}
-	res, err := h.CDM.Suggest(cols, orEmpty(body.TargetModel))
+	res, err := h.CDM.Suggest(cols, textOrEmpty(body.TargetModel))
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func (h *SchemaSuggest) suggest(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"mappings": out})
 }
 
-func orEmpty(s *string) string {
+func textOrEmpty(s *string) string {
 	if s == nil {
 		return ""
 	}
