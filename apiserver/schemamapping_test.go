@@ -198,6 +198,13 @@ func TestSchemaSuggestBothColumnShapes(t *testing.T) {
 		t.Errorf("admittime: %v", a)
 	}
 
+	// A headerless file's columns are named 0, 1, ... by pandas: an integer
+	// name is the column's name as written.
+	st, body = w.call(t, "POST", "/api/v1/schema-mapping/suggest", w.write, `{"columns": [{"name": 0, "sample_values": [1, 2]}], "target_model": "omop_cdm_v5.4"}`)
+	if st != 200 || schemaList(t, body, "mappings")[0]["source_column"] != "0" {
+		t.Errorf("integer column name: %d %v", st, body)
+	}
+
 	st, body = w.call(t, "POST", "/api/v1/schema-mapping/suggest", w.write, `{"columns": [{"name": "x"}], "target_model": "fhir_r4"}`)
 	if st != 422 || !strings.Contains(body["detail"].(string), "omop_cdm_v5.4") || !strings.Contains(body["detail"].(string), "fhir_r4") {
 		t.Errorf("unsupported model: %d %v", st, body)
@@ -205,6 +212,7 @@ func TestSchemaSuggestBothColumnShapes(t *testing.T) {
 	for name, bad := range map[string]string{
 		"no columns":      `{"target_model": "omop_cdm_v5.4"}`,
 		"nameless column": `{"columns": [{"type": "string"}]}`,
+		"object as name":  `{"columns": [{"name": {"a": 1}}]}`,
 		"columns wrong":   `{"columns": "dob"}`,
 	} {
 		if st, body := w.call(t, "POST", "/api/v1/schema-mapping/suggest", w.write, bad); st != 422 || body["detail"] == "" {

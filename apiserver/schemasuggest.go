@@ -69,10 +69,32 @@ func (h *SchemaSuggest) Routes(r *Router) {
 // {table, column, sample_values}. Sample values may be any JSON scalar
 // (the SDK profiles numeric columns too).
 type suggestColumn struct {
-	Name         *string           `json:"name"`
-	Column       *string           `json:"column"`
-	Table        *string           `json:"table"`
+	Name         looseText         `json:"name"`
+	Column       looseText         `json:"column"`
+	Table        looseText         `json:"table"`
 	SampleValues []json.RawMessage `json:"sample_values"`
+}
+
+// looseText is a JSON string, or a number or boolean taken as written:
+// the SDK sends a data frame's column names as they are, and pandas names
+// the columns of a headerless file 0, 1, 2, ... Null is "".
+type looseText string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *looseText) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*t = looseText(s)
+		return nil
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "" || v[0] == '{' || v[0] == '[' {
+		return fmt.Errorf("a column name must be a string, not %s", v)
+	}
+	if v != "null" {
+		*t = looseText(v)
+	}
+	return nil
 }
 
 type suggestCandidate struct {
@@ -115,14 +137,14 @@ func (h *SchemaSuggest) suggest(c *fiber.Ctx) error {
 	}
 	cols := make([]schemamap.Column, len(body.Columns))
 	for i, bc := range body.Columns {
-		col := textOrEmpty(bc.Column)
+		col := string(bc.Column)
 		if col == "" {
-			col = textOrEmpty(bc.Name)
+			col = string(bc.Name)
 		}
 		if strings.TrimSpace(col) == "" {
 			return &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf("columns[%d] has no name: send name (or column)", i)}
 		}
-		cols[i] = schemamap.Column{Table: textOrEmpty(bc.Table), Column: col, SampleValues: sampleStrings(bc.SampleValues)}
+		cols[i] = schemamap.Column{Table: string(bc.Table), Column: col, SampleValues: sampleStrings(bc.SampleValues)}
 	}
 	res, err := h.CDM.Suggest(cols, textOrEmpty(body.TargetModel))
 	if err != nil {
