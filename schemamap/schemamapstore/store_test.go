@@ -256,3 +256,47 @@ func TestDecide(t *testing.T) {
 		}
 	}
 }
+
+// Concurrent pushes of the same new items create each once: one push
+// creates them, the others find them unchanged, and one audit row each.
+func TestConcurrentPushesCreateOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, project := newProject(t)
+	s := schemamapstore.New(pool)
+	items := []schemamap.Item{
+		{SourceTable: "t", SourceColumn: "a", Status: schemamap.StatusNeedsReview, Confidence: 0.8},
+		{SourceTable: "t", SourceColumn: "b", Status: schemamap.StatusUnmapped},
+	}
+	const pushes = 6
+	results := make(chan schemamap.PushResult, pushes)
+	errs := make(chan error, pushes)
+	for range pushes {
+		go func() {
+			res, err := s.Push(ctx, project, "u", items)
+			results <- res
+			errs <- err
+		}()
+	}
+	created, unchanged := 0, 0
+	for range pushes {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		res := <-results
+		for _, it := range res.Items {
+			if it.ID == 0 || it.Revision != 1 {
+				t.Errorf("a push answered an item it did not read back: %+v", it)
+			}
+		}
+		created += res.Created
+		unchanged += res.Unchanged
+	}
+	all, err := s.Items(ctx, project)
+	if err != nil || len(all) != 2 || created != 2 || unchanged != 2*(pushes-1) {
+		t.Fatalf("items %d, created %d, unchanged %d, %v", len(all), created, unchanged, err)
+	}
+	if n := len(events(t, pool, project)); n != 2 {
+		t.Fatalf("audit rows: %d", n)
+	}
+}
