@@ -170,6 +170,7 @@ func (h *SchemaSuggest) suggest(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"mappings": out})
 }
 
+// textOrEmpty is *s, or "" for an absent key or the SDK's null.
 func textOrEmpty(s *string) string {
 	if s == nil {
 		return ""
