@@ -74,6 +74,13 @@ type Membership struct {
 	CreatedAt      time.Time
 }
 
+// UserMembership is a membership seen from the user's side: the
+// organization and the role held in it.
+type UserMembership struct {
+	Organization Organization
+	Role         Role
+}
+
 // SecondReviewer says which mapping items need a second reviewer's
 // decision before they count as approved.
 type SecondReviewer string
@@ -170,12 +177,22 @@ type Store interface {
 	AddMember(ctx context.Context, m Membership) (Membership, error)
 	Membership(ctx context.Context, orgID, userID string) (Membership, error)
 	Members(ctx context.Context, orgID string) ([]Membership, error)
+	// UserMemberships returns userID's memberships with their
+	// organizations, by organization name (the organization switcher).
+	UserMemberships(ctx context.Context, userID string) ([]UserMembership, error)
+	// SignUp creates an organization, its first user and the user's owner
+	// membership in one transaction: nothing is left behind when the
+	// email (ErrConflict) or the slug (ErrConflict) is taken.
+	SignUp(ctx context.Context, o Organization, u User) (Organization, User, error)
 
 	CreateProject(ctx context.Context, p Project) (Project, error)
 	Project(ctx context.Context, id string) (Project, error)
 	ProjectByName(ctx context.Context, orgID, name string) (Project, error)
 	Projects(ctx context.Context, orgID string) ([]Project, error)
 	UpdateProjectSettings(ctx context.Context, id string, s Settings) (Project, error)
+	// DeleteProject deletes project id with its source codes, mapping
+	// items and project-restricted API keys.
+	DeleteProject(ctx context.Context, id string) error
 
 	CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error)
 	// APIKeyByHash finds a key by its HMAC, revoked or not.
