@@ -66,12 +66,15 @@ func devEnv(cli string, apiPort int) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if k == "DB_HOST" || k == "TEMPORAL_ADDRESS" || k == "REDIS_HOST" || k == "ELASTICSEARCH_URL" || k == "API_PORT" {
+		if k == "DB_HOST" || k == "TEMPORAL_ADDRESS" || k == "REDIS_HOST" || k == "ELASTICSEARCH_URL" || k == "API_PORT" || k == "WEB_PORT" {
 			continue
 		}
 		env = append(env, kv)
 	}
-	return append(env, "PORTIERE_TEMPORAL_CLI="+cli, "API_PORT="+strconv.Itoa(apiPort), "LOG_LEVEL=WARNING")
+	// The dashboard gets a free port of its own, so tests never collide
+	// on :3000.
+	webPort, _ := ports.Free()
+	return append(env, "PORTIERE_TEMPORAL_CLI="+cli, "API_PORT="+strconv.Itoa(apiPort), "WEB_PORT="+strconv.Itoa(webPort), "LOG_LEVEL=WARNING")
 }
 
 // processesUsing lists live (non-zombie) processes whose command line
