@@ -220,6 +220,14 @@ func TestDevSmoke(t *testing.T) {
 	if !strings.Contains(stdout.String(), api[len("http://127.0.0.1"):]+"/health/ready") {
 		t.Errorf("URLs not printed:\n%s", stdout.String())
 	}
+	// The Cloud dashboard is served beside the API, at the printed URL.
+	dash := regexp.MustCompile(`Dashboard\s+http://localhost:(\d+)`).FindStringSubmatch(stdout.String())
+	if dash == nil {
+		t.Fatalf("dashboard URL not printed:\n%s", stdout.String())
+	}
+	if code, body := get("http://127.0.0.1:" + dash[1] + "/login"); code != 200 || !strings.Contains(body, "Log in") {
+		t.Fatalf("dashboard log-in page: %d %.200s", code, body)
+	}
 	// The printed demo key works: it exchanges for a token, and the token
 	// lists the demo organization's keys (owner, write scope).
 	keyM := regexp.MustCompile(`Demo API key\s+(pt_sk_\S+)`).FindStringSubmatch(stdout.String())

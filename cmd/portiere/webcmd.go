@@ -12,7 +12,7 @@ import (
 
 	"github.com/portiere/portiere/config"
 	"github.com/portiere/portiere/platform/postgres"
-	"github.com/portiere/portiere/search/faiss"
+	"github.com/portiere/portiere/searchindex"
 	"github.com/portiere/portiere/session/sessionstore"
 	"github.com/portiere/portiere/web"
 )
@@ -78,16 +78,12 @@ SESSION_COOKIE_SECURE=false.`,
 // mount the index volume into the web app see "unknown".
 func savedIndexState(path string) func(context.Context) web.IndexState {
 	return func(context.Context) web.IndexState {
-		m, err := faiss.ReadMeta(path)
+		info, err := searchindex.SavedIndex(path)
 		if err != nil {
 			return web.IndexState{State: "unknown", Detail: "The index file is not visible to the dashboard; the API's /health/ready reports the index it serves."}
 		}
-		fp := m.VocabularyFingerprint
-		if len(fp) > 12 {
-			fp = fp[:12]
-		}
-		return web.IndexState{State: "saved", Version: fp + "-" + m.EmbedderID, Embedder: m.EmbedderID,
-			Concepts: m.Count, CreatedAt: m.CreatedAt}
+		return web.IndexState{State: "saved", Version: info.Version, Embedder: info.EmbedderID,
+			Concepts: info.Concepts, CreatedAt: info.IndexCreatedAt}
 	}
 }
 
