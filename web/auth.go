@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/session"
@@ -242,7 +243,7 @@ func (s *Server) switchOrganization(w http.ResponseWriter, r *http.Request, v *v
 
 type profileData struct {
 	Notice    string
-	ExpiresAt any
+	ExpiresAt time.Time
 }
 
 func (s *Server) profile(w http.ResponseWriter, r *http.Request, v *visitor) error {

@@ -275,6 +275,27 @@ func TestBrowserSignUpToAPIKey(t *testing.T) {
 			if copied == "" {
 				t.Error("the copy button said nothing")
 			}
+
+			// 6. Revoke it: htmx posts the form (its CSRF token with it) and
+			// swaps the table row in place.
+			row := `#key-` + stored.ID
+			check("api-key-revoked",
+				chromedp.Click(row+` button[type=submit]`),
+				chromedp.WaitNotPresent(row+` button[type=submit]`),
+				chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+					text, err := chromedp.Text(row)(ctx, tg)
+					if err == nil && !strings.Contains(text, "revoked") {
+						err = fmt.Errorf("row after revoking: %q", text)
+					}
+					return err
+				}),
+			)
+			if k, err := a.tenants.APIKeyByHash(context.Background(), stored.Hash); err != nil || k.RevokedAt == nil {
+				t.Fatalf("key after revoking in the browser: %+v %v", k, err)
+			}
+			if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasSuffix(loc, "/api-keys") {
+				t.Errorf("the revoke navigated to %s instead of swapping the row", loc)
+			}
 		})
 	}
 }
