@@ -48,7 +48,7 @@ type Store interface {
 	CreateSession(ctx context.Context, s Session) error
 	// Session returns the session whose token hashes to tokenHash if it has
 	// not expired at now, else an error wrapping ErrNotFound. It records
-	// now as the session's last use.
+	// now as the session's last use (at most once a minute).
 	Session(ctx context.Context, tokenHash string, now time.Time) (Session, error)
 	// SetSessionOrganization switches the organization a session works in.
 	SetSessionOrganization(ctx context.Context, tokenHash, orgID string) error

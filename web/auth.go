@@ -63,6 +63,11 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	case len(password) < credential.MinPasswordLength || len(password) > credential.MaxPasswordLength:
 		return again("Choose a password of at least 8 characters.")
 	}
+	addr := clientAddress(r)
+	if blocked, wait := s.signups.blocked(addr, s.cfg.Now()); blocked {
+		return &pageError{Status: http.StatusTooManyRequests, RetryAfter: wait,
+			Message: "Too many organizations were created from your network in the last hour. Try again later."}
+	}
 	hash, err := s.cfg.Passwords.Hash(r.Context(), password)
 	if err != nil {
 		return err
@@ -92,6 +97,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
+	s.signups.fail(addr, s.cfg.Now()) // counts sign-ups, not failures
 	s.cfg.Logger.Info("web sign-up", "organization_id", org.ID, "user_id", user.ID)
 	if err := s.startSession(w, r, user.ID, org.ID); err != nil {
 		return err

@@ -245,6 +245,14 @@ func (s *Server) signedIn(h visitorFunc) http.Handler {
 	return s.page(func(w http.ResponseWriter, r *http.Request) error {
 		v := visitorFrom(r)
 		if v == nil {
+			if isHTMX(r) {
+				// A partial (the index card's polling) after the session
+				// ended: send the whole page to the log-in form instead
+				// of swapping it into the card.
+				w.Header().Set("HX-Redirect", "/login")
+				w.WriteHeader(http.StatusNoContent)
+				return nil
+			}
 			if r.Method == http.MethodGet {
 				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return nil

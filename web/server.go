@@ -97,11 +97,17 @@ type Config struct {
 	Now func() time.Time
 }
 
+// signupsPerHour bounds the organizations one client address may create
+// in an hour: enough for a team trying things out, not for a script
+// filling the database.
+const signupsPerHour = 10
+
 // Server is one web app. It is safe for concurrent use.
 type Server struct {
 	cfg      Config
 	pages    pages
-	throttle *throttle
+	throttle *throttle // failed log-ins per email and client address
+	signups  *throttle // sign-ups per client address
 	handler  http.Handler
 }
 
@@ -141,7 +147,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, pages: p, throttle: newThrottle(cfg.LoginFailures, cfg.LoginWindow)}
+	s := &Server{cfg: cfg, pages: p, throttle: newThrottle(cfg.LoginFailures, cfg.LoginWindow),
+		signups: newThrottle(signupsPerHour, time.Hour)}
 	s.handler = s.routes()
 	return s, nil
 }

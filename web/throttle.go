@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// throttle counts failed log-ins per key (email and client address) in a
-// sliding window. It lives in the process: with several replicas each
+// throttle counts events per key in a sliding window: failed log-ins per
+// email and client address, sign-ups per client address. It lives in the process: with several replicas each
 // bounds attempts on its own, which still caps guessing at replicas × limit
 // a window. It is safe for concurrent use.
 type throttle struct {
@@ -34,7 +34,7 @@ func (t *throttle) blocked(key string, now time.Time) (bool, time.Duration) {
 	return true, recent[0].Add(t.window).Sub(now)
 }
 
-// fail records a failure of key at now.
+// fail records an event of key at now.
 func (t *throttle) fail(key string, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

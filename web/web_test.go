@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -177,6 +178,12 @@ func TestPagesRequireSignIn(t *testing.T) {
 	}
 	if _, err := a.tenants.Project(context.Background(), id); err != nil {
 		t.Fatalf("project gone after anonymous posts: %v", err)
+	}
+	// htmx partials without a session send the page to the log-in form.
+	req, _ := http.NewRequest(http.MethodGet, a.srv.URL+"/vocabulary/index", nil)
+	req.Header.Set("HX-Request", "true")
+	if res := anon.do(req); res.status != http.StatusNoContent || res.header.Get("HX-Redirect") != "/login" {
+		t.Errorf("htmx partial anonymous: %d %q", res.status, res.header.Get("HX-Redirect"))
 	}
 	if res := anon.get("/"); res.status != http.StatusSeeOther || res.location != "/login" {
 		t.Errorf("home anonymous: %d %s", res.status, res.location)
@@ -654,5 +661,26 @@ func TestMapperAppIsNotBuiltYet(t *testing.T) {
 	_, err := web.New(web.Config{App: web.AppMapper})
 	if err == nil || !strings.Contains(err.Error(), "issue #11") {
 		t.Fatalf("mapper app: %v", err)
+	}
+}
+
+func TestSignUpThrottle(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	for i := 0; i < 10; i++ {
+		a.browser(t).signUp(fmt.Sprintf("Org %d", i), fmt.Sprintf("u%d@example.org", i))
+	}
+	b := a.browser(t)
+	b.get("/signup")
+	res := b.post("/signup", url.Values{"organization": {"One too many"}, "email": {"late@example.org"}, "password": {"correct horse battery"}})
+	if res.status != http.StatusTooManyRequests || res.header.Get("Retry-After") == "" {
+		t.Fatalf("eleventh sign-up in an hour: %d", res.status)
+	}
+	if _, err := a.tenants.UserByEmail(context.Background(), "late@example.org"); !errors.Is(err, tenancy.ErrNotFound) {
+		t.Fatalf("the refused sign-up created its user: %v", err)
+	}
+	a.clock.Add(time.Hour)
+	if res := b.post("/signup", url.Values{"organization": {"One too many"}, "email": {"late@example.org"}, "password": {"correct horse battery"}}); res.status != http.StatusSeeOther {
+		t.Fatalf("an hour later: %d", res.status)
 	}
 }

@@ -44,12 +44,18 @@ func (s *Store) CreateSession(ctx context.Context, se session.Session) error {
 	return nil
 }
 
-// Session implements session.Store.
+// touchEvery is how stale last_seen_at may get before a lookup rewrites
+// it: a write on every page view would cost a row version per request for
+// a value only the profile page shows.
+const touchEvery = time.Minute
+
+// Session implements session.Store. It records now as the last use when
+// the recorded one is older than a minute.
 func (s *Store) Session(ctx context.Context, tokenHash string, now time.Time) (session.Session, error) {
 	const q = `
-		update web_sessions set last_seen_at = $2
-		where token_hash = $1 and expires_at > $2
-		returning token_hash, user_id, coalesce(organization_id::text, ''), csrf_token, created_at, last_seen_at, expires_at, user_agent`
+		select token_hash, user_id, coalesce(organization_id::text, ''), csrf_token, created_at, last_seen_at, expires_at, user_agent
+		from web_sessions
+		where token_hash = $1 and expires_at > $2`
 	var se session.Session
 	err := s.pool.QueryRow(ctx, q, tokenHash, now).Scan(&se.TokenHash, &se.UserID, &se.OrganizationID, &se.CSRFToken,
 		&se.CreatedAt, &se.LastSeenAt, &se.ExpiresAt, &se.UserAgent)
@@ -58,6 +64,12 @@ func (s *Store) Session(ctx context.Context, tokenHash string, now time.Time) (s
 	}
 	if err != nil {
 		return session.Session{}, fmt.Errorf("sessionstore: session: %w", err)
+	}
+	if now.Sub(se.LastSeenAt) >= touchEvery {
+		if _, err := s.pool.Exec(ctx, `update web_sessions set last_seen_at = $2 where token_hash = $1`, tokenHash, now); err != nil {
+			return session.Session{}, fmt.Errorf("sessionstore: touch session: %w", err)
+		}
+		se.LastSeenAt = now
 	}
 	return se, nil
 }

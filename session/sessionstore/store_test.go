@@ -44,6 +44,10 @@ func TestSessions(t *testing.T) {
 	if err != nil || got.UserID != u.ID || got.OrganizationID != org.ID || got.CSRFToken != se.CSRFToken || !got.LastSeenAt.Equal(now.Add(time.Minute)) {
 		t.Fatalf("read back %+v %v", got, err)
 	}
+	// Within a minute the last use is not rewritten.
+	if got, err := s.Session(ctx, se.TokenHash, now.Add(90*time.Second)); err != nil || !got.LastSeenAt.Equal(now.Add(time.Minute)) {
+		t.Fatalf("touched again within a minute: %+v %v", got, err)
+	}
 	if _, err := s.Session(ctx, se.TokenHash, now.Add(time.Hour)); !errors.Is(err, session.ErrNotFound) {
 		t.Fatalf("expired session: %v", err)
 	}
