@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/portiere/portiere/credential"
@@ -154,12 +153,6 @@ func clientAddress(r *http.Request) string {
 	return host
 }
 
-// dummyHash is verified against when the email is unknown, so a log-in
-// takes as long whether or not the account exists.
-var dummyHash = sync.OnceValues(func() (string, error) {
-	return credential.HashPassword("portiere-no-such-user-password")
-})
-
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	d := loginData{Email: strings.TrimSpace(r.PostForm.Get("email")), Next: r.PostForm.Get("next")}
 	password := r.PostForm.Get("password")
@@ -201,7 +194,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) verify(ctx context.Context, email, password string) (tenancy.User, error) {
 	u, err := s.cfg.Tenants.UserByEmail(ctx, email)
 	if errors.Is(err, tenancy.ErrNotFound) || (err == nil && u.PasswordHash == "") {
-		dummy, herr := dummyHash()
+		dummy, herr := s.dummyHash()
 		if herr != nil {
 			return tenancy.User{}, herr
 		}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/portiere/portiere/credential"
@@ -108,7 +109,11 @@ type Server struct {
 	pages    pages
 	throttle *throttle // failed log-ins per email and client address
 	signups  *throttle // sign-ups per client address
-	handler  http.Handler
+	// dummyHash is verified against when the email is unknown, so a
+	// log-in takes as long whether or not the account exists; made on
+	// first use (an argon2id hash costs 64 MiB and a moment).
+	dummyHash func() (string, error)
+	handler   http.Handler
 }
 
 // New checks cfg and builds the app. An app other than cloud is an error:
@@ -148,7 +153,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, pages: p, throttle: newThrottle(cfg.LoginFailures, cfg.LoginWindow),
-		signups: newThrottle(signupsPerHour, time.Hour)}
+		signups: newThrottle(signupsPerHour, time.Hour),
+		dummyHash: sync.OnceValues(func() (string, error) {
+			return credential.HashPassword("portiere-no-such-user-password")
+		})}
 	s.handler = s.routes()
 	return s, nil
 }

@@ -271,6 +271,25 @@ func TestDevSmoke(t *testing.T) {
 	}
 }
 
+func TestDevRefusesAWebPortInUse(t *testing.T) {
+	bin := buildBinary(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	cmd := exec.Command(bin, "dev", "--data-dir", t.TempDir())
+	cmd.Env = append(devEnv("/nonexistent", freePort(t)), "WEB_PORT="+strconv.Itoa(port))
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatal("portiere dev started although the dashboard's port was taken")
+	}
+	if want := fmt.Sprintf("port %d is already in use", port); !strings.Contains(string(out), want) {
+		t.Fatalf("output %q does not say %q", out, want)
+	}
+}
+
 func TestDevRefusesAPortInUse(t *testing.T) {
 	bin := buildBinary(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
