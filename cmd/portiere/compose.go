@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
@@ -265,7 +266,12 @@ func webApp(app string, cfg config.Config, st webStores, index func(context.Cont
 func (b *backends) web() (*web.Server, error) {
 	st := newWebStores(b.pool)
 	st.tenants, st.vocabulary = b.tenants, b.vocabulary
-	return webApp(web.AppCloud, b.cfg, st, func(ctx context.Context) web.IndexState {
+	cfg := b.cfg
+	if !cfg.IsSet("NEXT_PUBLIC_API_URL") {
+		// The API is beside it on this machine: show its real port.
+		cfg.Web.APIURL = "http://localhost:" + strconv.Itoa(cfg.HTTP.Port)
+	}
+	return webApp(web.AppCloud, cfg, st, func(ctx context.Context) web.IndexState {
 		info, ok := b.search.Info()
 		return web.IndexStateOf(info, ok, b.search.Check(ctx))
 	}, b.log)
