@@ -225,6 +225,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api-keys", s.member(s.createAPIKey))
 	mux.Handle("POST /api-keys/{id}/revoke", s.member(s.revokeAPIKey))
 
+	mux.Handle("GET /members", s.member(s.members))
 	mux.Handle("GET /vocabulary", s.member(s.vocabulary))
 	mux.Handle("GET /vocabulary/index", s.member(s.indexState))
 

@@ -164,7 +164,7 @@ func TestPagesRequireSignIn(t *testing.T) {
 	id := owner.createProject("P1")
 
 	anon := a.browser(t)
-	for _, p := range []string{"/projects", "/projects/new", "/projects/" + id, "/projects/" + id + "/delete", "/api-keys", "/vocabulary", "/vocabulary/index", "/profile"} {
+	for _, p := range []string{"/projects", "/projects/new", "/projects/" + id, "/projects/" + id + "/delete", "/api-keys", "/vocabulary", "/vocabulary/index", "/profile", "/members"} {
 		res := anon.get(p)
 		if res.status != http.StatusSeeOther || res.location != "/login?next="+url.QueryEscape(p) {
 			t.Errorf("GET %s anonymous: %d %s", p, res.status, res.location)
@@ -354,6 +354,9 @@ func TestRoleRules(t *testing.T) {
 		if res := b.get("/vocabulary"); res.status != 200 {
 			t.Errorf("%s: vocabulary page %d", role, res.status)
 		}
+		if res := b.get("/members"); res.status != 200 || !strings.Contains(res.body, "owner@example.org") || !strings.Contains(res.body, "(you)") {
+			t.Errorf("%s: members page %d", role, res.status)
+		}
 		for _, p := range []string{"/projects/new", "/projects/" + id + "/delete", "/api-keys"} {
 			if res := b.get(p); res.status != http.StatusForbidden || !strings.Contains(res.body, "Not allowed") {
 				t.Errorf("%s: GET %s: %d", role, p, res.status)
@@ -431,6 +434,9 @@ func TestOtherOrganizationIsNotFound(t *testing.T) {
 	}
 	if res := bob.get("/projects"); strings.Contains(res.body, "Alpha secret") {
 		t.Error("another organization's project listed")
+	}
+	if res := bob.get("/members"); res.status != 200 || strings.Contains(res.body, "alice@example.org") || !strings.Contains(res.body, "bob@example.org") {
+		t.Errorf("members page of Beta: %d (lists Alpha's member: %v)", res.status, strings.Contains(res.body, "alice@example.org"))
 	}
 	p, err := a.tenants.Project(ctx, id)
 	if err != nil || p.Settings.AutoThreshold != 0 {
