@@ -185,6 +185,21 @@ type Store interface {
 	// email (ErrConflict) or the slug (ErrConflict) is taken.
 	SignUp(ctx context.Context, o Organization, u User) (Organization, User, error)
 
+	// CreateInvitation stores inv (its token's hash, never the token).
+	CreateInvitation(ctx context.Context, inv Invitation) (Invitation, error)
+	// Invitation returns the invitation whose token hashes to tokenHash if
+	// it is neither accepted nor expired at now, else ErrNotFound.
+	Invitation(ctx context.Context, tokenHash string, now time.Time) (Invitation, error)
+	// PendingInvitations returns orgID's invitations neither accepted nor
+	// expired at now, newest first.
+	PendingInvitations(ctx context.Context, orgID string, now time.Time) ([]Invitation, error)
+	// AcceptInvitation uses the invitation (once, before it expires; else
+	// ErrNotFound) for user u in one transaction: u.ID "" creates the user
+	// with the invitation's email (ErrConflict when the email is taken);
+	// the user becomes a member with the invited role, and an existing
+	// membership keeps its role.
+	AcceptInvitation(ctx context.Context, tokenHash string, u User, now time.Time) (Membership, User, error)
+
 	CreateProject(ctx context.Context, p Project) (Project, error)
 	Project(ctx context.Context, id string) (Project, error)
 	ProjectByName(ctx context.Context, orgID, name string) (Project, error)

@@ -226,6 +226,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api-keys/{id}/revoke", s.member(s.revokeAPIKey))
 
 	mux.Handle("GET /members", s.member(s.members))
+	mux.Handle("POST /members/invitations", s.member(s.invite))
+	mux.Handle("GET /invite/{token}", s.page(s.invitationPage))
+	mux.Handle("POST /invite/{token}", s.page(s.acceptInvitation))
 	mux.Handle("GET /vocabulary", s.member(s.vocabulary))
 	mux.Handle("GET /vocabulary/index", s.member(s.indexState))
 

@@ -19,3 +19,20 @@ create table web_sessions (
 );
 create index web_sessions_user_idx on web_sessions (user_id);
 create index web_sessions_expires_idx on web_sessions (expires_at);
+
+-- Invitations to join an organization with a role (the dashboard's invite
+-- links). The link carries a random token; only its SHA-256 is stored. An
+-- invitation is used once (accepted_at) and expires.
+create table invitations (
+	id              uuid        primary key default gen_random_uuid(),
+	organization_id uuid        not null references organizations (id) on delete cascade,
+	email           text        not null,
+	role            text        not null check (role in ('owner', 'admin', 'member', 'viewer')),
+	token_hash      text        not null unique check (token_hash ~ '^[0-9a-f]{64}$'),
+	invited_by      uuid        null references users (id) on delete set null,
+	created_at      timestamptz not null default now(),
+	expires_at      timestamptz not null,
+	accepted_at     timestamptz null,
+	accepted_by     uuid        null references users (id) on delete set null
+);
+create index invitations_organization_idx on invitations (organization_id);
