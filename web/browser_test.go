@@ -103,7 +103,8 @@ func waitLocation(part string) chromedp.Action[chromedp.Void] {
 
 // TestBrowserSignUpToAPIKey drives headless Chromium through the
 // dashboard's first flow — sign up, create a project, change its
-// settings, create an API key — at a laptop's and at a phone's size. Any
+// settings, create an API key and revoke it, invite a colleague who joins
+// with the link — at a laptop's and at a phone's size. Any
 // console error or failed request fails it; each step leaves a screenshot
 // in the test's artifact folder (go test -artifacts keeps them).
 func TestBrowserSignUpToAPIKey(t *testing.T) {
@@ -295,6 +296,44 @@ func TestBrowserSignUpToAPIKey(t *testing.T) {
 			}
 			if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasSuffix(loc, "/api-keys") {
 				t.Errorf("the revoke navigated to %s instead of swapping the row", loc)
+			}
+
+			// 7. Invite a colleague as a viewer, log out, and join with the
+			// link as the colleague.
+			var link string
+			check("invited",
+				chromedp.Click(`a[href="/members"]`),
+				chromedp.WaitVisible(`#invite-email`),
+				chromedp.SendKeys(`#invite-email`, "colleague-"+email),
+				chromedp.SetValue(`#invite-role`, "viewer"),
+				chromedp.Click(`form[action="/members/invitations"] button[type=submit]`),
+				chromedp.WaitVisible(`#invite-link`),
+				chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+					var err error
+					link, err = chromedp.Value(`#invite-link`)(ctx, tg)
+					return err
+				}),
+			)
+			if !strings.HasPrefix(link, a.srv.URL+"/invite/") {
+				t.Fatalf("invitation link %q", link)
+			}
+			check("joined",
+				chromedp.Click(`form[action="/logout"] button`),
+				waitLocation("/login"),
+				chromedp.Navigate(link),
+				chromedp.WaitVisible(`#password`),
+				chromedp.SendKeys(`#name`, "Colleague"),
+				chromedp.SendKeys(`#password`, "another good passphrase\r"),
+				waitLocation("/projects"),
+				chromedp.WaitVisible(`a[href="/projects/`+projects[0].ID+`"]`),
+				chromedp.WaitNotPresent(`a[href="/projects/new"]`),
+			)
+			colleague, err := a.tenants.UserByEmail(context.Background(), "colleague-"+email)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m, err := a.tenants.Membership(context.Background(), org.ID, colleague.ID); err != nil || m.Role != tenancy.RoleViewer {
+				t.Fatalf("the colleague's membership: %+v %v", m, err)
 			}
 		})
 	}

@@ -101,7 +101,10 @@ type view struct {
 	Orgs   []tenancy.UserMembership
 	CSRF   string
 	APIURL string
-	Data   any
+	// Admin is whether the visitor administers the organization worked in
+	// (the navigation shows the API keys page only then).
+	Admin bool
+	Data  any
 }
 
 // render writes page with status; the body is rendered into a buffer
@@ -114,6 +117,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	v := view{Title: title, Nav: nav, APIURL: s.cfg.APIURL, Data: data}
 	if vis := visitorFrom(r); vis != nil {
 		v.User, v.Org, v.Orgs, v.CSRF = &vis.User, vis.Org, vis.Orgs, vis.Session.CSRFToken
+		v.Admin = vis.Org.ID != "" && vis.Principal().CanAdminProject("") == nil
 	} else {
 		v.CSRF = anonymousCSRF(r)
 	}

@@ -344,7 +344,7 @@ func TestRoleRules(t *testing.T) {
 
 	for _, role := range []tenancy.Role{tenancy.RoleViewer, tenancy.RoleMember} {
 		b := a.member(t, org.ID, string(role)+"@example.org", role)
-		if res := b.get("/projects"); res.status != 200 || !strings.Contains(res.body, "Shared") || strings.Contains(res.body, "New project") {
+		if res := b.get("/projects"); res.status != 200 || !strings.Contains(res.body, "Shared") || strings.Contains(res.body, "New project") || strings.Contains(res.body, `href="/api-keys"`) {
 			t.Errorf("%s: projects page %d (new-project button shown: %v)", role, res.status, strings.Contains(res.body, "New project"))
 		}
 		res := b.get("/projects/" + id)
