@@ -1,4 +1,6 @@
--- Sessions of the web apps (portiere web): one row per signed-in browser.
+-- The web apps (portiere web): sessions and invitations.
+--
+-- Sessions: one row per signed-in browser.
 -- The cookie holds a random 256-bit token; only its SHA-256 is stored, so a
 -- read of this table cannot be replayed as a cookie. A row is the whole
 -- session: deleting it signs the browser out at once (log out, "sign out
