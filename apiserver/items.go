@@ -36,22 +36,15 @@ type conceptItem struct {
 	Error              *string                `json:"error"`
 }
 
-func optString(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // conceptItemOf is the response DTO of it.
 func conceptItemOf(it mappingjob.Item) conceptItem {
 	v := conceptItem{
 		ID: strconv.FormatInt(it.ID, 10), Source: it.Source, SourceCode: it.Code,
-		SourceDescription: optString(it.Description), SourceColumn: optString(it.SourceColumn), SourceCount: it.SourceCount,
-		TargetConceptName: optString(it.TargetName), TargetVocabularyID: optString(it.TargetVocabulary), TargetDomainID: optString(it.TargetDomain),
-		Confidence: it.Confidence, Method: string(it.Method), InferenceMethod: optString(string(it.InferenceMethod)),
-		ReviewDecision: optString(string(it.Review)), Candidates: it.Candidates, Provenance: it.Provenance,
-		Revision: it.Revision, DecidedBy: optString(it.DecidedBy), DecidedAt: it.DecidedAt, Error: optString(it.Error),
+		SourceDescription: nullable(it.Description), SourceColumn: nullable(it.SourceColumn), SourceCount: it.SourceCount,
+		TargetConceptName: nullable(it.TargetName), TargetVocabularyID: nullable(it.TargetVocabulary), TargetDomainID: nullable(it.TargetDomain),
+		Confidence: it.Confidence, Method: string(it.Method), InferenceMethod: nullable(string(it.InferenceMethod)),
+		ReviewDecision: nullable(string(it.Review)), Candidates: it.Candidates, Provenance: it.Provenance,
+		Revision: it.Revision, DecidedBy: nullable(it.DecidedBy), DecidedAt: it.DecidedAt, Error: nullable(it.Error),
 	}
 	if it.ConceptID != 0 {
 		id := it.ConceptID
