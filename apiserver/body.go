@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -58,9 +59,9 @@ func describeJSONError(err error) string {
 	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {
-			return fmt.Sprintf("request body must be a JSON %s, not %s", jsonKind(te.Type.Kind().String()), te.Value)
+			return fmt.Sprintf("request body must be a JSON %s, not %s", jsonKind(te.Type.Kind()), te.Value)
 		}
-		return fmt.Sprintf("field %q must be %s, not %s", field, jsonKind(te.Type.Kind().String()), te.Value)
+		return fmt.Sprintf("field %q must be %s, not %s", field, jsonKind(te.Type.Kind()), te.Value)
 	case errors.As(err, &se):
 		return fmt.Sprintf("request body is not valid JSON (at byte %d): %v", se.Offset, err)
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -71,22 +72,21 @@ func describeJSONError(err error) string {
 	return "request body is not valid JSON: " + err.Error()
 }
 
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
 		return "a string"
-	case "bool":
+	case reflect.Bool:
 		return "a boolean"
-	case "slice", "array":
+	case reflect.Slice, reflect.Array:
 		return "an array"
-	case "map", "struct":
+	case reflect.Map, reflect.Struct:
 		return "an object"
-	case "float32", "float64":
+	case reflect.Float32, reflect.Float64:
 		return "a number"
-	default:
-		if strings.HasPrefix(goKind, "int") || strings.HasPrefix(goKind, "uint") {
-			return "an integer"
-		}
-		return goKind
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
 	}
+	return k.String()
 }
