@@ -1,7 +1,6 @@
 package apiserver_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
@@ -12,22 +11,13 @@ import (
 
 	"github.com/portiere/portiere/apiserver"
 	"github.com/portiere/portiere/apiserver/openapi"
+	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/mappingjob"
+	"github.com/portiere/portiere/platform/postgres/dbtest"
 	"github.com/portiere/portiere/tenancy"
 	"github.com/portiere/portiere/vocab"
 	"github.com/portiere/portiere/workflows"
 )
-
-// memberKeys is an Authenticator of the kind the API-key issue adds: a key
-// resolves to an organization member, not the operator.
-type memberKeys map[string]tenancy.Principal
-
-func (m memberKeys) Authenticate(_ context.Context, c apiserver.Credentials) (tenancy.Principal, error) {
-	if p, ok := m[c.APIKey]; ok {
-		return p, nil
-	}
-	return tenancy.Principal{}, apiserver.ErrUnauthenticated
-}
 
 // probe is a resource whose handlers answer with the principal or with the
 // error a query parameter names.
@@ -53,24 +43,20 @@ func (probe) Routes(r *apiserver.Router) {
 	})
 }
 
-func authServer(t *testing.T) *apiserver.Server {
+// authServer is the probe and the workflow routes behind the real
+// authenticator, with a member's write key of one organization.
+func authServer(t *testing.T) (s *apiserver.Server, member string, org tenancy.Organization) {
 	t.Helper()
-	member := tenancy.Principal{OrganizationID: "org-1", UserID: "u-1", Role: tenancy.RoleMember}
-	s, err := apiserver.New(apiserver.Config{
-		Auth: apiserver.FirstOf(apiserver.AdminToken(adminToken), memberKeys{"pt_member": member}),
-		Resources: []apiserver.Resource{
-			probe{},
-			&apiserver.WorkflowRuns{Workflows: &fakeWorkflows{running: map[string]workflows.Run{}}},
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	k := newTenants(t, dbtest.New(t))
+	org = k.org(t, "probe-org")
+	member = k.key(t, org.ID, k.member(t, org.ID, tenancy.RoleMember).ID, credential.ScopeWrite)
+	s = k.server(t, probe{}, &apiserver.WorkflowRuns{Workflows: &fakeWorkflows{running: map[string]workflows.Run{}}})
+	return s, member, org
 }
 
 func TestAuthenticatorResolvesPrincipals(t *testing.T) {
-	s := authServer(t)
+	t.Parallel()
+	s, member, org := authServer(t)
 	for _, c := range []struct {
 		header, value string
 		path          string
@@ -78,12 +64,15 @@ func TestAuthenticatorResolvesPrincipals(t *testing.T) {
 		body          string
 	}{
 		{"", "", "/api/v1/probe/public", 200, `{"authenticated":false}`},
-		{"", "", "/api/v1/probe/me", 401, ""},
-		{"X-API-Key", "pt_wrong", "/api/v1/probe/me", 401, ""},
-		{"X-API-Key", "pt_member", "/api/v1/probe/me", 200, `{"operator":false,"organization":"org-1","role":"member"}`},
+		{"", "", "/api/v1/probe/me", 401, `{"detail":"credentials required: send Authorization: Bearer \u003ctoken or API key\u003e or X-Portiere-API-Key"}`},
+		{"X-Portiere-API-Key", "pt_wrong", "/api/v1/probe/me", 401, ""},
+		{"X-Portiere-API-Key", "not-a-key", "/api/v1/probe/me", 401, ""},
+		{"X-Portiere-API-Key", member, "/api/v1/probe/me", 200, `{"operator":false,"organization":"` + org.ID + `","role":"member"}`},
+		{"Authorization", "Bearer " + member, "/api/v1/probe/me", 200, `{"operator":false,"organization":"` + org.ID + `","role":"member"}`},
 		{"Authorization", "Bearer " + adminToken, "/api/v1/probe/me", 200, `{"operator":true,"organization":"","role":""}`},
+		{"Authorization", "Bearer " + adminToken + "x", "/api/v1/probe/me", 401, ""},
 		// A member is authenticated but the workflows are the operator's.
-		{"X-API-Key", "pt_member", "/api/v1/workflows/index-build", 403, ""},
+		{"X-Portiere-API-Key", member, "/api/v1/workflows/index-build", 403, ""},
 		// The operator gets through (no such workflow is running).
 		{"Authorization", "Bearer " + adminToken, "/api/v1/workflows/index-build", 404, `{"detail":"workflows: no such workflow"}`},
 	} {
@@ -92,20 +81,21 @@ func TestAuthenticatorResolvesPrincipals(t *testing.T) {
 			req.Header.Set(c.header, c.value)
 		}
 		res, body := do(t, s, req)
-		if res.StatusCode != c.status || (c.body != "" && string(body) != c.body) {
+		if res.StatusCode != c.status || (c.body != "" && string(body) != c.body) || (res.StatusCode >= 400 && !strings.Contains(string(body), `"detail"`)) {
 			t.Errorf("%s %s=%q: %d %s, want %d %s", c.path, c.header, c.value, res.StatusCode, body, c.status, c.body)
 		}
 	}
 }
 
 func TestDomainErrorsMapToStatusByKind(t *testing.T) {
-	s := authServer(t)
+	t.Parallel()
+	s, member, _ := authServer(t)
 	for kind, want := range map[string]int{
 		"tenancy-not-found": 404, "mapping-not-found": 404, "concept-not-found": 404, "workflow-not-found": 404,
 		"invalid": 422, "conflict": 409, "forbidden": 403, "unavailable": 503, "other": 500,
 	} {
 		req := httptest.NewRequest("GET", "/api/v1/probe/error/"+kind, nil)
-		req.Header.Set("X-API-Key", "pt_member")
+		req.Header.Set("X-Portiere-API-Key", member)
 		res, body := do(t, s, req)
 		var e struct{ Detail string }
 		if err := json.Unmarshal(body, &e); err != nil || res.StatusCode != want || e.Detail == "" {
@@ -120,7 +110,8 @@ func TestDomainErrorsMapToStatusByKind(t *testing.T) {
 // Protected operations are marked as needing credentials in the OpenAPI
 // document; public ones are not.
 func TestOpenAPIMarksProtectedOperations(t *testing.T) {
-	s := authServer(t)
+	t.Parallel()
+	s, _, _ := authServer(t)
 	type operation struct {
 		Security  []any          `json:"security"`
 		Responses map[string]any `json:"responses"`

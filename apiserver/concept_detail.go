@@ -22,7 +22,7 @@ type ConceptReader interface {
 }
 
 // ConceptDetail is the concept detail resource: GET /api/v1/concepts/{id},
-// public.
+// for any member of an organization.
 type ConceptDetail struct {
 	Concepts ConceptReader
 	// Cache stores answers (Redis when configured); nil means an
@@ -145,12 +145,13 @@ func (h *ConceptDetail) Routes(r *Router) {
 			"relationships_truncated": openapi.Schema{"type": "boolean", "description": "relationships holds fewer than relationships_total"},
 		},
 	})
-	r.Add(fiber.MethodGet, "/concepts/:id", openapi.Operation{
+	r.Protected(RequireReader()).Add(fiber.MethodGet, "/concepts/:id", openapi.Operation{
 		Summary:     "One concept with its synonyms and relationships",
-		Description: "id is a concept_id: a positive 32-bit integer. Answers are cached for 10 minutes.",
+		Description: "id is a concept_id: a positive 32-bit integer. Answers are cached for 10 minutes. Any member of an organization (viewers and read-scope keys included) or the operator.",
 		Tags:        []string{"concepts"},
 		Responses: map[int]openapi.Response{
 			200: {Description: "The concept", Schema: openapi.Ref("ConceptDetail")},
+			403: {Description: "The credential has no role in an organization", Schema: openapi.Ref("Error")},
 			404: {Description: "No such concept in the vocabulary", Schema: openapi.Ref("Error")},
 			422: {Description: "id is not a positive 32-bit integer", Schema: openapi.Ref("Error")},
 		},

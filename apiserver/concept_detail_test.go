@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	"github.com/portiere/portiere/apiserver"
+	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/platform/postgres/dbtest"
+	"github.com/portiere/portiere/tenancy"
 	"github.com/portiere/portiere/vocab"
 	"github.com/portiere/portiere/vocab/vocabstore"
 )
@@ -15,23 +17,28 @@ import (
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
 // demoServer serves the demo vocabulary from its own PostgreSQL database.
-func demoServer(t *testing.T) *apiserver.Server {
+// key is a viewer's read-scope key.
+func demoServer(t *testing.T) (s *apiserver.Server, key string) {
 	t.Helper()
 	pool := dbtest.New(t)
 	store := vocabstore.New(pool)
 	if _, err := vocab.NewImporter(store).Import(context.Background(), "../testdata/demo-vocab", nil); err != nil {
 		t.Fatal(err)
 	}
-	s, err := apiserver.New(apiserver.Config{Version: "t", Resources: []apiserver.Resource{&apiserver.ConceptDetail{Concepts: store}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	k := newTenants(t, pool)
+	org := k.org(t, "detail-org")
+	key = k.key(t, org.ID, k.member(t, org.ID, tenancy.RoleViewer).ID, credential.ScopeRead)
+	return k.server(t, &apiserver.ConceptDetail{Concepts: store}), key
 }
 
-func get(t *testing.T, s *apiserver.Server, path string) (int, map[string]any, string) {
+// get fetches path with key in X-Portiere-API-Key (none when "").
+func get(t *testing.T, s *apiserver.Server, key, path string) (int, map[string]any, string) {
 	t.Helper()
-	res, b := do(t, s, httptest.NewRequest("GET", path, nil))
+	req := httptest.NewRequest("GET", path, nil)
+	if key != "" {
+		req.Header.Set(credential.HeaderAPIKey, key)
+	}
+	res, b := do(t, s, req)
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatalf("GET %s: %d, not JSON: %s", path, res.StatusCode, b)
@@ -41,10 +48,10 @@ func get(t *testing.T, s *apiserver.Server, path string) (int, map[string]any, s
 
 func TestConceptDetail(t *testing.T) {
 	t.Parallel()
-	s := demoServer(t)
+	s, key := demoServer(t)
 
 	// UCUM "activity": upgraded, mapped to "percent activity".
-	code, body, cached := get(t, s, "/api/v1/concepts/8567")
+	code, body, cached := get(t, s, key, "/api/v1/concepts/8567")
 	if code != 200 || cached != "miss" {
 		t.Fatalf("%d (X-Cache %q) %v", code, cached, body)
 	}
@@ -88,7 +95,7 @@ func TestConceptDetail(t *testing.T) {
 	}
 
 	// The second time from the cache, identical.
-	_, again, cached := get(t, s, "/api/v1/concepts/8567")
+	_, again, cached := get(t, s, key, "/api/v1/concepts/8567")
 	a, _ := json.Marshal(body)
 	b, _ := json.Marshal(again)
 	if cached != "hit" || string(a) != string(b) {
@@ -96,7 +103,7 @@ func TestConceptDetail(t *testing.T) {
 	}
 
 	// An ICD10CM code with synonyms.
-	code, body, _ = get(t, s, "/api/v1/concepts/2100013681")
+	code, body, _ = get(t, s, key, "/api/v1/concepts/2100013681")
 	if code != 200 || body["concept_code"] != "K43.6" {
 		t.Fatalf("%d %v", code, body)
 	}
@@ -109,7 +116,7 @@ func TestConceptDetail(t *testing.T) {
 
 func TestConceptDetailErrors(t *testing.T) {
 	t.Parallel()
-	s := demoServer(t)
+	s, key := demoServer(t)
 	for path, status := range map[string]int{
 		"/api/v1/concepts/123456789":   404,
 		"/api/v1/concepts/abc":         422,
@@ -118,13 +125,13 @@ func TestConceptDetailErrors(t *testing.T) {
 		"/api/v1/concepts/99999999999": 422,
 		"/api/v1/concepts/2147483648":  422,
 	} {
-		code, body, _ := get(t, s, path)
+		code, body, _ := get(t, s, key, path)
 		if detail, _ := body["detail"].(string); code != status || detail == "" {
 			t.Errorf("%s: %d %v, want %d with a detail", path, code, body, status)
 		}
 	}
 	// Not-found answers are not cached: a later import may add the concept.
-	if _, _, cached := get(t, s, "/api/v1/concepts/123456789"); cached == "hit" {
+	if _, _, cached := get(t, s, key, "/api/v1/concepts/123456789"); cached == "hit" {
 		t.Error("404 served from the cache")
 	}
 }
@@ -136,7 +143,7 @@ func TestConceptDetailWithoutVocabularyIsNotRegistered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, body, _ := get(t, s, "/api/v1/concepts/8567")
+	code, body, _ := get(t, s, "", "/api/v1/concepts/8567")
 	if code != 404 {
 		t.Fatalf("%d %v", code, body)
 	}

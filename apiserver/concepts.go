@@ -24,7 +24,7 @@ type SearchProvider interface {
 }
 
 // ConceptSearch is the concept search resource: POST
-// /api/v1/concepts/search, public.
+// /api/v1/concepts/search, for any member of an organization.
 type ConceptSearch struct {
 	Search SearchProvider
 	// Cache stores answers (Redis when configured); nil means an
@@ -147,11 +147,13 @@ func (h *ConceptSearch) Routes(r *Router) {
 			}},
 		},
 	})
-	r.Add(fiber.MethodPost, "/concepts/search", openapi.Operation{
+	r.Protected(RequireReader()).Add(fiber.MethodPost, "/concepts/search", openapi.Operation{
 		Summary: "Search standard concepts by text or code", Tags: []string{"concepts"},
+		Description: "Any member of an organization (viewers and read-scope keys included) or the operator.",
 		RequestBody: openapi.Ref("ConceptSearchRequest"),
 		Responses: map[int]openapi.Response{
 			200: {Description: "Ranked concepts", Schema: openapi.Ref("ConceptSearchResponse")},
+			403: {Description: "The credential has no role in an organization", Schema: openapi.Ref("Error")},
 			422: {Description: "Invalid request", Schema: openapi.Ref("Error")},
 			503: {Description: "The search index is not loaded yet", Schema: openapi.Ref("Error")},
 		},

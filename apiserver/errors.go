@@ -31,7 +31,6 @@ var errorKinds = []struct {
 	err    error
 	status int
 }{
-	{ErrUnauthenticated, fiber.StatusUnauthorized},
 	{credential.ErrUnauthenticated, fiber.StatusUnauthorized},
 	{credential.ErrForbidden, fiber.StatusForbidden},
 	{tenancy.ErrNotFound, fiber.StatusNotFound},

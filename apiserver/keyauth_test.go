@@ -1,9 +1,7 @@
 package apiserver_test
 
 import (
-	"context"
 	"encoding/json"
-	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -13,113 +11,40 @@ import (
 	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/platform/postgres/dbtest"
 	"github.com/portiere/portiere/tenancy"
-	"github.com/portiere/portiere/tenancy/tenancystore"
 	"github.com/portiere/portiere/workflows"
-)
-
-const (
-	testSalt      = "salt-salt-salt-salt-salt-salt-salt-salt"
-	testJWTSecret = "jwt-secret-jwt-secret-jwt-secret-jwt"
 )
 
 // keyWorld is an API whose credentials resolve through tenancystore on a
 // real PostgreSQL database, with two organizations.
 type keyWorld struct {
+	*tenants
 	s       *apiserver.Server
-	store   *tenancystore.Store
-	hasher  *credential.KeyHasher
-	clock   *time.Time
 	orgA    tenancy.Organization
 	orgB    tenancy.Organization
 	project tenancy.Project
 	owner   tenancy.User
 	bulk    *fakeWorkflows
-	ctx     context.Context
 }
 
 func newKeyWorld(t *testing.T) *keyWorld {
 	t.Helper()
-	ctx := context.Background()
-	w := &keyWorld{ctx: ctx, store: tenancystore.New(dbtest.New(t)), bulk: &fakeWorkflows{running: map[string]workflows.Run{}}}
-	now := time.Now()
-	w.clock = &now
-	var err error
-	if w.hasher, err = credential.NewKeyHasher(testSalt); err != nil {
-		t.Fatal(err)
-	}
-	tokens, err := credential.NewTokenService(testJWTSecret, w.store.Keys(), credential.WithClock(func() time.Time { return *w.clock }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := credential.NewAuthenticator(credential.AuthenticatorConfig{Keys: w.store.Keys(), Hasher: w.hasher, Tokens: tokens, OperatorToken: adminToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	if w.orgA, err = w.store.CreateOrganization(ctx, tenancy.Organization{Name: "A", Slug: "org-a"}); err != nil {
-		t.Fatal(err)
-	}
-	if w.orgB, err = w.store.CreateOrganization(ctx, tenancy.Organization{Name: "B", Slug: "org-b"}); err != nil {
-		t.Fatal(err)
-	}
-	if w.owner, err = w.store.CreateUser(ctx, tenancy.User{Email: "owner@a.example", Name: "Owner"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err = w.store.AddMember(ctx, tenancy.Membership{OrganizationID: w.orgA.ID, UserID: w.owner.ID, Role: tenancy.RoleOwner}); err != nil {
-		t.Fatal(err)
-	}
-	if w.project, err = w.store.CreateProject(ctx, tenancy.Project{OrganizationID: w.orgA.ID, Name: "labs"}); err != nil {
-		t.Fatal(err)
-	}
-	w.s, err = apiserver.New(apiserver.Config{
-		Auth: apiserver.KeyAuth(a),
-		Resources: []apiserver.Resource{
-			&apiserver.AuthTokens{Exchanger: a},
-			&apiserver.APIKeys{Keys: w.store, Hasher: w.hasher},
-			&apiserver.WorkflowRuns{Workflows: w.bulk},
-			&apiserver.Projects{Projects: w.store, Workflows: w.bulk},
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := &keyWorld{tenants: newTenants(t, dbtest.New(t)), bulk: &fakeWorkflows{running: map[string]workflows.Run{}}}
+	w.orgA, w.orgB = w.org(t, "org-a"), w.org(t, "org-b")
+	w.owner = w.member(t, w.orgA.ID, tenancy.RoleOwner)
+	w.project = w.tenants.project(t, w.orgA.ID, "labs")
+	w.s = w.server(t,
+		&apiserver.AuthTokens{Exchanger: w.Auth},
+		&apiserver.APIKeys{Keys: w.Store, Hasher: w.Hasher},
+		&apiserver.WorkflowRuns{Workflows: w.bulk, Projects: w.Store},
+		&apiserver.Projects{Projects: w.Store, Workflows: w.bulk},
+	)
 	return w
-}
-
-// key stores a new key of org created by user ("" for a system key).
-func (w *keyWorld) key(t *testing.T, org, user string, scope credential.Scope) string {
-	t.Helper()
-	k := w.hasher.Issue()
-	if _, err := w.store.CreateAPIKey(w.ctx, tenancy.APIKey{OrganizationID: org, UserID: user, Name: "t", Prefix: k.Prefix,
-		Hash: k.Hash.String(), Scopes: []string{string(scope)}}); err != nil {
-		t.Fatal(err)
-	}
-	return k.Key
 }
 
 func (w *keyWorld) do(t *testing.T, method, path string, headers map[string]string, body string) (int, map[string]any) {
 	t.Helper()
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := w.s.App().Test(req, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	out := map[string]any{}
-	if len(raw) > 0 && raw[0] == '{' {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			t.Fatalf("%s %s: %v: %s", method, path, err, raw)
-		}
-	}
-	return resp.StatusCode, out
+	return callAPI(t, w.s, method, path, headers, body)
 }
-
-func bearer(v string) map[string]string { return map[string]string{"Authorization": "Bearer " + v} }
 
 func TestTokenExchangeAndExpiry(t *testing.T) {
 	t.Parallel()
@@ -134,13 +59,18 @@ func TestTokenExchangeAndExpiry(t *testing.T) {
 	if st, body := w.do(t, "POST", bulk, bearer(jwt), ""); st != 202 {
 		t.Fatalf("JWT on a write route: %d %v", st, body)
 	}
-	if st, body := w.do(t, "POST", bulk, map[string]string{credential.HeaderAPIKey: key}, ""); st != 202 {
+	if st, body := w.do(t, "POST", bulk, apiKeyHeader(key), ""); st != 202 {
 		t.Fatalf("X-Portiere-API-Key on a write route: %d %v", st, body)
+	}
+	// The SDK's fallback sends the key in both headers.
+	both := map[string]string{"Authorization": "Bearer " + key, credential.HeaderAPIKey: key}
+	if st, body := w.do(t, "POST", bulk, both, ""); st != 202 {
+		t.Fatalf("the key in both headers: %d %v", st, body)
 	}
 	if st, body := w.do(t, "POST", "/api/v1/auth/token", nil, `{"api_key":"pt_sk_nope"}`); st != 401 || body["detail"] == "" {
 		t.Fatalf("bad key exchange: %d %v", st, body)
 	}
-	*w.clock = w.clock.Add(25 * time.Hour)
+	w.advance(25 * time.Hour)
 	if st, body := w.do(t, "POST", bulk, bearer(jwt), ""); st != 401 || !strings.Contains(body["detail"].(string), "expired") {
 		t.Fatalf("expired JWT: %d %v", st, body)
 	}
@@ -220,4 +150,56 @@ func TestScopeRoleAndTenantRules(t *testing.T) {
 	if st, _ := w.do(t, "POST", bulk, bearer("pt_sk_"+strings.Repeat("x", 40)), ""); st != 401 {
 		t.Errorf("unknown key: %d", st)
 	}
+	// A's bulk mapping runs; B's owner may run operator routes, but not
+	// read or cancel A's mapping, nor learn it exists.
+	if st, body := w.do(t, "POST", bulk, bearer(owner), ""); st != 202 {
+		t.Fatalf("start A's mapping: %d %v", st, body)
+	}
+	bOwner := w.key(t, w.orgB.ID, w.member(t, w.orgB.ID, tenancy.RoleOwner).ID, credential.ScopeWrite)
+	run := "/api/v1/workflows/" + workflows.BulkMappingWorkflowID(w.project.ID)
+	for _, r := range [][2]string{{"GET", run}, {"POST", run + "/cancel"}, {"GET", "/api/v1/workflows/some-other-run"}} {
+		if st, body := w.do(t, r[0], r[1], bearer(bOwner), ""); st != 404 || body["detail"] != "workflows: no such workflow" {
+			t.Errorf("another organization's owner: %s %s: %d %v, want 404", r[0], r[1], st, body)
+		}
+	}
+	if st, body := w.do(t, "GET", run, bearer(owner), ""); st != 200 {
+		t.Errorf("A's owner reading A's mapping: %d %v", st, body)
+	}
+	if len(w.bulk.cancelled) != 0 {
+		t.Errorf("cancelled %v", w.bulk.cancelled)
+	}
+}
+
+// The routes that exist answer bad bodies with 422 {detail} naming the
+// problem, and bad credentials with 401/403 {detail}.
+func TestBadInputOnAuthRoutes(t *testing.T) {
+	t.Parallel()
+	w := newKeyWorld(t)
+	owner := w.key(t, w.orgA.ID, w.owner.ID, credential.ScopeWrite)
+	keys := "/api/v1/organizations/" + w.orgA.ID + "/api-keys"
+	bulk := "/api/v1/projects/" + w.project.ID + "/bulk-mapping"
+	sender := func(method, path string, h map[string]string) func(string) (int, map[string]any) {
+		return func(body string) (int, map[string]any) { return w.do(t, method, path, h, body) }
+	}
+
+	// POST /auth/token is the SDK's (Lenient); a missing key is named.
+	expectBadJSONRefused(t, "POST /auth/token", sender("POST", "/api/v1/auth/token", nil),
+		map[string]string{"api_key": `{"api_key": 12}`}, false)
+	for _, body := range []string{``, `{}`, `{"api_key": null}`, `{"api_key": ""}`} {
+		if st, answer := w.do(t, "POST", "/api/v1/auth/token", nil, body); st != 422 || !strings.Contains(detailOf(t, "token "+body, answer), "api_key") {
+			t.Errorf("POST /auth/token %q: %d %v, want 422 naming api_key", body, st, answer)
+		}
+	}
+	// Creating a key is Strict: a misspelt "scope" must not make a read key.
+	expectBadJSONRefused(t, "POST api-keys", sender("POST", keys, bearer(owner)),
+		map[string]string{"scope": `{"scope": ["write"]}`, "name": `{"name": 1}`, "project_id": `{"project_id": true}`}, true)
+	if st, answer := w.do(t, "POST", keys, bearer(owner), `{"scope": "admin"}`); st != 422 || !strings.Contains(detailOf(t, "bad scope", answer), "scope") {
+		t.Errorf("scope admin: %d %v", st, answer)
+	}
+	// Starting a bulk mapping is Strict.
+	expectBadJSONRefused(t, "POST bulk-mapping", sender("POST", bulk, bearer(owner)),
+		map[string]string{"chunk_size": `{"chunk_size": "200"}`, "top_k": `{"top_k": 1.5}`}, true)
+
+	expectCredentialRules(t, w.tenants, w.s, w.orgA.ID, "POST", bulk, `{"chunk_size": 10}`)
+	expectCredentialRules(t, w.tenants, w.s, w.orgA.ID, "POST", keys, `{"name": "ci", "scope": "read"}`)
 }

@@ -41,12 +41,15 @@ func (h *AuthTokens) Routes(r *Router) {
 
 func (h *AuthTokens) exchange(c *fiber.Ctx) error {
 	var body struct {
-		APIKey string `json:"api_key"`
+		APIKey *string `json:"api_key"`
 	}
-	if err := c.BodyParser(&body); err != nil || body.APIKey == "" {
-		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "body must be a JSON object with api_key"}
+	if err := decodeJSON(c, &body, Lenient, true); err != nil {
+		return err
 	}
-	t, err := h.Exchanger.ExchangeKey(c.UserContext(), body.APIKey)
+	if body.APIKey == nil || *body.APIKey == "" {
+		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "field \"api_key\" is required"}
+	}
+	t, err := h.Exchanger.ExchangeKey(c.UserContext(), *body.APIKey)
 	if err != nil {
 		return err
 	}
@@ -143,17 +146,16 @@ func (h *APIKeys) create(c *fiber.Ctx) error {
 		Scope     string `json:"scope"`
 		ProjectID string `json:"project_id"`
 	}
-	if len(c.Body()) > 0 {
-		if err := c.BodyParser(&body); err != nil {
-			return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "body must be a JSON object with optional name, scope and project_id"}
-		}
+	// Strict: a misspelt "scope" would otherwise quietly make a read key.
+	if err := decodeJSON(c, &body, Strict, true); err != nil {
+		return err
 	}
 	if body.Scope == "" {
 		body.Scope = string(credential.ScopeRead)
 	}
 	scope, err := credential.ParseScope(body.Scope)
 	if err != nil {
-		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "scope must be read or write"}
+		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "field \"scope\" must be read or write"}
 	}
 	org := c.Params("org")
 	if body.ProjectID != "" {

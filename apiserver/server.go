@@ -44,8 +44,9 @@ type Config struct {
 	Dependencies []Dependency
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Auth resolves the credentials of requests to protected routes; nil
-	// refuses them all (401).
+	// Auth resolves the credentials of requests to protected routes:
+	// *credential.Authenticator, in production and in tests. nil refuses
+	// them all (401).
 	Auth Authenticator
 	// Resources are registered under /api/v1, in order. The composition
 	// root lists a resource only when its dependency exists, so a missing
@@ -85,7 +86,7 @@ func New(cfg Config) (*Server, error) {
 	s.app.Use(s.logRequests)
 	s.app.Use(cors.New(cors.Config{
 		AllowOrigins: strings.Join(cfg.CORSOrigins, ","),
-		AllowHeaders: "Origin, Content-Type, Accept, Authorization, X-Portiere-API-Key, X-API-Key, X-Request-ID",
+		AllowHeaders: "Origin, Content-Type, Accept, Authorization, X-Portiere-API-Key, X-Request-ID",
 		AllowMethods: "GET,POST,PUT,PATCH,DELETE,OPTIONS",
 	}))
 

@@ -2,11 +2,14 @@ package apiserver
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/portiere/portiere/apiserver/openapi"
+	"github.com/portiere/portiere/tenancy"
 	"github.com/portiere/portiere/workflows"
 )
 
@@ -22,13 +25,19 @@ type Workflows interface {
 
 // WorkflowRuns is the workflow resource: starting the index build and
 // the Elasticsearch population, and the state and cancellation of any
-// workflow. Its routes are the operator's (RequireOperator).
+// workflow. Its routes are the operator's (RequireOperator); an
+// organization's owner or admin passes that check too, so the state and
+// cancel routes scope them to their own projects' bulk mappings.
 type WorkflowRuns struct {
 	Workflows Workflows
 	// ElasticsearchAlias is the alias the population workflow moves; empty
 	// means Elasticsearch is not configured and the population route
 	// answers 409.
 	ElasticsearchAlias string
+	// Projects finds the project a bulk mapping's workflow id names, so an
+	// organization's owner reaches only its own projects' mappings; nil
+	// leaves bulk mappings to the operator.
+	Projects ProjectFinder
 }
 
 type runDTO struct {
@@ -94,8 +103,9 @@ func (h *WorkflowRuns) Routes(r *Router) {
 		Tags:        []string{"workflows"},
 		Responses:   startedResponses(map[int]openapi.Response{409: errResp("Elasticsearch is not configured")}),
 	}, h.startESPopulate)
+	const scoped = " An organization's owner or admin reaches the deployment-wide workflows and its own projects' bulk mappings (`bulk-mapping-{project id}`); any other id is 404 for them."
 	g.Add(fiber.MethodGet, "/:id", openapi.Operation{
-		Summary: "Status of a workflow, with a bulk mapping's progress", Description: auth[1:],
+		Summary: "Status of a workflow, with a bulk mapping's progress", Description: auth[1:] + scoped,
 		Tags: []string{"workflows"},
 		Responses: map[int]openapi.Response{
 			200: {Description: "The latest run's state", Schema: openapi.Ref("WorkflowState")},
@@ -105,7 +115,7 @@ func (h *WorkflowRuns) Routes(r *Router) {
 	}, h.state)
 	g.Add(fiber.MethodPost, "/:id/cancel", openapi.Operation{
 		Summary:     "Cancel a workflow",
-		Description: "A bulk mapping stops after its current chunk and reports status cancelled." + auth,
+		Description: "A bulk mapping stops after its current chunk and reports status cancelled." + auth + scoped,
 		Tags:        []string{"workflows"},
 		Responses: map[int]openapi.Response{
 			202: {Description: "Cancellation requested", Schema: openapi.Ref("WorkflowRun")},
@@ -156,7 +166,41 @@ func (h *WorkflowRuns) startESPopulate(c *fiber.Ctx) error {
 	return accepted(c, r)
 }
 
+// errNoWorkflow answers a workflow id the caller may not reach exactly as
+// one that does not exist.
+var errNoWorkflow = &Error{Status: fiber.StatusNotFound, Detail: "workflows: no such workflow"}
+
+// runAccess lets the operator reach every workflow, and an organization's
+// owner or admin the deployment-wide ones (index build, Elasticsearch
+// population) and the bulk mappings of its own projects. Any other id is
+// 404 for them, as if it did not exist: one organization can neither read
+// nor cancel another's mapping, nor learn that it exists.
+func (h *WorkflowRuns) runAccess(c *fiber.Ctx) error {
+	p, _ := PrincipalFrom(c.UserContext())
+	id := c.Params("id")
+	if p.Operator || id == workflows.IndexBuildWorkflowID || id == workflows.ESPopulateWorkflowID {
+		return nil
+	}
+	project, ok := strings.CutPrefix(id, workflows.BulkMappingWorkflowID(""))
+	if !ok || h.Projects == nil {
+		return errNoWorkflow
+	}
+	pr, err := h.Projects.Project(c.UserContext(), project)
+	switch {
+	case errors.Is(err, tenancy.ErrNotFound):
+		return errNoWorkflow
+	case err != nil:
+		return err
+	case pr.OrganizationID != p.OrganizationID:
+		return errNoWorkflow
+	}
+	return nil
+}
+
 func (h *WorkflowRuns) state(c *fiber.Ctx) error {
+	if err := h.runAccess(c); err != nil {
+		return err
+	}
 	st, err := h.Workflows.State(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
@@ -176,6 +220,9 @@ func (h *WorkflowRuns) state(c *fiber.Ctx) error {
 }
 
 func (h *WorkflowRuns) cancel(c *fiber.Ctx) error {
+	if err := h.runAccess(c); err != nil {
+		return err
+	}
 	id := c.Params("id")
 	if err := h.Workflows.Cancel(c.UserContext(), id); err != nil {
 		return err

@@ -125,7 +125,7 @@ func TestBulkMappingRoutesOnTemporal(t *testing.T) {
 	})
 	wc := &workflows.Client{Temporal: tc, ESAlias: workflows.ElasticsearchAlias}
 	s, err := apiserver.New(apiserver.Config{
-		Version: "1.2.3", Auth: apiserver.AdminToken(adminToken), Logger: logger,
+		Version: "1.2.3", Auth: newTenants(t, pool).Auth, Logger: logger,
 		Resources: []apiserver.Resource{&apiserver.WorkflowRuns{Workflows: wc}, &apiserver.Projects{Projects: tenants, Workflows: wc}},
 	})
 	if err != nil {

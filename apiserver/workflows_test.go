@@ -2,7 +2,6 @@ package apiserver_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,11 +10,9 @@ import (
 	"time"
 
 	"github.com/portiere/portiere/apiserver"
-	"github.com/portiere/portiere/tenancy"
+	"github.com/portiere/portiere/platform/postgres/dbtest"
 	"github.com/portiere/portiere/workflows"
 )
-
-const adminToken = "0123456789abcdef0123456789abcdef-admin"
 
 // fakeWorkflows behaves like workflows.Client over a Temporal that keeps
 // one run per workflow id while it runs.
@@ -76,41 +73,31 @@ func (f *fakeWorkflows) Cancel(_ context.Context, id string) error {
 	return nil
 }
 
-type fakeProjects map[string]bool
-
-func (p fakeProjects) Project(_ context.Context, id string) (tenancy.Project, error) {
-	if !p[id] {
-		return tenancy.Project{}, fmt.Errorf("%w: project %s", tenancy.ErrNotFound, id)
-	}
-	return tenancy.Project{ID: id}, nil
-}
-
-func newWorkflowServer(t *testing.T, es bool) (*apiserver.Server, *fakeWorkflows) {
+// newWorkflowServer serves the workflow routes over fakeWorkflows behind
+// the real authenticator; it returns the id of a project that exists.
+func newWorkflowServer(t *testing.T, es bool) (*apiserver.Server, *fakeWorkflows, string) {
 	t.Helper()
 	f := &fakeWorkflows{running: map[string]workflows.Run{}}
 	alias := ""
 	if es {
 		alias = workflows.ElasticsearchAlias
 	}
-	s, err := apiserver.New(apiserver.Config{
-		Version: "1.2.3", Auth: apiserver.AdminToken(adminToken),
-		Resources: []apiserver.Resource{
-			&apiserver.WorkflowRuns{Workflows: f, ElasticsearchAlias: alias},
-			&apiserver.Projects{Projects: fakeProjects{"p1": true}, Workflows: f},
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, f
+	k := newTenants(t, dbtest.New(t))
+	project := k.project(t, k.org(t, "wf-org").ID, "p1")
+	s := k.server(t,
+		&apiserver.WorkflowRuns{Workflows: f, ElasticsearchAlias: alias, Projects: k.Store},
+		&apiserver.Projects{Projects: k.Store, Workflows: f},
+	)
+	return s, f, project.ID
 }
 
 func TestWorkflowRoutesNeedAdminToken(t *testing.T) {
-	s, _ := newWorkflowServer(t, true)
+	t.Parallel()
+	s, _, p1 := newWorkflowServer(t, true)
 	for _, token := range []string{"", "Bearer wrong", "Basic " + adminToken, adminToken} {
 		for _, r := range [][2]string{
 			{"POST", "/api/v1/workflows/index-build"}, {"POST", "/api/v1/workflows/es-populate"},
-			{"POST", "/api/v1/projects/p1/bulk-mapping"}, {"GET", "/api/v1/workflows/index-build"},
+			{"POST", "/api/v1/projects/" + p1 + "/bulk-mapping"}, {"GET", "/api/v1/workflows/index-build"},
 			{"POST", "/api/v1/workflows/index-build/cancel"},
 		} {
 			req := httptest.NewRequest(r[0], r[1], nil)
@@ -147,24 +134,27 @@ func adminReq(method, path, body string) *http.Request {
 }
 
 func TestWorkflowRoutes(t *testing.T) {
-	s, f := newWorkflowServer(t, true)
-	res, body := do(t, s, adminReq("POST", "/api/v1/projects/p1/bulk-mapping", `{"chunk_size": 200, "top_k": 5}`))
-	if res.StatusCode != 202 || string(body) != `{"workflow_id":"bulk-mapping-p1","run_id":"run-bulk-mapping-p1"}` {
+	t.Parallel()
+	s, f, p1 := newWorkflowServer(t, true)
+	start := "/api/v1/projects/" + p1 + "/bulk-mapping"
+	wf := workflows.BulkMappingWorkflowID(p1)
+	res, body := do(t, s, adminReq("POST", start, `{"chunk_size": 200, "top_k": 5}`))
+	if res.StatusCode != 202 || string(body) != `{"workflow_id":"`+wf+`","run_id":"run-`+wf+`"}` {
 		t.Fatalf("start: %d %s", res.StatusCode, body)
 	}
 	// Starting again while it runs returns the same run.
-	res, body2 := do(t, s, adminReq("POST", "/api/v1/projects/p1/bulk-mapping", ""))
+	res, body2 := do(t, s, adminReq("POST", start, ""))
 	if res.StatusCode != 202 || string(body2) != string(body) {
 		t.Errorf("second start: %d %s, want the running one %s", res.StatusCode, body2, body)
 	}
 	if f.bulk[0].ChunkSize != 200 || f.bulk[0].TopK != 5 {
 		t.Errorf("input %+v", f.bulk[0])
 	}
-	res, body = do(t, s, adminReq("GET", "/api/v1/workflows/bulk-mapping-p1", ""))
+	res, body = do(t, s, adminReq("GET", "/api/v1/workflows/"+wf, ""))
 	if res.StatusCode != 200 || !strings.Contains(string(body), `"progress":{"total":10,"done":4,"auto":3,"review":1,"manual":0,"failed":0,"status":"running"}`) {
 		t.Errorf("state: %d %s", res.StatusCode, body)
 	}
-	res, body = do(t, s, adminReq("POST", "/api/v1/workflows/bulk-mapping-p1/cancel", ""))
+	res, body = do(t, s, adminReq("POST", "/api/v1/workflows/"+wf+"/cancel", ""))
 	if res.StatusCode != 202 || len(f.cancelled) != 1 {
 		t.Errorf("cancel: %d %s", res.StatusCode, body)
 	}
@@ -173,8 +163,8 @@ func TestWorkflowRoutes(t *testing.T) {
 		status             int
 	}{
 		{"POST", "/api/v1/projects/nope/bulk-mapping", "", 404},
-		{"POST", "/api/v1/projects/p1/bulk-mapping", `{"chunk_size": -1}`, 422},
-		{"POST", "/api/v1/projects/p1/bulk-mapping", `[1`, 422},
+		{"POST", start, `{"chunk_size": -1}`, 422},
+		{"POST", start, `[1`, 422},
 		{"GET", "/api/v1/workflows/nope", "", 404},
 		{"POST", "/api/v1/workflows/nope/cancel", "", 404},
 		{"POST", "/api/v1/workflows/index-build", "", 202},
@@ -188,7 +178,8 @@ func TestWorkflowRoutes(t *testing.T) {
 }
 
 func TestESPopulateWithoutElasticsearchIs409(t *testing.T) {
-	s, _ := newWorkflowServer(t, false)
+	t.Parallel()
+	s, _, _ := newWorkflowServer(t, false)
 	res, body := do(t, s, adminReq("POST", "/api/v1/workflows/es-populate", ""))
 	if res.StatusCode != 409 {
 		t.Errorf("%d %s", res.StatusCode, body)

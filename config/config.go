@@ -118,8 +118,9 @@ type Temporal struct {
 type Auth struct {
 	JWTSecret  string
 	APIKeySalt string
-	// AdminToken guards the workflow routes until API keys exist; empty
-	// refuses every request to them.
+	// AdminToken is the operator's bearer token, checked by the API's one
+	// authenticator (credential) beside API keys and access tokens; empty
+	// means no operator token is accepted.
 	AdminToken string
 }
 

@@ -226,6 +226,8 @@ func Run(ctx context.Context, o Options) (err error) {
 	fmt.Fprintf(o.Out, "  Admin token    %s  (Authorization: Bearer …, operator routes /api/v1/workflows)\n", cfg.Auth.AdminToken)
 	fmt.Fprintf(o.Out, "  Demo org       %s (id %s); user %s, password %s\n", demoOrganization, demo.OrganizationID, demoEmail, secrets[devPassword])
 	fmt.Fprintf(o.Out, "  Demo API key   %s  (write scope, owner; kept in %s)\n", secrets[devAPIKey], filepath.Join(o.DataDir, secretsFile))
+	fmt.Fprintf(o.Out, "  Search         (every /api/v1 route but /auth/token needs the key or its token)\n")
+	fmt.Fprintf(o.Out, "    curl -X POST -H 'X-Portiere-API-Key: %s' -H 'Content-Type: application/json' -d '{\"query\": \"paracetamol\", \"limit\": 5}' %s/api/v1/concepts/search\n", secrets[devAPIKey], apiURL)
 	fmt.Fprintf(o.Out, "  Demo project   %s — map its source codes with:\n", demoProjectID)
 	fmt.Fprintf(o.Out, "    curl -X POST -H 'X-Portiere-API-Key: %s' %s/api/v1/projects/%s/bulk-mapping\n", secrets[devAPIKey], apiURL, demoProjectID)
 	fmt.Fprintf(o.Out, "    curl -H 'Authorization: Bearer %s' %s/api/v1/workflows/<workflow_id>\n", secrets[devAPIKey], apiURL)

@@ -180,6 +180,24 @@ PY
 fi
 # ---------------------------------------------------------------------------
 
+# --- SDK contract suite ------------------------------------------------------
+# sdktest/.venv: the published Python SDK (portiere-health 0.6.0 from PyPI) and
+# pytest. make test's TestSDKContract (cmd/portiere) runs sdktest/run.sh against
+# a `portiere dev` it starts. sdktest/setup.sh is idempotent: a complete venv
+# with the same pinned requirements is left alone.
+if ! command -v python3 >/dev/null 2>&1; then
+	apt_install python3 python3-venv python3-pip
+elif ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+	apt_install python3-venv
+fi
+if [ -f sdktest/.venv/.portiere-sdktest ]; then
+	say "SDK contract venv: present (sdktest/.venv)"
+else
+	say "SDK contract venv: installing portiere-health==0.6.0 and pytest into sdktest/.venv"
+fi
+./sdktest/setup.sh
+# -----------------------------------------------------------------------------
+
 # --- deployment checks -------------------------------------------------------
 # nginx: deploy/check runs `nginx -t` on deploy/nginx (make test). Only the
 # binary is needed; the package's own site stays disabled, never started here.

@@ -168,31 +168,37 @@ func (b *backends) api() (*apiserver.Server, error) {
 			alias = workflows.ElasticsearchAlias
 		}
 		resources = append(resources,
-			&apiserver.WorkflowRuns{Workflows: b.workflows, ElasticsearchAlias: alias},
+			&apiserver.WorkflowRuns{Workflows: b.workflows, ElasticsearchAlias: alias, Projects: b.tenants},
 			&apiserver.Projects{Projects: b.tenants, Workflows: b.workflows})
 	}
-	auth := apiserver.AdminToken(b.cfg.Auth.AdminToken)
-	if b.cfg.Auth.JWTSecret != "" && b.cfg.Auth.APIKeySalt != "" {
-		a, hasher, err := b.authenticator()
-		if err != nil {
-			return nil, err
-		}
-		auth = apiserver.KeyAuth(a)
-		resources = append(resources,
-			&apiserver.AuthTokens{Exchanger: a},
-			&apiserver.APIKeys{Keys: b.tenants, Hasher: hasher})
+	// Every route under /api/v1 but POST /auth/token needs credentials, so
+	// the API cannot run without its one authenticator.
+	a, hasher, err := b.authenticator()
+	if err != nil {
+		return nil, err
 	}
+	resources = append(resources,
+		&apiserver.AuthTokens{Exchanger: a},
+		&apiserver.APIKeys{Keys: b.tenants, Hasher: hasher})
 	return apiserver.New(apiserver.Config{
 		Version: b.version, CORSOrigins: b.cfg.HTTP.CORSOrigins, Logger: b.log,
 		Dependencies: b.dependencies(),
-		Auth:         auth,
+		Auth:         a,
 		Resources:    resources,
 	})
 }
 
 // authenticator resolves API keys, access tokens and the operator token
-// through tenancystore; its background last-used writes end with b.
+// through tenancystore; its background last-used writes end with b. The
+// production modes refuse to start without JWT_SECRET and API_KEY_SALT
+// (config) and portiere dev generates them, so a missing one here is a
+// configuration error named by its variable.
 func (b *backends) authenticator() (*credential.Authenticator, *credential.KeyHasher, error) {
+	for _, v := range []struct{ name, value string }{{"JWT_SECRET", b.cfg.Auth.JWTSecret}, {"API_KEY_SALT", b.cfg.Auth.APIKeySalt}} {
+		if v.value == "" {
+			return nil, nil, fmt.Errorf("%s is not set: the API authenticates every request with it (set it to a random string of at least %d characters)", v.name, config.MinSecretLength)
+		}
+	}
 	hasher, err := credential.NewKeyHasher(b.cfg.Auth.APIKeySalt)
 	if err != nil {
 		return nil, nil, fmt.Errorf("API_KEY_SALT: %w", err)

@@ -60,8 +60,16 @@ func TestDevElasticsearch(t *testing.T) {
 			} `json:"explanation"`
 		} `json:"results"`
 	}
+	// Concept search needs credentials: the demo key portiere dev prints.
+	keyM := regexp.MustCompile(`Demo API key\s+(pt_sk_\S+)`).FindStringSubmatch(d.stdout.String())
+	if keyM == nil {
+		t.Fatalf("demo key not printed:\n%s", d.stdout.String())
+	}
 	marked := func() (bool, string) {
-		res, err := http.Post(api+"/api/v1/concepts/search", "application/json", strings.NewReader(`{"query":"zyxwvut marker","limit":5}`))
+		req, _ := http.NewRequest("POST", api+"/api/v1/concepts/search", strings.NewReader(`{"query":"zyxwvut marker","limit":5}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Portiere-API-Key", keyM[1])
+		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return false, err.Error()
 		}

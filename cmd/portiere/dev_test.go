@@ -244,6 +244,30 @@ func TestDevSmoke(t *testing.T) {
 		res.Body.Close()
 	}
 
+	// Concept search needs credentials; the printed curl's key is enough.
+	if !regexp.MustCompile(`curl .*X-Portiere-API-Key: ` + regexp.QuoteMeta(keyM[1]) + `.*/api/v1/concepts/search`).MatchString(stdout.String()) {
+		t.Errorf("no concept search curl with the demo key printed:\n%s", stdout.String())
+	}
+	search := func(key string) int {
+		req, _ := http.NewRequest("POST", api+"/api/v1/concepts/search", strings.NewReader(`{"query": "paracetamol", "limit": 5}`))
+		req.Header.Set("Content-Type", "application/json")
+		if key != "" {
+			req.Header.Set("X-Portiere-API-Key", key)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := search(""); code != 401 {
+		t.Errorf("concept search without credentials: %d, want 401", code)
+	}
+	if code := search(keyM[1]); code != 200 {
+		t.Errorf("concept search with the demo key: %d, want 200", code)
+	}
+
 	children := processesUsing(dataDir)
 	var sawPostgres, sawTemporal bool
 	for _, c := range children {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/portiere/portiere/config"
 	"github.com/portiere/portiere/platform/migrate"
 	"github.com/portiere/portiere/platform/postgres/dbtest"
 )
@@ -97,5 +100,33 @@ func TestConcurrentMigrateProcesses(t *testing.T) {
 	all, _ := migrate.Load(migrate.Schema())
 	if applied != len(all) {
 		t.Fatalf("the two runs applied %d migrations in total, want %d", applied, len(all))
+	}
+}
+
+// The API always authenticates through credential's Authenticator: built
+// without JWT_SECRET or API_KEY_SALT (a configuration `portiere api`
+// refuses earlier and `portiere dev` never has), api() fails naming the
+// variable instead of serving routes nobody can reach.
+func TestAPINeedsItsAuthenticationSecrets(t *testing.T) {
+	full := map[string]string{"JWT_SECRET": strings.Repeat("j", 32), "API_KEY_SALT": strings.Repeat("s", 32)}
+	for _, missing := range []string{"JWT_SECRET", "API_KEY_SALT"} {
+		env := map[string]string{}
+		for k, v := range full {
+			if k != missing {
+				env[k] = v
+			}
+		}
+		cfg, err := config.Load(config.ModeDev, func(name string) string { return env[name] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := openBackends(cfg, nil, nil, "test", slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.api(); err == nil || !strings.Contains(err.Error(), missing) {
+			t.Errorf("api() without %s: %v, want an error naming it", missing, err)
+		}
+		b.Close()
 	}
 }
