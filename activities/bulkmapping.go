@@ -47,25 +47,28 @@ func (a *BulkMapping) liveEngine(ctx context.Context) (*search.Engine, searchind
 	return e, info, nil
 }
 
-// CountSourceCodesInput names the project whose codes are counted.
+// CountSourceCodesInput names the project whose codes are counted, and
+// the source (an id) when only its codes are.
 type CountSourceCodesInput struct {
 	ProjectID string
+	SourceID  string `json:",omitempty"` // added with per-source runs; "" in older histories
 }
 
-// CountSourceCodes counts a project's source codes. An unknown project is a
-// non-retryable error.
+// CountSourceCodes counts a project's source codes (one source's when
+// SourceID is set). An unknown project is a non-retryable error.
 func (a *BulkMapping) CountSourceCodes(ctx context.Context, in CountSourceCodesInput) (int64, error) {
-	n, err := a.jobs.CountSourceCodes(ctx, in.ProjectID)
+	n, err := a.jobs.CountSourceCodes(ctx, in.ProjectID, in.SourceID)
 	if errors.Is(err, mappingjob.ErrNotFound) {
 		return 0, temporal.NewNonRetryableApplicationError(err.Error(), "ProjectNotFound", err)
 	}
 	return n, err
 }
 
-// MapChunkInput is one chunk of a bulk mapping: the project's codes with
-// ID > AfterID, at most Limit of them.
+// MapChunkInput is one chunk of a bulk mapping: the project's codes (one
+// source's when SourceID is set) with ID > AfterID, at most Limit of them.
 type MapChunkInput struct {
 	ProjectID  string
+	SourceID   string `json:",omitempty"` // added with per-source runs; "" in older histories
 	AfterID    int64
 	Limit      int
 	TopK       int
@@ -94,7 +97,7 @@ func (a *BulkMapping) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkR
 	if in.Limit <= 0 {
 		return MapChunkResult{}, temporal.NewNonRetryableApplicationError("activities: MapChunk needs a positive limit", "InvalidInput", nil)
 	}
-	codes, err := a.jobs.SourceCodes(ctx, in.ProjectID, in.AfterID, in.Limit)
+	codes, err := a.jobs.SourceCodes(ctx, in.ProjectID, in.SourceID, in.AfterID, in.Limit)
 	if errors.Is(err, mappingjob.ErrNotFound) {
 		return MapChunkResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "ProjectNotFound", err)
 	}
@@ -114,7 +117,7 @@ func (a *BulkMapping) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkR
 	res.EngineVersion, res.IndexVersion = a.engineVersion, info.Version
 	terms := make([]mapping.SourceTerm, len(codes))
 	for i, c := range codes {
-		terms[i] = mapping.SourceTerm{Line: i + 1, Code: c.Code, Description: c.Description, Vocabularies: c.Vocabularies, Domains: c.Domains}
+		terms[i] = termOf(i+1, c)
 	}
 	start := time.Now()
 	ms := mapping.Map(ctx, e, terms, mapping.Options{TopK: in.TopK})
@@ -149,9 +152,26 @@ func (a *BulkMapping) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkR
 	return res, nil
 }
 
+// termOf is the term the engine searches for c: its description (or
+// code) with the row's context. The source's domain hint stands in for a
+// missing category: the engine reads OMOP domain names (Measurement, Drug,
+// Condition, Procedure) as categories, a soft preference, where a domain
+// filter would hide the right concept behind a wrong hint.
+func termOf(line int, c mappingjob.SourceCode) mapping.SourceTerm {
+	category := c.Category
+	if category == "" {
+		category = c.DomainHint
+	}
+	return mapping.SourceTerm{
+		Line: line, Code: c.Code, Description: c.Description, Vocabularies: c.Vocabularies, Domains: c.Domains,
+		Context: search.Context{Category: category, Specimen: c.Specimen, Unit: c.Unit},
+	}
+}
+
 func itemOf(c mappingjob.SourceCode, m mapping.Mapping, prov mappingjob.Provenance) mappingjob.Item {
 	it := mappingjob.Item{
 		Source: c.Source, Code: c.Code, Description: c.Description,
+		SourceColumn: c.Column, SourceCount: c.Count,
 		Confidence: m.Confidence, Method: methodOf(m.Status), Provenance: prov,
 	}
 	if m.Err != nil {

@@ -25,6 +25,49 @@ const (
 	Strict  Strictness = true
 )
 
+// bufferBody reads a streamed request body into memory, up to limit bytes:
+// the server streams request bodies (so an upload route can read a large
+// file without holding it), and every other route gets its body whole but
+// bounded here. It runs after authentication, so an anonymous request's
+// body is never read.
+func bufferBody(limit int) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		b, err := readBody(c, limit)
+		if err != nil {
+			return err
+		}
+		if b != nil {
+			c.Request().SetBodyRaw(b)
+		}
+		return c.Next()
+	}
+}
+
+// readBody reads c's streamed body up to limit bytes; nil when the body is
+// not streamed (already in memory). A larger body is a 413 and the
+// connection is closed, since the rest of the body is left unread.
+func readBody(c *fiber.Ctx, limit int) ([]byte, error) {
+	req := c.Request()
+	if !req.IsBodyStream() {
+		return nil, nil
+	}
+	tooLarge := &Error{Status: fiber.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("request body exceeds the limit of %d bytes", limit)}
+	if req.Header.ContentLength() > limit {
+		c.Context().SetConnectionClose()
+		return nil, tooLarge
+	}
+	b, err := io.ReadAll(io.LimitReader(c.Context().RequestBodyStream(), int64(limit)+1))
+	if err != nil {
+		c.Context().SetConnectionClose()
+		return nil, &Error{Status: fiber.StatusBadRequest, Detail: "request body could not be read: " + err.Error()}
+	}
+	if len(b) > limit {
+		c.Context().SetConnectionClose()
+		return nil, tooLarge
+	}
+	return b, nil
+}
+
 // decodeJSON decodes the request body into v. An empty body leaves v as
 // it is when optional is true. Every failure is a 422 whose detail names
 // the problem: not JSON, the field with the wrong type, the unknown field,

@@ -8,6 +8,7 @@ import (
 	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/search"
+	"github.com/portiere/portiere/sourcefile"
 	"github.com/portiere/portiere/tenancy"
 	"github.com/portiere/portiere/vocab"
 	"github.com/portiere/portiere/workflows"
@@ -24,7 +25,8 @@ type Error struct {
 func (e *Error) Error() string { return e.Detail }
 
 // errorKinds maps the domain packages' sentinel errors to a status by kind:
-// not found 404, invalid 422, conflict 409, forbidden 403, unavailable 503.
+// not found 404, invalid 422, conflict 409, forbidden 403, too large 413,
+// unavailable 503.
 // This is the one place a domain error becomes a status; a new domain
 // package adds its sentinels here.
 var errorKinds = []struct {
@@ -40,6 +42,12 @@ var errorKinds = []struct {
 	{tenancy.ErrInvalid, fiber.StatusUnprocessableEntity},
 	{search.ErrEmptyQuery, fiber.StatusUnprocessableEntity},
 	{tenancy.ErrConflict, fiber.StatusConflict},
+	{mappingjob.ErrSourceExists, fiber.StatusConflict},
+	{sourcefile.ErrTooLarge, fiber.StatusRequestEntityTooLarge},
+	{sourcefile.ErrEmpty, fiber.StatusUnprocessableEntity},
+	{sourcefile.ErrEncoding, fiber.StatusUnprocessableEntity},
+	{sourcefile.ErrMissingColumn, fiber.StatusUnprocessableEntity},
+	{sourcefile.ErrMalformed, fiber.StatusUnprocessableEntity},
 	{tenancy.ErrForbidden, fiber.StatusForbidden},
 	{search.ErrNotReady, fiber.StatusServiceUnavailable},
 	{workflows.ErrUnavailable, fiber.StatusServiceUnavailable},

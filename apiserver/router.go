@@ -27,13 +27,29 @@ type Router struct {
 	mw      []fiber.Handler
 	secured bool
 	auth    fiber.Handler
+	// bodyLimit bounds the request body a route registered with Add may
+	// read (Fiber streams every body; see bufferBody).
+	bodyLimit int
 	// legacy is the /v1 group at the server's root (see Legacy).
 	legacy *Router
 }
 
 // Add registers h for method on path (relative to the group) behind the
-// group's middleware and documents op.
+// group's middleware and documents op. The request body reaches h whole,
+// in memory, up to the server's body limit (larger is 413).
 func (r *Router) Add(method, path string, op openapi.Operation, h ...fiber.Handler) {
+	r.add(method, path, op, append([]fiber.Handler{bufferBody(r.bodyLimit)}, h...))
+}
+
+// AddStreamed is Add for a route that reads its request body as a stream
+// (c.Context().RequestBodyStream()) and bounds it itself: a file upload.
+// Nothing is read before h runs, so h can refuse an oversized body after
+// reading only as much as its limit.
+func (r *Router) AddStreamed(method, path string, op openapi.Operation, h ...fiber.Handler) {
+	r.add(method, path, op, h)
+}
+
+func (r *Router) add(method, path string, op openapi.Operation, h []fiber.Handler) {
 	op.Secured = op.Secured || r.secured
 	if op.Secured {
 		if op.Responses == nil {

@@ -55,6 +55,9 @@ type Config struct {
 	Resources []Resource
 }
 
+// jsonBodyLimit bounds the body of every route but the streamed uploads.
+const jsonBodyLimit = 32 << 20
+
 // Server is the API. Build it with New, run it with Serve.
 type Server struct {
 	app  *fiber.App
@@ -79,9 +82,17 @@ func New(cfg Config) (*Server, error) {
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
-		BodyLimit:             32 << 20,
+		// Bodies are streamed: above BodyLimit fasthttp hands the handler a
+		// stream instead of refusing, and every route but the uploads
+		// reads it through bufferBody, bounded by the same limit.
+		// Multipart bodies are not pre-parsed (that would spool an upload
+		// of any size to disk before the route's own limit applies).
+		BodyLimit:                    jsonBodyLimit,
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
 	})
 	s.app.Use(recover.New())
+	s.app.Use(closeAfterUnreadBody)
 	s.app.Use(requestid.New())
 	s.app.Use(s.logRequests)
 	s.app.Use(cors.New(cors.Config{
@@ -90,7 +101,7 @@ func New(cfg Config) (*Server, error) {
 		AllowMethods: "GET,POST,PUT,PATCH,DELETE,OPTIONS",
 	}))
 
-	root := &Router{fiber: s.app, doc: s.doc, auth: authenticate(cfg.Auth)}
+	root := &Router{fiber: s.app, doc: s.doc, auth: authenticate(cfg.Auth), bodyLimit: jsonBodyLimit}
 	s.routes(root)
 	v1 := root.Group("/api/v1")
 	v1.legacy = root.Group("/v1")
@@ -163,6 +174,21 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, drain time.Duration
 	}
 	<-errc
 	return nil
+}
+
+// closeAfterUnreadBody closes the connection after a request whose body
+// was streamed from the connection and may be left partly unread — a
+// refused upload, a large body sent without credentials: the next request
+// on the connection would start in the middle of it. Bodies up to
+// jsonBodyLimit are read whole by fasthttp before any handler runs.
+func closeAfterUnreadBody(c *fiber.Ctx) error {
+	err := c.Next()
+	if c.Request().IsBodyStream() {
+		if cl := c.Request().Header.ContentLength(); cl < 0 || cl > jsonBodyLimit {
+			c.Context().SetConnectionClose()
+		}
+	}
+	return err
 }
 
 func requestID(c *fiber.Ctx) string {

@@ -136,6 +136,10 @@ type HTTP struct {
 	Port               int
 	CORSOrigins        []string
 	RateLimitPerMinute int
+	// UploadMaxBytes is UPLOAD_MAX_BYTES: the largest source CSV
+	// POST /projects/{id}/sources accepts (larger is 413). Uploads are
+	// streamed, so this bounds the parse, not the API's memory.
+	UploadMaxBytes int64
 }
 
 // Defaults. They match the environment reference in the README.
@@ -150,6 +154,7 @@ const (
 	DefaultEmbeddingModelPath = ".portiere/models/sapbert"
 	DefaultCORSOrigins        = "http://localhost:3000,http://localhost:3001"
 	DefaultRateLimitPerMinute = 60
+	DefaultUploadMaxBytes     = 20 << 20 // sourcefile's default: about 200,000 rows of source codes
 	DefaultLogLevel           = "INFO"
 	DefaultTemporalAddress    = "localhost:7233"
 	DefaultTemporalNamespace  = "default"
@@ -166,7 +171,7 @@ var Variables = []string{
 	"DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD",
 	"REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "ELASTICSEARCH_URL",
 	"JWT_SECRET", "API_KEY_SALT", "ADMIN_TOKEN", "EMBEDDING_MODEL", "EMBEDDING_MODEL_PATH", "FAISS_INDEX_PATH",
-	"CORS_ORIGINS", "RATE_LIMIT_PER_MINUTE", "LOG_LEVEL",
+	"CORS_ORIGINS", "RATE_LIMIT_PER_MINUTE", "UPLOAD_MAX_BYTES", "LOG_LEVEL",
 	"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "API_PORT",
 	"PORTIERE_TEMPORAL_CLI", "ONNXRUNTIME_LIB",
 }
@@ -245,6 +250,7 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		Port:               p.port("API_PORT", DefaultAPIPort),
 		CORSOrigins:        p.origins("CORS_ORIGINS", DefaultCORSOrigins),
 		RateLimitPerMinute: p.positiveInt("RATE_LIMIT_PER_MINUTE", DefaultRateLimitPerMinute),
+		UploadMaxBytes:     int64(p.positiveInt("UPLOAD_MAX_BYTES", DefaultUploadMaxBytes)),
 	}
 	c.Tools = Tools{
 		TemporalCLI:    p.str("PORTIERE_TEMPORAL_CLI", ""),

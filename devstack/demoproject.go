@@ -9,9 +9,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/portiere/portiere"
-	"github.com/portiere/portiere/mapping"
 	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/mappingjob/mappingjobstore"
+	"github.com/portiere/portiere/sourcefile"
 	"github.com/portiere/portiere/tenancy"
 	"github.com/portiere/portiere/tenancy/tenancystore"
 )
@@ -41,7 +41,7 @@ func seedDemoProject(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) 
 	if !errors.Is(err, tenancy.ErrNotFound) {
 		return "", err
 	}
-	terms, err := mapping.ReadSourceCSV(bytes.NewReader(portiere.DemoSourceCodes()))
+	parsed, err := sourcefile.Parse(ctx, bytes.NewReader(portiere.DemoSourceCodes()), sourcefile.Options{})
 	if err != nil {
 		return "", err
 	}
@@ -51,12 +51,18 @@ func seedDemoProject(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) 
 		return "", err
 	}
 	id := p.ID
-	store := mappingjobstore.New(pool)
-	codes := make([]mappingjob.SourceCode, len(terms))
-	for i, t := range terms {
-		codes[i] = mappingjob.SourceCode{Source: demoSource, Code: t.Code, Description: t.Description}
+	// The demo codes are an uploaded source, as POST /projects/{id}/sources
+	// would store them, so the source routes and per-source bulk mapping
+	// have one to show.
+	codes := make([]mappingjob.SourceCode, len(parsed.Codes))
+	for i, c := range parsed.Codes {
+		codes[i] = mappingjob.SourceCode{Code: c.Code, Description: c.Description, Count: c.Count, Column: parsed.Columns.Code}
 	}
-	if _, err := store.AddSourceCodes(ctx, id, codes); err != nil {
+	if _, err := mappingjobstore.New(pool).CreateSource(ctx, mappingjob.Source{
+		ProjectID: id, Name: demoSource, Format: "csv", Kind: mappingjob.SourceUpload, Header: parsed.Header,
+		Columns:   mappingjob.SourceColumns{Code: parsed.Columns.Code, Description: parsed.Columns.Description},
+		Delimiter: string(parsed.Delimiter), Rows: int64(parsed.Rows), DistinctCodes: int64(len(codes)), TotalCount: parsed.TotalCount,
+	}, codes); err != nil {
 		return "", err
 	}
 	log.Info("demo project created", "project_id", id, "source_codes", len(codes))

@@ -104,6 +104,12 @@ func TestSeedDemoProjectOnce(t *testing.T) {
 	if codes < 30 {
 		t.Fatalf("demo project has %d source codes", codes)
 	}
+	var sources, withSource int
+	pool.QueryRow(ctx, `select count(*) from sources where project_id = $1`, id).Scan(&sources)
+	pool.QueryRow(ctx, `select count(*) from source_codes where project_id = $1 and source_id is not null`, id).Scan(&withSource)
+	if sources != 1 || withSource != codes {
+		t.Fatalf("demo project: %d sources, %d of %d codes with one", sources, withSource, codes)
+	}
 	again, err := seedDemoProject(ctx, pool, log)
 	if err != nil || again != id {
 		t.Fatalf("second seeding: %q %v (first %q)", again, err, id)

@@ -21,6 +21,9 @@ type SourceTerm struct {
 	Description  string
 	Vocabularies []string
 	Domains      []string
+	// Context is what the term's row says besides its text (specimen,
+	// unit, category); the engine reads it as hints, never as filters.
+	Context search.Context
 }
 
 // Mapping is the outcome for one source term.
@@ -97,7 +100,7 @@ func MapOne(ctx context.Context, e *search.Engine, t SourceTerm, opts Options) M
 	if text == "" {
 		text = strings.TrimSpace(t.Code)
 	}
-	res, err := e.Search(ctx, search.Query{Text: text, Limit: opts.TopK, Filter: f})
+	res, err := e.Search(ctx, search.Query{Text: text, Limit: opts.TopK, Filter: f, Context: t.Context})
 	if err != nil {
 		return Mapping{Term: t, Status: search.RouteManual, Err: err}
 	}

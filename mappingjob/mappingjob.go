@@ -23,17 +23,89 @@ var (
 	// ErrInvalid: a decision that does not fit the item (an override
 	// without a concept, an unknown decision).
 	ErrInvalid = errors.New("mappingjob: invalid decision")
+	// ErrSourceExists: the project already has a source with that name.
+	ErrSourceExists = errors.New("mappingjob: source already exists")
 )
 
 // SourceCode is one local code of a project to map. Vocabularies and
-// Domains, when set, restrict its search.
+// Domains, when set, restrict its search; the context fields (Specimen,
+// Unit, DomainHint, Category) are what the source's row says beside the
+// description, and the engine reads them as hints.
 type SourceCode struct {
 	ID           int64 // assigned by the store; codes are read in ID order
-	Source       string
+	SourceID     string
+	Source       string // the source's name
 	Code         string
 	Description  string
 	Vocabularies []string
 	Domains      []string
+	// Count is the code's occurrences in its source (0: unknown);
+	// Column the header of the code column it came from.
+	Count      int64
+	Column     string
+	Specimen   string
+	Unit       string
+	DomainHint string
+	Category   string
+}
+
+// The kinds of Source.
+const (
+	// SourceUpload: a CSV uploaded to the server; its codes are stored.
+	SourceUpload = "upload"
+	// SourceRegistration: a file the SDK keeps client-side, registered by
+	// name, path and format (Project.add_source); no codes are stored.
+	SourceRegistration = "registration"
+)
+
+// SourceColumns names, per role, the header column an upload took each
+// field from ("" for an absent optional column).
+type SourceColumns struct {
+	Code        string `json:"code"`
+	Description string `json:"description"`
+	Count       string `json:"count,omitempty"`
+	Specimen    string `json:"specimen,omitempty"`
+	Unit        string `json:"unit,omitempty"`
+	DomainHint  string `json:"domain,omitempty"`
+	Category    string `json:"category,omitempty"`
+}
+
+// Source is where a project's codes come from: an uploaded CSV (Kind
+// SourceUpload, with its distinct codes and summed counts) or a
+// registered client-side file (SourceRegistration, Path and Format only).
+// Its Name is unique in the project and is the source of its codes and
+// mapping items.
+type Source struct {
+	ID            string
+	ProjectID     string
+	Name          string
+	Format        string // csv, parquet or json
+	Kind          string
+	Path          string
+	Header        []string
+	Columns       SourceColumns
+	Delimiter     string
+	Rows          int64 // data rows read
+	DistinctCodes int64
+	TotalCount    int64 // sum of the codes' counts
+	CreatedBy     string
+	CreatedAt     time.Time
+}
+
+// SourceStore keeps a project's sources. Implementations are safe for
+// concurrent use.
+type SourceStore interface {
+	// CreateSource stores src with its codes in one transaction: either
+	// the source and every code are written, or nothing is. A name the
+	// project already has (as a source, or as the source of codes added
+	// without one) is ErrSourceExists, an unknown project ErrNotFound.
+	// ID and CreatedAt are assigned; codes get the source's id and name.
+	CreateSource(ctx context.Context, src Source, codes []SourceCode) (Source, error)
+	// Sources returns project's sources, oldest first.
+	Sources(ctx context.Context, project string) ([]Source, error)
+	// Source returns project's source id; a source of another project is
+	// ErrNotFound.
+	Source(ctx context.Context, project, id string) (Source, error)
 }
 
 // Method is how an item's mapping was established, with the values of the
@@ -160,11 +232,12 @@ type Store interface {
 	// AddSourceCodes adds codes to project (replacing the description and
 	// filters of codes already there) and returns how many it wrote.
 	AddSourceCodes(ctx context.Context, project string, codes []SourceCode) (int, error)
-	// CountSourceCodes counts project's codes.
-	CountSourceCodes(ctx context.Context, project string) (int64, error)
+	// CountSourceCodes counts project's codes, only source's when source
+	// (a source id) is not empty.
+	CountSourceCodes(ctx context.Context, project, source string) (int64, error)
 	// SourceCodes returns up to limit of project's codes with ID > after,
-	// in ID order.
-	SourceCodes(ctx context.Context, project string, after int64, limit int) ([]SourceCode, error)
+	// in ID order; only source's when source (a source id) is not empty.
+	SourceCodes(ctx context.Context, project, source string, after int64, limit int) ([]SourceCode, error)
 	// UpsertItems writes items for project as pending proposals,
 	// replacing pending ones with the same source and code (their revision
 	// grows); items a reviewer has decided are kept.

@@ -114,12 +114,32 @@ func (s Settings) Validate() error {
 	return nil
 }
 
-// Project is a mapping project of an organization.
+// The data models a project maps to (the SDK's target_model values).
+const (
+	TargetOMOP54 = "omop_cdm_v5.4" // the default
+	TargetOMOP53 = "omop_cdm_v5.3"
+	TargetFHIRR4 = "fhir_r4"
+)
+
+// TargetModels lists the target models a project may have, the default
+// first.
+func TargetModels() []string { return []string{TargetOMOP54, TargetOMOP53, TargetFHIRR4} }
+
+// DefaultTask is a project's task when its creator names none (the SDK's
+// CloudStorageBackend default).
+const DefaultTask = "standardize"
+
+// Project is a mapping project of an organization. TargetModel, Task and
+// SourceStandard are the SDK's project fields; the server keeps them for
+// the SDK and does not act on Task or SourceStandard.
 type Project struct {
 	ID             string
 	OrganizationID string
 	Name           string
 	Description    string
+	TargetModel    string // one of TargetModels; empty means TargetOMOP54 on creation
+	Task           string // empty means DefaultTask on creation
+	SourceStandard string // optional, e.g. "icd10", free text
 	Status         string // active or archived
 	Settings       Settings
 	CreatedBy      string // user id; empty when created by the system
@@ -176,6 +196,10 @@ type Store interface {
 	ProjectByName(ctx context.Context, orgID, name string) (Project, error)
 	Projects(ctx context.Context, orgID string) ([]Project, error)
 	UpdateProjectSettings(ctx context.Context, id string, s Settings) (Project, error)
+	// DeleteProject deletes project id with everything it owns (sources,
+	// source codes, mapping items, review events, project keys); an unknown
+	// id is ErrNotFound.
+	DeleteProject(ctx context.Context, id string) error
 
 	CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error)
 	// APIKeyByHash finds a key by its HMAC, revoked or not.

@@ -10,8 +10,16 @@ import (
 	"github.com/portiere/portiere/activities"
 )
 
-// BulkMappingWorkflowID is the workflow id of project's bulk mapping.
+// BulkMappingWorkflowID is the workflow id of project's bulk mapping of
+// every source.
 func BulkMappingWorkflowID(project string) string { return bulkMappingIDPrefix + project }
+
+// BulkMappingSourceWorkflowID is the workflow id of the bulk mapping of one
+// source of project: a run of its own, so mapping one source neither joins
+// nor blocks the run of another.
+func BulkMappingSourceWorkflowID(project, source string) string {
+	return bulkMappingIDPrefix + project + "-source-" + source
+}
 
 // Query and signal names.
 const (
@@ -33,8 +41,11 @@ const (
 // mapping of a project's source codes.
 type BulkMappingInput struct {
 	ProjectID string
-	ChunkSize int // codes per MapChunk activity; 0 means 500
-	TopK      int // candidates kept per item; 0 means 10
+	// SourceID, when set, maps only that source's codes. Added after the
+	// first histories were recorded: they decode it as "", every source.
+	SourceID  string `json:",omitempty"`
+	ChunkSize int    // codes per MapChunk activity; 0 means 500
+	TopK      int    // candidates kept per item; 0 means 10
 	// ChunksPerRun is how many chunks one run maps before continuing as
 	// new, keeping the history small; 0 means 100.
 	ChunksPerRun int
@@ -111,7 +122,7 @@ func BulkMappingWorkflow(ctx workflow.Context, in BulkMappingInput) (Progress, e
 
 	var a *activities.BulkMapping
 	if p.Runs == 1 {
-		if err := workflow.ExecuteActivity(ctx, a.CountSourceCodes, activities.CountSourceCodesInput{ProjectID: in.ProjectID}).Get(ctx, &p.Total); err != nil {
+		if err := workflow.ExecuteActivity(ctx, a.CountSourceCodes, activities.CountSourceCodesInput{ProjectID: in.ProjectID, SourceID: in.SourceID}).Get(ctx, &p.Total); err != nil {
 			p.Status = StatusFailed
 			return p, err
 		}
@@ -130,7 +141,7 @@ func BulkMappingWorkflow(ctx workflow.Context, in BulkMappingInput) (Progress, e
 		}
 		var r activities.MapChunkResult
 		err := workflow.ExecuteActivity(ctx, a.MapChunk, activities.MapChunkInput{
-			ProjectID: in.ProjectID, AfterID: after, Limit: in.ChunkSize, TopK: in.TopK, WorkflowID: wid,
+			ProjectID: in.ProjectID, SourceID: in.SourceID, AfterID: after, Limit: in.ChunkSize, TopK: in.TopK, WorkflowID: wid,
 		}).Get(ctx, &r)
 		var ce *temporal.CanceledError
 		switch {

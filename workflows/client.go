@@ -74,10 +74,14 @@ func (c *Client) StartESPopulate(ctx context.Context, in ESPopulateInput) (Run, 
 	return c.start(ctx, ESPopulateWorkflowID, ESPopulateWorkflow, in)
 }
 
-// StartBulkMapping starts the bulk mapping of in.ProjectID (or returns the
-// one running for that project).
+// StartBulkMapping starts the bulk mapping of in.ProjectID — of its source
+// in.SourceID when set — or returns the one running for it.
 func (c *Client) StartBulkMapping(ctx context.Context, in BulkMappingInput) (Run, error) {
-	return c.start(ctx, BulkMappingWorkflowID(in.ProjectID), BulkMappingWorkflow, in)
+	id := BulkMappingWorkflowID(in.ProjectID)
+	if in.SourceID != "" {
+		id = BulkMappingSourceWorkflowID(in.ProjectID, in.SourceID)
+	}
+	return c.start(ctx, id, BulkMappingWorkflow, in)
 }
 
 // State describes the latest run of workflow id, with the bulk mapping's

@@ -72,6 +72,24 @@ func (s *unitSuite) TestBulkMappingCompletes() {
 	s.Equal([]int64{0, 10, 20}, []int64{calls[0].AfterID, calls[1].AfterID, calls[2].AfterID})
 }
 
+// A per-source run hands its source to both activities, through
+// continue-as-new too.
+func (s *unitSuite) TestBulkMappingOfOneSourcePassesIt() {
+	var calls []activities.MapChunkInput
+	s.env.OnActivity(bm.CountSourceCodes, mock.Anything, activities.CountSourceCodesInput{ProjectID: "p", SourceID: "s1"}).Return(int64(25), nil).Once()
+	s.env.OnActivity(bm.MapChunk, mock.Anything, mock.Anything).Return(fakeCodes(25, &calls))
+	s.env.ExecuteWorkflow(workflows.BulkMappingWorkflow, workflows.BulkMappingInput{ProjectID: "p", SourceID: "s1", ChunkSize: 10, ChunksPerRun: 2})
+	var can *workflow.ContinueAsNewError
+	s.Require().ErrorAs(s.env.GetWorkflowError(), &can)
+	var next workflows.BulkMappingInput
+	s.NoError(converterDecode(can, &next))
+	s.Equal("s1", next.SourceID)
+	s.Len(calls, 2)
+	for _, c := range calls {
+		s.Equal("s1", c.SourceID)
+	}
+}
+
 func (s *unitSuite) TestBulkMappingContinuesAsNew() {
 	var calls []activities.MapChunkInput
 	s.env.OnActivity(bm.CountSourceCodes, mock.Anything, mock.Anything).Return(int64(100), nil).Once()

@@ -31,7 +31,11 @@ type Operation struct {
 	Description string
 	Tags        []string
 	RequestBody Schema // JSON request body, if any
-	Responses   map[int]Response
+	// RequestForms are request bodies in other media types (e.g.
+	// multipart/form-data for an upload), beside or instead of the JSON
+	// one; keyed by media type.
+	RequestForms map[string]Schema
+	Responses    map[int]Response
 	// Secured marks an operation that needs credentials (Authorization:
 	// Bearer or X-Portiere-API-Key); the router sets it on protected groups.
 	Secured bool
@@ -136,11 +140,15 @@ func (d *Document) operation(path, method string, op Operation) map[string]any {
 	if op.Secured {
 		out["security"] = []any{map[string]any{"bearerAuth": []string{}}, map[string]any{"apiKeyAuth": []string{}}}
 	}
-	if op.RequestBody != nil {
-		out["requestBody"] = map[string]any{
-			"required": true,
-			"content":  map[string]any{"application/json": map[string]any{"schema": op.RequestBody}},
+	if op.RequestBody != nil || len(op.RequestForms) > 0 {
+		content := map[string]any{}
+		if op.RequestBody != nil {
+			content["application/json"] = map[string]any{"schema": op.RequestBody}
 		}
+		for mediaType, s := range op.RequestForms {
+			content[mediaType] = map[string]any{"schema": s}
+		}
+		out["requestBody"] = map[string]any{"required": true, "content": content}
 	}
 	codes := make([]int, 0, len(op.Responses))
 	for c := range op.Responses {

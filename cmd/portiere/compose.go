@@ -161,6 +161,9 @@ func (b *backends) api() (*apiserver.Server, error) {
 	resources := []apiserver.Resource{
 		&apiserver.ConceptSearch{Search: b.search, Cache: c},
 		&apiserver.ConceptDetail{Concepts: b.vocabulary, Cache: c},
+		// Quota: the billing issue's project-count limit plugs in here.
+		&apiserver.ProjectCatalog{Projects: b.tenants},
+		&apiserver.Sources{Projects: b.tenants, Sources: b.jobs, MaxBytes: b.cfg.HTTP.UploadMaxBytes},
 	}
 	if b.temporal != nil {
 		alias := ""
@@ -169,7 +172,7 @@ func (b *backends) api() (*apiserver.Server, error) {
 		}
 		resources = append(resources,
 			&apiserver.WorkflowRuns{Workflows: b.workflows, ElasticsearchAlias: alias, Projects: b.tenants},
-			&apiserver.Projects{Projects: b.tenants, Workflows: b.workflows})
+			&apiserver.Projects{Projects: b.tenants, Workflows: b.workflows, Sources: b.jobs})
 	}
 	// Every route under /api/v1 but POST /auth/token needs credentials, so
 	// the API cannot run without its one authenticator.

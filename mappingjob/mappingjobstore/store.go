@@ -77,24 +77,26 @@ func joinList(l []string) string {
 	return out
 }
 
-// CountSourceCodes counts project's codes.
-func (s *Store) CountSourceCodes(ctx context.Context, project string) (int64, error) {
-	const q = `select count(*) from source_codes where project_id = $1`
+// CountSourceCodes counts project's codes, only those of source (an id)
+// when it is not empty.
+func (s *Store) CountSourceCodes(ctx context.Context, project, source string) (int64, error) {
+	const q = `select count(*) from source_codes where project_id = $1 and ($2 = '' or source_id = nullif($2, '')::uuid)`
 	var n int64
-	err := s.pool.QueryRow(ctx, q, project).Scan(&n)
+	err := s.pool.QueryRow(ctx, q, project, source).Scan(&n)
 	return n, translate(err)
 }
 
 // SourceCodes returns up to limit of project's codes with ID > after, in ID
-// order.
-func (s *Store) SourceCodes(ctx context.Context, project string, after int64, limit int) ([]mappingjob.SourceCode, error) {
+// order; only those of source (an id) when it is not empty.
+func (s *Store) SourceCodes(ctx context.Context, project, source string, after int64, limit int) ([]mappingjob.SourceCode, error) {
 	const q = `
-		select id, source, source_code, source_description, vocabulary_ids, domain_ids
+		select id, coalesce(source_id::text, ''), source, source_code, source_description, vocabulary_ids, domain_ids,
+		       source_count, source_column, specimen, unit, domain_hint, category
 		from source_codes
-		where project_id = $1 and id > $2
+		where project_id = $1 and ($2 = '' or source_id = nullif($2, '')::uuid) and id > $3
 		order by id
-		limit $3`
-	rows, err := s.pool.Query(ctx, q, project, after, limit)
+		limit $4`
+	rows, err := s.pool.Query(ctx, q, project, source, after, limit)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -102,7 +104,8 @@ func (s *Store) SourceCodes(ctx context.Context, project string, after int64, li
 	var out []mappingjob.SourceCode
 	for rows.Next() {
 		var c mappingjob.SourceCode
-		if err := rows.Scan(&c.ID, &c.Source, &c.Code, &c.Description, &c.Vocabularies, &c.Domains); err != nil {
+		if err := rows.Scan(&c.ID, &c.SourceID, &c.Source, &c.Code, &c.Description, &c.Vocabularies, &c.Domains,
+			&c.Count, &c.Column, &c.Specimen, &c.Unit, &c.DomainHint, &c.Category); err != nil {
 			return nil, translate(err)
 		}
 		out = append(out, c)

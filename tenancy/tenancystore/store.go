@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -173,13 +174,14 @@ func collect[T any](rows pgx.Rows, what string, scan func(pgx.Rows) (T, error)) 
 	return out, translate(what, rows.Err())
 }
 
-const projectColumns = `id, organization_id, name, description, status, target_vocabularies, domains,
-	auto_threshold, review_threshold, second_reviewer, coalesce(created_by::text, ''), created_at`
+const projectColumns = `id, organization_id, name, description, target_model, task, source_standard, status,
+	target_vocabularies, domains, auto_threshold, review_threshold, second_reviewer, coalesce(created_by::text, ''), created_at`
 
 func scanProject(row pgx.Row, what string) (tenancy.Project, error) {
 	var p tenancy.Project
 	var rule string
-	err := row.Scan(&p.ID, &p.OrganizationID, &p.Name, &p.Description, &p.Status, &p.Settings.Vocabularies, &p.Settings.Domains,
+	err := row.Scan(&p.ID, &p.OrganizationID, &p.Name, &p.Description, &p.TargetModel, &p.Task, &p.SourceStandard, &p.Status,
+		&p.Settings.Vocabularies, &p.Settings.Domains,
 		&p.Settings.AutoThreshold, &p.Settings.ReviewThreshold, &rule, &p.CreatedBy, &p.CreatedAt)
 	p.Settings.SecondReviewer = tenancy.SecondReviewer(rule)
 	return p, translate(what, err)
@@ -200,22 +202,47 @@ func rule(r tenancy.SecondReviewer) string {
 }
 
 // CreateProject inserts p in its organization; a name already used there
-// is ErrConflict, an unknown organization ErrNotFound.
+// is ErrConflict (naming the project), an unknown organization ErrNotFound,
+// an unknown target model ErrInvalid. An empty TargetModel is
+// tenancy.TargetOMOP54, an empty Task tenancy.DefaultTask.
 func (s *Store) CreateProject(ctx context.Context, p tenancy.Project) (tenancy.Project, error) {
 	if strings.TrimSpace(p.Name) == "" {
 		return tenancy.Project{}, fmt.Errorf("%w: project name is empty", tenancy.ErrInvalid)
+	}
+	if p.TargetModel == "" {
+		p.TargetModel = tenancy.TargetOMOP54
+	}
+	if !slices.Contains(tenancy.TargetModels(), p.TargetModel) {
+		return tenancy.Project{}, fmt.Errorf("%w: target model %q (want one of %s)", tenancy.ErrInvalid, p.TargetModel, strings.Join(tenancy.TargetModels(), ", "))
+	}
+	if p.Task == "" {
+		p.Task = tenancy.DefaultTask
 	}
 	if err := p.Settings.Validate(); err != nil {
 		return tenancy.Project{}, err
 	}
 	q := `
-		insert into projects (organization_id, name, description, target_vocabularies, domains,
-			auto_threshold, review_threshold, second_reviewer, created_by)
-		values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		insert into projects (organization_id, name, description, target_model, task, source_standard,
+			target_vocabularies, domains, auto_threshold, review_threshold, second_reviewer, created_by)
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 		returning ` + projectColumns
 	st := p.Settings
-	return scanProject(s.pool.QueryRow(ctx, q, p.OrganizationID, p.Name, p.Description, listOrEmpty(st.Vocabularies), listOrEmpty(st.Domains),
+	created, err := scanProject(s.pool.QueryRow(ctx, q, p.OrganizationID, p.Name, p.Description, p.TargetModel, p.Task, p.SourceStandard,
+		listOrEmpty(st.Vocabularies), listOrEmpty(st.Domains),
 		st.AutoThreshold, st.ReviewThreshold, rule(st.SecondReviewer), nullString(p.CreatedBy)), "project "+p.Name)
+	if errors.Is(err, tenancy.ErrConflict) {
+		return tenancy.Project{}, fmt.Errorf("%w: the organization already has a project named %q", tenancy.ErrConflict, p.Name)
+	}
+	return created, err
+}
+
+// DeleteProject deletes project id; the foreign keys of every table that
+// references projects cascade, so its sources, source codes, mapping
+// items, review events and project-restricted API keys go with it in the
+// same statement. An unknown or malformed id is ErrNotFound.
+func (s *Store) DeleteProject(ctx context.Context, id string) error {
+	const q = `delete from projects where id = $1`
+	return s.affected(ctx, "project "+id, q, id)
 }
 
 // Project returns the project with id; a malformed id is ErrNotFound.
