@@ -49,6 +49,8 @@ bench: tools ## quality and speed benchmarks (results recorded in docs/benchmark
 	PORTIERE_QUALITY=1 PORTIERE_REQUIRE_TOOLS=1 $(GO) test -count=1 -run 'TestQualityElasticsearch' -bench 'ElasticsearchHybrid125k' -benchtime 1x -timeout 60m -v ./search/ | grep -E 'population|top1=|ElasticsearchHybrid'
 	@echo "make: ESPopulateWorkflow throughput over the development vocabulary"
 	PORTIERE_REQUIRE_TOOLS=1 $(GO) run ./internal/testenv -- $(GO) test -count=1 -run '^$$' -bench 'ESPopulateDev' -benchtime 1x ./workflows/ | grep -E '^Benchmark'
+	@echo "make: recalling 1,000 codes from an organization's memory of reviewed decisions"
+	$(GO) run ./internal/testenv -- $(GO) test -count=1 -run '^$$' -bench 'MemoryRecall' -benchtime 20x ./mappingjob/mappingjobstore/ | grep -E '^Benchmark'
 	@echo "make: vocabulary import speed"
 	PORTIERE_REQUIRE_TOOLS=1 $(GO) run ./internal/testenv -- $(GO) test -count=1 -run '^$$' -bench 'ImportAthenaDev' -benchtime 3x ./vocab/vocabstore/
 

@@ -126,10 +126,18 @@ func (a *BulkMapping) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkR
 	}
 	res.SearchMillis = time.Since(start).Milliseconds()
 
+	// The organization's reviewed decisions come ahead of search.
+	recalled, err := a.jobs.Recall(ctx, mappingjob.MemoryScope{ProjectID: in.ProjectID}, mappingjob.MemoryKeys(codes))
+	if err != nil {
+		return MapChunkResult{}, err
+	}
 	prov := mappingjob.Provenance{mappingjob.ProvenanceEngine: a.engineVersion, mappingjob.ProvenanceIndex: info.Version, mappingjob.ProvenanceWorkflow: in.WorkflowID}
 	items := make([]mappingjob.Item, len(codes))
 	for i, m := range ms {
 		items[i] = itemOf(codes[i], m, prov)
+		if r := recalled[i]; r.Fits(codes[i].Vocabularies, codes[i].Domains) {
+			items[i] = r.Apply(items[i])
+		}
 		switch {
 		case items[i].Error != "":
 			res.Failed++
@@ -181,11 +189,7 @@ func itemOf(c mappingjob.SourceCode, m mapping.Mapping, prov mappingjob.Provenan
 	}
 	it.Candidates = make([]mappingjob.Candidate, len(m.Candidates))
 	for i, cand := range m.Candidates {
-		it.Candidates[i] = mappingjob.Candidate{
-			ConceptID: cand.Concept.ID, ConceptName: cand.Concept.Name,
-			VocabularyID: cand.Concept.Vocabulary, DomainID: cand.Concept.Domain,
-			ConceptClassID: cand.Concept.Class, StandardConcept: cand.Concept.Standard, Score: cand.Score,
-		}
+		it.Candidates[i] = mappingjob.CandidateOf(cand)
 	}
 	if len(m.Candidates) > 0 {
 		it.ConceptID = m.Candidates[0].Concept.ID

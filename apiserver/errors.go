@@ -48,6 +48,8 @@ var errorKinds = []struct {
 	{sourcefile.ErrEncoding, fiber.StatusUnprocessableEntity},
 	{sourcefile.ErrMissingColumn, fiber.StatusUnprocessableEntity},
 	{sourcefile.ErrMalformed, fiber.StatusUnprocessableEntity},
+	{mappingjob.ErrConflict, fiber.StatusConflict},
+	{mappingjob.ErrInvalid, fiber.StatusUnprocessableEntity},
 	{tenancy.ErrForbidden, fiber.StatusForbidden},
 	{search.ErrNotReady, fiber.StatusServiceUnavailable},
 	{workflows.ErrUnavailable, fiber.StatusServiceUnavailable},

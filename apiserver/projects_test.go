@@ -92,7 +92,7 @@ func newProjectAPI(t *testing.T, uploadMax int64) *projectAPI {
 	w.keys["other"] = w.key(t, w.orgB.ID, ownerB.ID, "", credential.ScopeWrite)
 
 	w.s, err = apiserver.New(apiserver.Config{
-		Auth: apiserver.KeyAuth(a),
+		Auth: a,
 		Resources: []apiserver.Resource{
 			&apiserver.ProjectCatalog{Projects: w.store},
 			&apiserver.Sources{Projects: w.store, Sources: w.jobs, MaxBytes: uploadMax},

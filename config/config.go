@@ -40,6 +40,7 @@ type Config struct {
 	Auth          Auth
 	Search        Search
 	HTTP          HTTP
+	Mapping       Mapping
 	Tools         Tools
 	LogLevel      slog.Level
 
@@ -142,6 +143,14 @@ type HTTP struct {
 	UploadMaxBytes int64
 }
 
+// Mapping bounds the synchronous mapping route.
+type Mapping struct {
+	// SyncMaxCodes is MAP_SYNC_MAX_CODES: the most codes one POST
+	// /concepts/map maps synchronously; more are refused (413) in favour
+	// of a project's bulk mapping.
+	SyncMaxCodes int
+}
+
 // Defaults. They match the environment reference in the README.
 const (
 	DefaultDBHost             = "localhost"
@@ -159,6 +168,7 @@ const (
 	DefaultTemporalAddress    = "localhost:7233"
 	DefaultTemporalNamespace  = "default"
 	DefaultAPIPort            = 8000
+	DefaultMapSyncMaxCodes    = 1000
 
 	// MinSecretLength is the shortest JWT_SECRET / API_KEY_SALT accepted:
 	// HS256 wants at least 256 bits of key.
@@ -173,7 +183,7 @@ var Variables = []string{
 	"JWT_SECRET", "API_KEY_SALT", "ADMIN_TOKEN", "EMBEDDING_MODEL", "EMBEDDING_MODEL_PATH", "FAISS_INDEX_PATH",
 	"CORS_ORIGINS", "RATE_LIMIT_PER_MINUTE", "UPLOAD_MAX_BYTES", "LOG_LEVEL",
 	"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "API_PORT",
-	"PORTIERE_TEMPORAL_CLI", "ONNXRUNTIME_LIB",
+	"PORTIERE_TEMPORAL_CLI", "ONNXRUNTIME_LIB", "MAP_SYNC_MAX_CODES",
 }
 
 // required names the variables each mode cannot start without.
@@ -252,6 +262,7 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		RateLimitPerMinute: p.positiveInt("RATE_LIMIT_PER_MINUTE", DefaultRateLimitPerMinute),
 		UploadMaxBytes:     int64(p.positiveInt("UPLOAD_MAX_BYTES", DefaultUploadMaxBytes)),
 	}
+	c.Mapping = Mapping{SyncMaxCodes: p.positiveInt("MAP_SYNC_MAX_CODES", DefaultMapSyncMaxCodes)}
 	c.Tools = Tools{
 		TemporalCLI:    p.str("PORTIERE_TEMPORAL_CLI", ""),
 		ONNXRuntimeLib: p.str("ONNXRUNTIME_LIB", ""),

@@ -23,7 +23,7 @@ func TestLoadDefaults(t *testing.T) {
 	if c.DB.Host != "localhost" || c.DB.Port != 5432 || c.DB.Name != "portiere" || c.DB.User != "portiere" {
 		t.Errorf("db defaults: %+v", c.DB)
 	}
-	if c.HTTP.Port != 8000 || c.HTTP.RateLimitPerMinute != 60 {
+	if c.HTTP.Port != 8000 || c.HTTP.RateLimitPerMinute != 60 || c.Mapping.SyncMaxCodes != DefaultMapSyncMaxCodes {
 		t.Errorf("http defaults: %+v", c.HTTP)
 	}
 	if got := strings.Join(c.HTTP.CORSOrigins, ","); got != DefaultCORSOrigins {
@@ -69,6 +69,7 @@ func TestLoadInvalidValuesNameTheVariable(t *testing.T) {
 		"REDIS_PORT":            "-1",
 		"LOG_LEVEL":             "loud",
 		"RATE_LIMIT_PER_MINUTE": "0",
+		"MAP_SYNC_MAX_CODES":    "many",
 		"EMBEDDING_MODEL":       "bert",
 		"ELASTICSEARCH_URL":     "localhost:9200",
 		"CORS_ORIGINS":          "http://ok.example,notaurl",

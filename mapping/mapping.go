@@ -40,6 +40,10 @@ type Options struct {
 	TopK    int
 	Filter  search.Filter
 	Workers int // 0 means GOMAXPROCS
+	// Thresholds, when not zero, route each term with these auto and
+	// review thresholds (a zero field takes its default) instead of the
+	// engine's own.
+	Thresholds search.Thresholds
 	// Progress, when set, is called from time to time with the number of
 	// terms mapped so far; calls never overlap.
 	Progress func(done, total int)
@@ -104,5 +108,9 @@ func MapOne(ctx context.Context, e *search.Engine, t SourceTerm, opts Options) M
 	if err != nil {
 		return Mapping{Term: t, Status: search.RouteManual, Err: err}
 	}
-	return Mapping{Term: t, Candidates: res.Candidates, Confidence: res.Confidence, Status: res.Route}
+	route := res.Route
+	if opts.Thresholds != (search.Thresholds{}) {
+		route = res.RouteWith(opts.Thresholds)
+	}
+	return Mapping{Term: t, Candidates: res.Candidates, Confidence: res.Confidence, Status: route}
 }

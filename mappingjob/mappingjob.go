@@ -127,7 +127,12 @@ const (
 type ReviewStatus string
 
 // The review decisions. Pending items are the engine's proposal.
+// ReviewUnset is the SDK's null review_decision ("no decision recorded",
+// its policy then trusts the method): an item pushed so is pending for
+// review and every query, and reads back with Review ReviewUnset while it
+// stays pending.
 const (
+	ReviewUnset      ReviewStatus = ""
 	ReviewPending    ReviewStatus = "pending"
 	ReviewApproved   ReviewStatus = "approved"
 	ReviewRejected   ReviewStatus = "rejected"
@@ -147,8 +152,8 @@ type Candidate struct {
 	ConceptClassID    string          `json:"concept_class_id"`
 	StandardConcept   string          `json:"standard_concept"`
 	Score             float64         `json:"score"`
-	RRFScore          *float64        `json:"rrf_score,omitempty"`
-	CrossEncoderScore *float64        `json:"cross_encoder_score,omitempty"`
+	RRFScore          *float64        `json:"rrf_score"`
+	CrossEncoderScore *float64        `json:"cross_encoder_score"`
 	Explanation       json.RawMessage `json:"explanation,omitempty"`
 }
 
@@ -244,4 +249,7 @@ type Store interface {
 	UpsertItems(ctx context.Context, project string, items []Item) error
 	// CountItems tallies project's items.
 	CountItems(ctx context.Context, project string) (Counts, error)
+	// Memory is the organization's memory of reviewed decisions, which
+	// a bulk mapping consults before search.
+	Memory
 }

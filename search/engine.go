@@ -80,6 +80,19 @@ type Result struct {
 	Route      Route
 }
 
+// RouteWith is r's route under thresholds t (zero fields take the
+// defaults): what Search does with the engine's thresholds, for callers
+// that route with their own (a request's auto and review thresholds).
+func (r Result) RouteWith(t Thresholds) Route {
+	route := t.Route(r.Confidence)
+	if route == RouteAuto && (r.Kind == TermUnknown || r.Conflict) {
+		// Without knowing what the term is, or when its text and its
+		// context disagree, a person confirms.
+		route = RouteReview
+	}
+	return route
+}
+
 // Options configure an Engine. The zero value is lexical-only with default
 // weights.
 type Options struct {
@@ -581,12 +594,7 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	}
 	res := Result{Kind: kind, Conflict: conflict}
 	res.Confidence = e.cal.confidence(out, kind)
-	res.Route = e.opts.Thresholds.Route(res.Confidence)
-	if res.Route == RouteAuto && (kind == TermUnknown || conflict) {
-		// Without knowing what the term is, or when its text and its
-		// context disagree, a person confirms.
-		res.Route = RouteReview
-	}
+	res.Route = res.RouteWith(e.opts.Thresholds)
 	if len(out) > q.Limit {
 		out = out[:q.Limit]
 	}

@@ -164,6 +164,9 @@ func (b *backends) api() (*apiserver.Server, error) {
 		// Quota: the billing issue's project-count limit plugs in here.
 		&apiserver.ProjectCatalog{Projects: b.tenants},
 		&apiserver.Sources{Projects: b.tenants, Sources: b.jobs, MaxBytes: b.cfg.HTTP.UploadMaxBytes},
+		// Meter: the billing meter of mapped items plugs in here.
+		&apiserver.ConceptMapping{Search: b.search, Memory: b.jobs, MaxCodes: b.cfg.Mapping.SyncMaxCodes},
+		&apiserver.ConceptItems{Projects: b.tenants, Items: b.jobs},
 	}
 	if b.temporal != nil {
 		alias := ""

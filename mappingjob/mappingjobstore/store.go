@@ -141,6 +141,7 @@ func (s *Store) UpsertItems(ctx context.Context, project string, items []mapping
 		    inference_method = excluded.inference_method,
 		    error = excluded.error,
 		    provenance = excluded.provenance,
+		    review_unset = false, -- an engine proposal is pending, not the SDK's "no decision"
 		    revision = concept_mapping_items.revision + 1,
 		    updated_at = now()
 		where concept_mapping_items.review_status = 'pending'`
@@ -205,7 +206,8 @@ func (s *Store) CountItems(ctx context.Context, project string) (mappingjob.Coun
 const itemColumns = `id, source, source_code, source_description, source_column, source_count, coalesce(concept_id, 0),
 	coalesce(target_concept_name, ''), coalesce(target_vocabulary_id, ''), coalesce(target_domain_id, ''),
 	candidates, confidence, method, coalesce(inference_method, ''),
-	coalesce(error, ''), provenance, review_status, coalesce(decided_by::text, ''), decided_at, revision`
+	coalesce(error, ''), provenance, case when review_unset and review_status = 'pending' then '' else review_status end,
+	coalesce(decided_by::text, ''), decided_at, revision`
 
 func scanItem(row pgx.Row) (mappingjob.Item, error) {
 	var it mappingjob.Item
@@ -319,6 +321,8 @@ func translate(err error) error {
 		switch pe.Code {
 		case "23503", "22P02": // foreign_key_violation, invalid_text_representation (uuid)
 			return fmt.Errorf("%w: project: %s", mappingjob.ErrNotFound, pe.Message)
+		case "23505": // unique_violation: a concurrent writer created the item first
+			return fmt.Errorf("%w: %s", mappingjob.ErrConflict, pe.Message)
 		}
 	}
 	return fmt.Errorf("mappingjob: %w", err)
