@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -37,6 +38,9 @@ var errorKinds = []struct {
 	{credential.ErrForbidden, fiber.StatusForbidden},
 	{tenancy.ErrNotFound, fiber.StatusNotFound},
 	{mappingjob.ErrNotFound, fiber.StatusNotFound},
+	{mappingjob.ErrInvalid, fiber.StatusUnprocessableEntity},
+	{mappingjob.ErrConflict, fiber.StatusConflict},
+	{mappingjob.ErrSameReviewer, fiber.StatusConflict},
 	{vocab.ErrNotFound, fiber.StatusNotFound},
 	{workflows.ErrNotFound, fiber.StatusNotFound},
 	{tenancy.ErrInvalid, fiber.StatusUnprocessableEntity},
@@ -85,9 +89,35 @@ func statusOf(err error) (status int, detail string, internal bool) {
 	return fiber.StatusInternalServerError, "internal server error", true
 }
 
+// FieldError is one entry of a 422 whose detail is a list, the shape the
+// SDK's Review API doc (FastAPI's validation errors) shows: where (loc,
+// e.g. ["body", "target_concept_id"]), what (msg) and its kind (type, e.g.
+// "value_error.missing").
+type FieldError struct {
+	Loc  []string `json:"loc"`
+	Msg  string   `json:"msg"`
+	Type string   `json:"type"`
+}
+
+// FieldErrors is a 422 answered as {"detail": [FieldError, ...]}; the
+// review routes answer their validation errors so.
+type FieldErrors []FieldError
+
+func (e FieldErrors) Error() string {
+	parts := make([]string, len(e))
+	for i, f := range e {
+		parts[i] = strings.Join(f.Loc, ".") + ": " + f.Msg
+	}
+	return strings.Join(parts, "; ")
+}
+
 // errorHandler turns any error a handler returns into {"detail": ...}.
 // Unexpected and unavailable errors are logged with the request id.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	var fields FieldErrors
+	if errors.As(err, &fields) {
+		return c.Status(fiber.StatusUnprocessableEntity).JSON(fiber.Map{"detail": fields})
+	}
 	status, detail, internal := statusOf(err)
 	if internal {
 		s.cfg.Logger.Error("request failed", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "status", status, "error", err)

@@ -34,6 +34,38 @@ type conceptItem struct {
 	DecidedBy          *string                `json:"decided_by"`
 	DecidedAt          *time.Time             `json:"decided_at"`
 	Error              *string                `json:"error"`
+	// The second-reviewer rule: open, awaiting_second_review, flagged
+	// (two reviewers disagree) or final, with the votes kept meanwhile.
+	ReviewState    string   `json:"review_state"`
+	Flagged        bool     `json:"flagged"`
+	FirstDecision  *voteDTO `json:"first_decision"`
+	SecondDecision *voteDTO `json:"second_decision"`
+}
+
+// voteDTO is one reviewer's vote kept on an item under the second-reviewer
+// rule.
+type voteDTO struct {
+	Reviewer     string    `json:"reviewer"`
+	Action       string    `json:"action"`
+	ConceptID    *int32    `json:"concept_id"`
+	ConceptName  *string   `json:"concept_name"`
+	VocabularyID *string   `json:"vocabulary_id"`
+	DomainID     *string   `json:"domain_id"`
+	Comment      string    `json:"comment"`
+	At           time.Time `json:"at"`
+}
+
+func voteOf(v *mappingjob.Vote) *voteDTO {
+	if v == nil {
+		return nil
+	}
+	d := &voteDTO{Reviewer: v.Reviewer, Action: string(v.Action), ConceptName: nullable(v.ConceptName),
+		VocabularyID: nullable(v.VocabularyID), DomainID: nullable(v.DomainID), Comment: v.Comment, At: v.At}
+	if v.ConceptID != 0 {
+		id := v.ConceptID
+		d.ConceptID = &id
+	}
+	return d
 }
 
 // conceptItemOf is the response DTO of it.
@@ -45,6 +77,7 @@ func conceptItemOf(it mappingjob.Item) conceptItem {
 		Confidence: it.Confidence, Method: string(it.Method), InferenceMethod: nullable(string(it.InferenceMethod)),
 		ReviewDecision: nullable(string(it.Review)), Candidates: it.Candidates, Provenance: it.Provenance,
 		Revision: it.Revision, DecidedBy: nullable(it.DecidedBy), DecidedAt: it.DecidedAt, Error: nullable(it.Error),
+		ReviewState: string(it.State()), Flagged: it.Flagged, FirstDecision: voteOf(it.FirstDecision), SecondDecision: voteOf(it.SecondDecision),
 	}
 	if it.ConceptID != 0 {
 		id := it.ConceptID
@@ -82,6 +115,19 @@ func conceptItemSchema() openapi.Schema {
 			"provenance": openapi.Schema{"type": "object"},
 			"revision":   openapi.Schema{"type": "integer"},
 			"decided_by": nstr, "decided_at": openapi.Schema{"type": "string", "format": "date-time", "nullable": true},
-			"error": nstr,
+			"error":          nstr,
+			"review_state":   openapi.Schema{"type": "string", "enum": []string{"open", "awaiting_second_review", "flagged", "final"}},
+			"flagged":        openapi.Schema{"type": "boolean"},
+			"first_decision": voteSchema(), "second_decision": voteSchema(),
 		}}
+}
+
+// voteSchema documents voteDTO.
+func voteSchema() openapi.Schema {
+	nstr := openapi.Schema{"type": "string", "nullable": true}
+	return openapi.Schema{"type": "object", "nullable": true, "properties": map[string]any{
+		"reviewer": openapi.Schema{"type": "string"}, "action": openapi.Schema{"type": "string", "enum": []string{"approve", "reject", "override"}},
+		"concept_id": openapi.Schema{"type": "integer", "nullable": true}, "concept_name": nstr, "vocabulary_id": nstr, "domain_id": nstr,
+		"comment": openapi.Schema{"type": "string"}, "at": openapi.Schema{"type": "string", "format": "date-time"},
+	}}
 }

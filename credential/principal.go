@@ -74,7 +74,7 @@ func ParseScope(s string) (Scope, error) {
 // organisation's project is simply not found (404) before these run.
 type Principal struct {
 	OrganizationID string
-	UserID         string // set when a user is signed in
+	UserID         string // the signed-in user, or the user who created the API key presented
 	KeyID          string // set when an API key, or a token issued for one, was presented
 	Role           Role
 	Scope          Scope

@@ -33,6 +33,9 @@ type Claims struct {
 	Role           Role   `json:"role"`
 	Scope          Scope  `json:"scope"`
 	ProjectID      string `json:"project_id,omitempty"`
+	// UserID is the key's creator, read from the key store on every use
+	// like Role (not part of the token).
+	UserID string `json:"-"`
 	jwt.RegisteredClaims
 }
 
@@ -51,10 +54,13 @@ type KeyRecord struct {
 	ID             string
 	OrganizationID string
 	ProjectID      string // empty: organisation-wide
-	Role           Role
-	Scope          Scope
-	Hash           KeyHash
-	RevokedAt      time.Time
+	// UserID is the user who created the key and whom it acts for (the
+	// principal's UserID); empty for a system key.
+	UserID    string
+	Role      Role
+	Scope     Scope
+	Hash      KeyHash
+	RevokedAt time.Time
 }
 
 // Revoked reports whether the key has been revoked.
@@ -62,7 +68,7 @@ func (k KeyRecord) Revoked() bool { return !k.RevokedAt.IsZero() }
 
 // principal is the caller a request made with this key acts as.
 func (k KeyRecord) principal() Principal {
-	return Principal{OrganizationID: k.OrganizationID, KeyID: k.ID, Role: k.Role, Scope: k.Scope, ProjectID: k.ProjectID}
+	return Principal{OrganizationID: k.OrganizationID, UserID: k.UserID, KeyID: k.ID, Role: k.Role, Scope: k.Scope, ProjectID: k.ProjectID}
 }
 
 // KeyLookup finds an API key by its id. It returns ErrKeyNotFound when there
@@ -190,13 +196,13 @@ func (s *TokenService) Verify(ctx context.Context, raw string) (Claims, error) {
 	case key.OrganizationID != claims.OrganizationID:
 		return Claims{}, unauthenticated("access token invalid")
 	}
-	claims.Role, claims.Scope, claims.ProjectID = key.Role, key.Scope, key.ProjectID
+	claims.Role, claims.Scope, claims.ProjectID, claims.UserID = key.Role, key.Scope, key.ProjectID, key.UserID
 	return claims, nil
 }
 
 // Principal returns the caller c's token acts as.
 func (c Claims) Principal() Principal {
-	return Principal{OrganizationID: c.OrganizationID, KeyID: c.KeyID, Role: c.Role, Scope: c.Scope, ProjectID: c.ProjectID}
+	return Principal{OrganizationID: c.OrganizationID, UserID: c.UserID, KeyID: c.KeyID, Role: c.Role, Scope: c.Scope, ProjectID: c.ProjectID}
 }
 
 // NewTokenID returns 128 random bits in base32, used as the jti claim so

@@ -202,24 +202,42 @@ type Item struct {
 	DecidedBy string
 	DecidedAt *time.Time
 	Revision  int
+
+	// Under the second-reviewer rule: the first reviewer's vote while the
+	// item awaits a second, different reviewer; the second's when it
+	// disagreed, with Flagged set until a project admin resolves the item.
+	FirstDecision  *Vote
+	SecondDecision *Vote
+	Flagged        bool
 }
 
-// Decision is a reviewer's decision on the item with Source and Code.
-// Approve takes candidate CandidateIndex (0: the first); Override sets
-// ConceptID; Reject and Unmapped clear the target. Revision is the one the
-// reviewer saw: a store refuses the decision with ErrConflict when the item
-// has changed since.
+// Decision is a reviewer's decision on an item: the one with ItemID, or
+// when that is 0 the one with Source and Code. Approve accepts the item's
+// target (its rank-1 candidate when it has none); Override sets ConceptID;
+// Reject clears the target (method unmapped). Revision, when not 0, is the
+// one the reviewer saw: a store refuses the decision with ErrConflict when
+// the item has changed since. Apply says how the second-reviewer rule
+// weighs the decision.
 type Decision struct {
-	Source, Code   string
-	Review         ReviewStatus // approved, rejected or overridden
-	Unmapped       bool         // with Review rejected: no valid mapping exists (method unmapped)
-	CandidateIndex int
-	ConceptID      int32
+	ItemID       int64
+	Source, Code string
+	Review       ReviewStatus // approved, rejected or overridden
+	ConceptID    int32
 	// The overriding concept's name, vocabulary and domain (the caller
 	// resolves them from the vocabulary).
 	ConceptName, VocabularyID, DomainID string
-	DecidedBy                           string
-	Revision                            int
+	// DecidedBy is the deciding user's id ("" for a system key or the
+	// operator); Actor names whoever decided for the audit trail and the
+	// second-reviewer rule (a user id, "key:<id>" or "operator").
+	DecidedBy string
+	Actor     string
+	Comment   string
+	Revision  int
+	// SecondReview: the project's rule sends this decision to a second
+	// reviewer (SecondReviewRule). Adjudication: the decider may settle a
+	// flagged item (a project admin); it changes nothing on other items.
+	SecondReview bool
+	Adjudication bool
 }
 
 // Counts tallies a project's items by method.
@@ -245,7 +263,8 @@ type Store interface {
 	SourceCodes(ctx context.Context, project, source string, after int64, limit int) ([]SourceCode, error)
 	// UpsertItems writes items for project as pending proposals,
 	// replacing pending ones with the same source and code (their revision
-	// grows); items a reviewer has decided are kept.
+	// grows); items a reviewer has decided, or that await a second
+	// reviewer or are flagged, are kept.
 	UpsertItems(ctx context.Context, project string, items []Item) error
 	// CountItems tallies project's items.
 	CountItems(ctx context.Context, project string) (Counts, error)

@@ -167,6 +167,8 @@ func (b *backends) api() (*apiserver.Server, error) {
 		// Meter: the billing meter of mapped items plugs in here.
 		&apiserver.ConceptMapping{Search: b.search, Memory: b.jobs, MaxCodes: b.cfg.Mapping.SyncMaxCodes},
 		&apiserver.ConceptItems{Projects: b.tenants, Items: b.jobs},
+		&apiserver.Review{Projects: b.tenants, Items: b.jobs, Concepts: b.vocabulary},
+		&apiserver.Exports{Projects: b.tenants, Items: b.jobs},
 	}
 	if b.temporal != nil {
 		alias := ""

@@ -115,7 +115,8 @@ func (s *Store) SourceCodes(ctx context.Context, project, source string, after i
 
 // UpsertItems writes items for project in one statement, as pending
 // proposals: an item with the source and code of a pending one replaces it
-// and increments its revision; one a reviewer has decided is left as is.
+// and increments its revision; one a reviewer has decided, or one awaiting
+// a second reviewer or flagged, is left as is.
 // The target's name, vocabulary and domain are the rank-1 candidate's, and
 // inference_method is the method proposed.
 func (s *Store) UpsertItems(ctx context.Context, project string, items []mappingjob.Item) error {
@@ -144,7 +145,8 @@ func (s *Store) UpsertItems(ctx context.Context, project string, items []mapping
 		    review_unset = false, -- an engine proposal is pending, not the SDK's "no decision"
 		    revision = concept_mapping_items.revision + 1,
 		    updated_at = now()
-		where concept_mapping_items.review_status = 'pending'`
+		where concept_mapping_items.review_status = 'pending'
+		  and concept_mapping_items.first_decision is null and not concept_mapping_items.flagged`
 	if len(items) == 0 {
 		return nil
 	}
@@ -207,15 +209,17 @@ const itemColumns = `id, source, source_code, source_description, source_column,
 	coalesce(target_concept_name, ''), coalesce(target_vocabulary_id, ''), coalesce(target_domain_id, ''),
 	candidates, confidence, method, coalesce(inference_method, ''),
 	coalesce(error, ''), provenance, case when review_unset and review_status = 'pending' then '' else review_status end,
-	coalesce(decided_by::text, ''), decided_at, revision`
+	coalesce(decided_by::text, ''), decided_at, revision,
+	first_decision, second_decision, flagged`
 
 func scanItem(row pgx.Row) (mappingjob.Item, error) {
 	var it mappingjob.Item
 	var cand, prov []byte
 	var method, inferred, review string
+	var first, second []byte
 	if err := row.Scan(&it.ID, &it.Source, &it.Code, &it.Description, &it.SourceColumn, &it.SourceCount, &it.ConceptID,
 		&it.TargetName, &it.TargetVocabulary, &it.TargetDomain, &cand, &it.Confidence, &method, &inferred, &it.Error, &prov,
-		&review, &it.DecidedBy, &it.DecidedAt, &it.Revision); err != nil {
+		&review, &it.DecidedBy, &it.DecidedAt, &it.Revision, &first, &second, &it.Flagged); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return it, fmt.Errorf("%w: mapping item", mappingjob.ErrNotFound)
 		}
@@ -227,6 +231,18 @@ func scanItem(row pgx.Row) (mappingjob.Item, error) {
 	}
 	if err := json.Unmarshal(prov, &it.Provenance); err != nil {
 		return it, fmt.Errorf("mappingjob: provenance of %s: %w", it.Code, err)
+	}
+	for _, v := range []struct {
+		raw []byte
+		to  **mappingjob.Vote
+	}{{first, &it.FirstDecision}, {second, &it.SecondDecision}} {
+		if len(v.raw) == 0 {
+			continue
+		}
+		*v.to = new(mappingjob.Vote)
+		if err := json.Unmarshal(v.raw, *v.to); err != nil {
+			return it, fmt.Errorf("mappingjob: review votes of %s: %w", it.Code, err)
+		}
 	}
 	return it, nil
 }
@@ -255,59 +271,6 @@ func (s *Store) Items(ctx context.Context, project string) ([]mappingjob.Item, e
 func (s *Store) Item(ctx context.Context, project, source, code string) (mappingjob.Item, error) {
 	q := `select ` + itemColumns + ` from concept_mapping_items where project_id = $1 and source = $2 and source_code = $3`
 	return scanItem(s.pool.QueryRow(ctx, q, project, source, code))
-}
-
-// Decide records d on project's item and returns the item as decided: its
-// revision grows by one, DecidedBy and DecidedAt are set. It returns
-// ErrNotFound for an unknown item, ErrConflict when the item's revision is
-// not d.Revision, ErrInvalid when d does not fit the item.
-func (s *Store) Decide(ctx context.Context, project string, d mappingjob.Decision) (mappingjob.Item, error) {
-	cur, err := s.Item(ctx, project, d.Source, d.Code)
-	if err != nil {
-		return mappingjob.Item{}, err
-	}
-	if cur.Revision != d.Revision {
-		return mappingjob.Item{}, fmt.Errorf("%w: revision %d, not %d", mappingjob.ErrConflict, cur.Revision, d.Revision)
-	}
-	target, method := cur.ConceptID, cur.Method
-	name, vocabulary, domain := cur.TargetName, cur.TargetVocabulary, cur.TargetDomain
-	switch d.Review {
-	case mappingjob.ReviewApproved:
-		if d.CandidateIndex < 0 || (len(cur.Candidates) > 0 && d.CandidateIndex >= len(cur.Candidates)) {
-			return mappingjob.Item{}, fmt.Errorf("%w: no candidate %d", mappingjob.ErrInvalid, d.CandidateIndex)
-		}
-		if len(cur.Candidates) > 0 {
-			c := cur.Candidates[d.CandidateIndex]
-			target, name, vocabulary, domain = c.ConceptID, c.ConceptName, c.VocabularyID, c.DomainID
-		}
-	case mappingjob.ReviewOverridden:
-		if d.ConceptID <= 0 {
-			return mappingjob.Item{}, fmt.Errorf("%w: an override needs a concept id", mappingjob.ErrInvalid)
-		}
-		target, method = d.ConceptID, mappingjob.MethodOverride
-		name, vocabulary, domain = d.ConceptName, d.VocabularyID, d.DomainID
-	case mappingjob.ReviewRejected:
-		target, name, vocabulary, domain = 0, "", "", ""
-		if d.Unmapped {
-			method = mappingjob.MethodUnmapped
-		}
-	default:
-		return mappingjob.Item{}, fmt.Errorf("%w: decision %q", mappingjob.ErrInvalid, d.Review)
-	}
-	q := `
-		update concept_mapping_items
-		set review_status = $5, concept_id = nullif($6, 0), method = $7, decided_by = nullif($8, '')::uuid,
-		    target_concept_name = nullif($9, ''), target_vocabulary_id = nullif($10, ''), target_domain_id = nullif($11, ''),
-		    decided_at = now(), revision = revision + 1, updated_at = now()
-		where project_id = $1 and source = $2 and source_code = $3 and revision = $4
-		returning ` + itemColumns
-	it, err := scanItem(s.pool.QueryRow(ctx, q, project, d.Source, d.Code, d.Revision, string(d.Review), target, string(method), d.DecidedBy,
-		name, vocabulary, domain))
-	if errors.Is(err, mappingjob.ErrNotFound) {
-		// The row exists (read above): another decision came first.
-		return mappingjob.Item{}, fmt.Errorf("%w: decided concurrently", mappingjob.ErrConflict)
-	}
-	return it, err
 }
 
 // translate maps PostgreSQL errors to mappingjob's: an unknown project

@@ -2,6 +2,7 @@ package mappingjobstore_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -61,25 +62,40 @@ func TestItemLifecycle(t *testing.T) {
 	if _, err := s.Decide(ctx, p.ID, mappingjob.Decision{Source: "S", Code: "A", Review: mappingjob.ReviewApproved, Revision: 1}); !errors.Is(err, mappingjob.ErrConflict) {
 		t.Fatalf("stale revision: %v, want ErrConflict", err)
 	}
-	got, err := s.Decide(ctx, p.ID, mappingjob.Decision{Source: "S", Code: "A", Review: mappingjob.ReviewApproved, CandidateIndex: 1, DecidedBy: reviewer.ID, Revision: 2})
+	got, err := s.Decide(ctx, p.ID, mappingjob.Decision{Source: "S", Code: "A", Review: mappingjob.ReviewApproved, DecidedBy: reviewer.ID, Actor: reviewer.ID, Revision: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Review != mappingjob.ReviewApproved || got.ConceptID != 22 || got.DecidedBy != reviewer.ID || got.DecidedAt == nil || got.Revision != 3 || len(got.Candidates) != 2 {
+	if got.Review != mappingjob.ReviewApproved || got.ConceptID != 11 || got.Method != mappingjob.MethodAuto || got.DecidedBy != reviewer.ID ||
+		got.DecidedAt == nil || got.Revision != 3 || len(got.Candidates) != 2 {
 		t.Errorf("approved: %+v", got)
 	}
-	got, err = s.Decide(ctx, p.ID, mappingjob.Decision{Source: "S", Code: "B", Review: mappingjob.ReviewOverridden, ConceptID: 4029098, Revision: 2})
+	got, err = s.Decide(ctx, p.ID, mappingjob.Decision{Source: "S", Code: "B", Review: mappingjob.ReviewOverridden, ConceptID: 4029098, Actor: "operator", Revision: 2})
 	if err != nil || got.Method != mappingjob.MethodOverride || got.ConceptID != 4029098 || got.Review != mappingjob.ReviewOverridden || got.DecidedBy != "" {
 		t.Errorf("overridden: %+v %v", got, err)
 	}
-	got, err = s.Decide(ctx, p.ID, mappingjob.Decision{Source: "S", Code: "C", Review: mappingjob.ReviewRejected, Unmapped: true, Revision: 2})
-	if err != nil || got.Method != mappingjob.MethodUnmapped || got.ConceptID != 0 || got.Review != mappingjob.ReviewRejected {
+	c0, _ := s.Item(ctx, p.ID, "S", "C")
+	got, err = s.Decide(ctx, p.ID, mappingjob.Decision{ItemID: c0.ID, Review: mappingjob.ReviewRejected, Actor: "operator"})
+	if err != nil || got.Code != "C" || got.Method != mappingjob.MethodUnmapped || got.ConceptID != 0 || got.Review != mappingjob.ReviewRejected {
 		t.Errorf("rejected as unmapped: %+v %v", got, err)
 	}
+	// Every decision wrote its audit row, before and after.
+	for code, action := range map[string]string{"A": "approve", "B": "override", "C": "reject"} {
+		it, _ := s.Item(ctx, p.ID, "S", code)
+		h, err := s.History(ctx, p.ID, mappingjob.KindConcept, it.ID)
+		if err != nil || len(h) != 1 || h[0].Action != action {
+			t.Fatalf("%s history: %+v %v", code, h, err)
+		}
+		var before, after mappingjob.Snapshot
+		if json.Unmarshal(h[0].Before, &before) != nil || json.Unmarshal(h[0].After, &after) != nil ||
+			before.ReviewDecision != mappingjob.ReviewPending || after.ReviewDecision != it.Review || after.Revision != 3 {
+			t.Errorf("%s audit row: %s → %s", code, h[0].Before, h[0].After)
+		}
+	}
 	for _, d := range []mappingjob.Decision{
-		{Source: "S", Code: "A", Review: mappingjob.ReviewOverridden, Revision: 3},                  // no concept
-		{Source: "S", Code: "A", Review: "maybe", Revision: 3},                                      // unknown decision
-		{Source: "S", Code: "A", Review: mappingjob.ReviewApproved, CandidateIndex: 5, Revision: 3}, // no such candidate
+		{Source: "S", Code: "A", Review: mappingjob.ReviewOverridden, Actor: "operator", Revision: 3}, // no concept
+		{Source: "S", Code: "A", Review: "maybe", Actor: "operator", Revision: 3},                     // unknown decision
+		{Source: "S", Code: "A", Review: mappingjob.ReviewApproved, Revision: 3},                      // nobody decided
 	} {
 		if _, err := s.Decide(ctx, p.ID, d); !errors.Is(err, mappingjob.ErrInvalid) {
 			t.Errorf("%+v: %v, want ErrInvalid", d, err)
@@ -101,7 +117,7 @@ func TestItemLifecycle(t *testing.T) {
 		}
 	}
 	c, err := s.CountItems(ctx, p.ID)
-	if err != nil || c.Total != 3 || c.Review != 1 || c.Auto != 0 {
+	if err != nil || c.Total != 3 || c.Review != 0 || c.Auto != 1 {
 		t.Errorf("counts %+v %v", c, err)
 	}
 }

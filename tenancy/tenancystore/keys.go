@@ -30,7 +30,7 @@ func (s *Store) Keys() KeyStore { return KeyStore{store: s} }
 
 const keyRecordQuery = `
 	select k.id, k.organization_id, coalesce(k.project_id::text, ''), k.key_hash, k.scopes,
-		k.expires_at, k.revoked_at, k.user_id is null, coalesce(m.role, '')
+		k.expires_at, k.revoked_at, k.user_id is null, coalesce(m.role, ''), coalesce(k.user_id::text, '')
 	from api_keys k
 	left join memberships m on m.organization_id = k.organization_id and m.user_id = k.user_id
 	where `
@@ -59,7 +59,7 @@ func (k KeyStore) record(row pgx.Row) (credential.KeyRecord, error) {
 		expires, revoked *time.Time
 		system           bool
 	)
-	err := row.Scan(&r.ID, &r.OrganizationID, &r.ProjectID, &hash, &scopes, &expires, &revoked, &system, &role)
+	err := row.Scan(&r.ID, &r.OrganizationID, &r.ProjectID, &hash, &scopes, &expires, &revoked, &system, &role, &r.UserID)
 	if err = translate("API key", err); err != nil {
 		if errors.Is(err, tenancy.ErrNotFound) {
 			return credential.KeyRecord{}, credential.ErrKeyNotFound

@@ -40,13 +40,14 @@ func TestKeysResolveForTheAuthenticator(t *testing.T) {
 		role    credential.Role
 		scope   credential.Scope
 		revoked bool
+		user    string
 	}{
-		{"viewer's write key acts as viewer", store(viewer.ID, []string{"write"}, nil), credential.RoleViewer, credential.ScopeWrite, false},
-		{"system read key acts as admin", store("", []string{"read"}, nil), credential.RoleAdmin, credential.ScopeRead, false},
-		{"expired key reads as revoked", store("", []string{"write"}, &past), credential.RoleAdmin, credential.ScopeWrite, true},
+		{"viewer's write key acts as viewer", store(viewer.ID, []string{"write"}, nil), credential.RoleViewer, credential.ScopeWrite, false, viewer.ID},
+		{"system read key acts as admin", store("", []string{"read"}, nil), credential.RoleAdmin, credential.ScopeRead, false, ""},
+		{"expired key reads as revoked", store("", []string{"write"}, &past), credential.RoleAdmin, credential.ScopeWrite, true, ""},
 	} {
 		rec, err := keys.KeyByHash(ctx, hasher.Hash(c.key))
-		if err != nil || rec.Role != c.role || rec.Scope != c.scope || rec.Revoked() != c.revoked || rec.OrganizationID != org.ID {
+		if err != nil || rec.Role != c.role || rec.Scope != c.scope || rec.Revoked() != c.revoked || rec.OrganizationID != org.ID || rec.UserID != c.user {
 			t.Errorf("%s: %+v %v", c.name, rec, err)
 			continue
 		}
