@@ -7,7 +7,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/portiere/portiere/credential"
+	"github.com/portiere/portiere/crossmap"
 	"github.com/portiere/portiere/mappingjob"
+	"github.com/portiere/portiere/schemamap"
 	"github.com/portiere/portiere/search"
 	"github.com/portiere/portiere/sourcefile"
 	"github.com/portiere/portiere/tenancy"
@@ -43,6 +45,13 @@ var errorKinds = []struct {
 	{mappingjob.ErrSameReviewer, fiber.StatusConflict},
 	{vocab.ErrNotFound, fiber.StatusNotFound},
 	{workflows.ErrNotFound, fiber.StatusNotFound},
+	{schemamap.ErrNotFound, fiber.StatusNotFound},
+	{crossmap.ErrNotFound, fiber.StatusNotFound},
+	{schemamap.ErrInvalid, fiber.StatusUnprocessableEntity},
+	{schemamap.ErrUnsupportedModel, fiber.StatusUnprocessableEntity},
+	{crossmap.ErrInvalid, fiber.StatusUnprocessableEntity},
+	{schemamap.ErrConflict, fiber.StatusConflict},
+	{crossmap.ErrConflict, fiber.StatusConflict},
 	{tenancy.ErrInvalid, fiber.StatusUnprocessableEntity},
 	{search.ErrEmptyQuery, fiber.StatusUnprocessableEntity},
 	{tenancy.ErrConflict, fiber.StatusConflict},

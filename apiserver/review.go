@@ -176,7 +176,7 @@ func approvedSchema() openapi.Schema {
 
 func fieldErrorsSchema() openapi.Schema {
 	return openapi.Schema{"type": "object", "required": []string{"detail"}, "properties": map[string]any{
-		"detail": openapi.Schema{"type": "array", "items": openapi.Schema{"type": "object", "properties": map[string]any{
+		"detail": openapi.Schema{"type": "array", "items": openapi.Schema{"type": "object", "required": []string{"loc", "msg", "type"}, "properties": map[string]any{
 			"loc": openapi.Schema{"type": "array", "items": openapi.Schema{"type": "string"}},
 			"msg": openapi.Schema{"type": "string"}, "type": openapi.Schema{"type": "string"}}}}}}
 }

@@ -15,8 +15,11 @@ import (
 	"github.com/portiere/portiere/apiserver"
 	"github.com/portiere/portiere/config"
 	"github.com/portiere/portiere/credential"
+	"github.com/portiere/portiere/crossmap/crossmapstore"
 	"github.com/portiere/portiere/mappingjob/mappingjobstore"
 	"github.com/portiere/portiere/platform/cache"
+	"github.com/portiere/portiere/schemamap"
+	"github.com/portiere/portiere/schemamap/schemamapstore"
 	"github.com/portiere/portiere/search/elastic"
 	"github.com/portiere/portiere/searchindex"
 	"github.com/portiere/portiere/tenancy/tenancystore"
@@ -44,7 +47,13 @@ type backends struct {
 	vocabulary *vocabstore.Store
 	jobs       *mappingjobstore.Store
 	tenants    *tenancystore.Store
-	workflows  *workflows.Client
+	// schemaItems and crossRuns are the SDK's schema mapping items and
+	// cross-mapping runs; cdm is the OMOP CDM field list their suggestions
+	// and overrides use.
+	schemaItems *schemamapstore.Store
+	crossRuns   *crossmapstore.Store
+	cdm         *schemamap.Model
+	workflows   *workflows.Client
 	// search is the live engine the API serves and the worker maps with;
 	// it only opens the index the index build workflow saves, with
 	// searchCfg (set by startSearch).
@@ -60,11 +69,18 @@ type backends struct {
 func openBackends(cfg config.Config, pool *pgxpool.Pool, tc client.Client, version string, log *slog.Logger) (*backends, error) {
 	b := &backends{
 		cfg: cfg, log: log, version: version, pool: pool, temporal: tc,
-		vocabulary: vocabstore.New(pool),
-		jobs:       mappingjobstore.New(pool),
-		tenants:    tenancystore.New(pool),
-		workflows:  &workflows.Client{Temporal: tc, ESAlias: workflows.ElasticsearchAlias},
+		vocabulary:  vocabstore.New(pool),
+		jobs:        mappingjobstore.New(pool),
+		tenants:     tenancystore.New(pool),
+		schemaItems: schemamapstore.New(pool),
+		crossRuns:   crossmapstore.New(pool),
+		workflows:   &workflows.Client{Temporal: tc, ESAlias: workflows.ElasticsearchAlias},
 	}
+	cdm, err := schemamap.LoadCDM54()
+	if err != nil {
+		return nil, err
+	}
+	b.cdm = cdm
 	if cfg.Redis.Configured() {
 		b.redis = redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr(), Password: cfg.Redis.Password})
 		b.close = append(b.close, func() { b.redis.Close() })
@@ -169,6 +185,9 @@ func (b *backends) api() (*apiserver.Server, error) {
 		&apiserver.ConceptItems{Projects: b.tenants, Items: b.jobs},
 		&apiserver.Review{Projects: b.tenants, Items: b.jobs, Concepts: b.vocabulary},
 		&apiserver.Exports{Projects: b.tenants, Items: b.jobs},
+		&apiserver.SchemaSuggest{CDM: b.cdm},
+		&apiserver.SchemaMappings{Projects: b.tenants, Items: b.schemaItems, CDM: b.cdm},
+		&apiserver.CrossMappings{Projects: b.tenants, Runs: b.crossRuns},
 	}
 	if b.temporal != nil {
 		alias := ""
