@@ -1,6 +1,7 @@
 // Package activities holds the Temporal activities of Portiere's workflows,
 // one struct per workflow holding only its dependencies: IndexBuild
-// (indexbuild.go), ESPopulate (elastic.go), BulkMapping (bulkmapping.go).
+// (indexbuild.go), ESPopulate (elastic.go), BulkMapping (bulkmapping.go),
+// UsageReport (usagereport.go).
 // Each activity is one call into the package that owns the work
 // (searchindex, mappingjob, search/elastic) plus heartbeats. Workflows call
 // them through a typed nil pointer, `var a *activities.BulkMapping;
@@ -60,12 +61,16 @@ type Activities struct {
 	// portiere build version).
 	EngineVersion string
 	Logger        *slog.Logger
+	// Billing reports metered usage to Stripe (billing.Service); nil
+	// reports nothing.
+	Billing UsageReporter
 
 	once     sync.Once
 	corpus   *corpusCache
 	index    *IndexBuild
 	populate *ESPopulate
 	mapping  *BulkMapping
+	usage    *UsageReport
 }
 
 func (a *Activities) split() {
@@ -81,6 +86,7 @@ func (a *Activities) split() {
 		a.corpus = &corpusCache{vocabulary: a.Vocabulary}
 		a.index = &IndexBuild{corpus: a.corpus, index: a.Index, embedderOverride: a.Embedder, logger: log}
 		a.populate = &ESPopulate{corpus: a.corpus, elasticsearch: a.Elasticsearch, logger: log}
+		a.usage = &UsageReport{billing: a.Billing}
 		a.mapping = &BulkMapping{vocabulary: a.Vocabulary, jobs: a.Jobs, index: a.Index, search: search, engineVersion: a.EngineVersion, logger: log}
 	})
 }
@@ -91,6 +97,9 @@ func (a *Activities) IndexBuild() *IndexBuild { a.split(); return a.index }
 
 // ESPopulate returns the activities of ESPopulateWorkflow.
 func (a *Activities) ESPopulate() *ESPopulate { a.split(); return a.populate }
+
+// UsageReport returns the activities of UsageReportWorkflow.
+func (a *Activities) UsageReport() *UsageReport { a.split(); return a.usage }
 
 // BulkMapping returns the activities of BulkMappingWorkflow.
 func (a *Activities) BulkMapping() *BulkMapping { a.split(); return a.mapping }

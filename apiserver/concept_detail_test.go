@@ -9,12 +9,13 @@ import (
 	"github.com/portiere/portiere/apiserver"
 	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/platform/postgres/dbtest"
+	"github.com/portiere/portiere/platform/stripemock/stripetest"
 	"github.com/portiere/portiere/tenancy"
 	"github.com/portiere/portiere/vocab"
 	"github.com/portiere/portiere/vocab/vocabstore"
 )
 
-func TestMain(m *testing.M) { dbtest.Main(m) }
+func TestMain(m *testing.M) { dbtest.Main(m, stripetest.Stop) }
 
 // demoServer serves the demo vocabulary from its own PostgreSQL database.
 // key is a viewer's read-scope key.

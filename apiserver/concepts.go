@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/portiere/portiere/apiserver/openapi"
+	"github.com/portiere/portiere/billing"
 	"github.com/portiere/portiere/platform/cache"
 	"github.com/portiere/portiere/search"
 )
@@ -30,6 +31,10 @@ type ConceptSearch struct {
 	// Cache stores answers (Redis when configured); nil means an
 	// in-process cache.
 	Cache cache.Cache
+	// Metering counts a search against the caller's organization (one
+	// concept_searches unit per request id; 429 QUOTA_EXCEEDED past the
+	// plan); nil meters nothing.
+	Metering Metering
 }
 
 // searchCacheTTL bounds how long a cached search answer is served; the key
@@ -155,6 +160,7 @@ func (h *ConceptSearch) Routes(r *Router) {
 			200: {Description: "Ranked concepts", Schema: openapi.Ref("ConceptSearchResponse")},
 			403: {Description: "The credential has no role in an organization", Schema: openapi.Ref("Error")},
 			422: {Description: "Invalid request", Schema: openapi.Ref("Error")},
+			429: {Description: "Rate limit, or the organization's monthly concept_searches quota (error_code QUOTA_EXCEEDED)", Schema: openapi.Ref("Error")},
 			503: {Description: "The search index is not loaded yet", Schema: openapi.Ref("Error")},
 		},
 	}, h.search)
@@ -179,6 +185,13 @@ func (h *ConceptSearch) search(c *fiber.Ctx) error {
 	e, err := h.Search.Engine()
 	if err != nil {
 		return &Error{Status: fiber.StatusServiceUnavailable, Detail: err.Error()}
+	}
+	if p, ok := PrincipalFrom(c.UserContext()); ok && h.Metering != nil && p.OrganizationID != "" {
+		// Counted before searching (cached answers too): the search that
+		// crosses the quota is refused.
+		if err := h.Metering.Add(c.UserContext(), p.OrganizationID, billing.ConceptSearches, 1, requestID(c)); err != nil {
+			return err
+		}
 	}
 	q := search.Query{Text: req.Query, Limit: limit, Filter: search.Filter{
 		Vocabularies: req.Vocabulary, Domains: req.Domain, Classes: req.ConceptClass,

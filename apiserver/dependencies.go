@@ -29,9 +29,11 @@ func TemporalDependency(c client.Client) Dependency {
 	}}
 }
 
-// RedisDependency pings Redis.
+// RedisDependency pings Redis. It is optional: without Redis the API
+// serves with an in-process cache and rate limiter (each replica limiting
+// on its own), so readiness names it as degraded instead of failing.
 func RedisDependency(rdb *redis.Client) Dependency {
-	return Dependency{Name: "redis", Check: func(ctx context.Context) error {
+	return Dependency{Name: "redis", Optional: true, Check: func(ctx context.Context) error {
 		return rdb.Ping(ctx).Err()
 	}}
 }

@@ -3,9 +3,11 @@ package apiserver
 import (
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/portiere/portiere/billing"
 	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/crossmap"
 	"github.com/portiere/portiere/mappingjob"
@@ -39,6 +41,10 @@ var errorKinds = []struct {
 	{credential.ErrUnauthenticated, fiber.StatusUnauthorized},
 	{credential.ErrForbidden, fiber.StatusForbidden},
 	{tenancy.ErrNotFound, fiber.StatusNotFound},
+	{billing.ErrNotFound, fiber.StatusNotFound},
+	{billing.ErrInvalid, fiber.StatusUnprocessableEntity},
+	{billing.ErrBadSignature, fiber.StatusBadRequest},
+	{billing.ErrNotConfigured, fiber.StatusServiceUnavailable},
 	{mappingjob.ErrNotFound, fiber.StatusNotFound},
 	{mappingjob.ErrInvalid, fiber.StatusUnprocessableEntity},
 	{mappingjob.ErrConflict, fiber.StatusConflict},
@@ -120,12 +126,44 @@ func (e FieldErrors) Error() string {
 	return strings.Join(parts, "; ")
 }
 
+// quotaExceededDTO is the 429 body the Portiere SDK turns into its
+// QuotaExceededError (error_code, detail, usage).
+type quotaExceededDTO struct {
+	ErrorCode string        `json:"error_code"`
+	Detail    string        `json:"detail"`
+	Usage     quotaUsageDTO `json:"usage"`
+}
+
+type quotaUsageDTO struct {
+	Meter       string `json:"meter"`
+	Plan        string `json:"plan"`
+	Used        int64  `json:"used"`
+	Limit       int64  `json:"limit"`
+	Requested   int64  `json:"requested"`
+	PeriodStart string `json:"period_start"`
+	PeriodEnd   string `json:"period_end"`
+}
+
+func quotaBody(e *billing.QuotaError) quotaExceededDTO {
+	return quotaExceededDTO{
+		ErrorCode: "QUOTA_EXCEEDED", Detail: e.Error(),
+		Usage: quotaUsageDTO{
+			Meter: string(e.Meter), Plan: e.Plan, Used: e.Used, Limit: e.Limit, Requested: e.Requested,
+			PeriodStart: e.PeriodStart.UTC().Format(time.RFC3339), PeriodEnd: e.PeriodEnd.UTC().Format(time.RFC3339),
+		},
+	}
+}
+
 // errorHandler turns any error a handler returns into {"detail": ...}.
 // Unexpected and unavailable errors are logged with the request id.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	var fields FieldErrors
 	if errors.As(err, &fields) {
 		return c.Status(fiber.StatusUnprocessableEntity).JSON(fiber.Map{"detail": fields})
+	}
+	var qe *billing.QuotaError
+	if errors.As(err, &qe) {
+		return c.Status(fiber.StatusTooManyRequests).JSON(quotaBody(qe))
 	}
 	status, detail, internal := statusOf(err)
 	if internal {

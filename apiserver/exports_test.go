@@ -48,7 +48,7 @@ func exportProject(t *testing.T, w *reviewWorld) tenancy.Project {
 	return p
 }
 
-func (w *reviewWorld) export(t *testing.T, p tenancy.Project, format string) reply {
+func (w *reviewWorld) export(t *testing.T, p tenancy.Project, format string) reviewReply {
 	t.Helper()
 	r := w.call(t, "viewer", "GET", "/api/v1/projects/"+p.ID+"/exports/"+format, "")
 	if r.status != 200 {

@@ -19,6 +19,11 @@ type Dependency struct {
 	// Info, when set, adds details to the dependency's entry (e.g. which
 	// search index version this replica serves).
 	Info func() any
+	// Optional dependencies do not make the API unready: when one fails
+	// the API keeps serving without it (Redis: in-process cache and rate
+	// limiter), and readiness names it under degraded with a 200 instead
+	// of failing with a 503.
+	Optional bool
 }
 
 // readinessTimeout bounds each dependency check so a hung dependency makes
@@ -32,7 +37,7 @@ type healthResponse struct {
 }
 
 type checkResult struct {
-	Status    string  `json:"status"` // "ok" or "failed"
+	Status    string  `json:"status"` // "ok", "failed" or "degraded"
 	Error     string  `json:"error,omitempty"`
 	LatencyMS float64 `json:"latency_ms"`
 	Info      any     `json:"info,omitempty"`
@@ -44,6 +49,8 @@ type readyResponse struct {
 	Timestamp string                 `json:"timestamp"`
 	Checks    map[string]checkResult `json:"checks"`
 	Failing   []string               `json:"failing"`
+	// Degraded names the optional dependencies that failed.
+	Degraded []string `json:"degraded"`
 }
 
 func (s *Server) healthRoutes(r *Router) {
@@ -56,7 +63,7 @@ func (s *Server) healthRoutes(r *Router) {
 		},
 	})
 	r.Schema("Readiness", openapi.Schema{
-		"type": "object", "required": []string{"status", "checks", "failing"},
+		"type": "object", "required": []string{"status", "checks", "failing", "degraded"},
 		"properties": map[string]any{
 			"status":    openapi.Schema{"type": "string", "enum": []string{"ready", "not_ready"}},
 			"version":   openapi.Schema{"type": "string"},
@@ -64,12 +71,14 @@ func (s *Server) healthRoutes(r *Router) {
 			"checks": openapi.Schema{"type": "object", "additionalProperties": openapi.Schema{
 				"type": "object",
 				"properties": map[string]any{
-					"status":     openapi.Schema{"type": "string", "enum": []string{"ok", "failed"}},
+					"status":     openapi.Schema{"type": "string", "enum": []string{"ok", "failed", "degraded"}},
 					"error":      openapi.Schema{"type": "string"},
 					"latency_ms": openapi.Schema{"type": "number"},
 				},
 			}},
 			"failing": openapi.Schema{"type": "array", "items": openapi.Schema{"type": "string"}},
+			"degraded": openapi.Schema{"type": "array", "items": openapi.Schema{"type": "string"},
+				"description": "optional dependencies that failed; the API serves without them (Redis: per-process cache and rate limits)"},
 		},
 	})
 	health := map[int]openapi.Response{200: {Description: "The process is up", Schema: openapi.Ref("Health")}}
@@ -81,7 +90,7 @@ func (s *Server) healthRoutes(r *Router) {
 	}, s.health)
 	r.Add(fiber.MethodGet, "/health/ready", openapi.Operation{
 		Summary:     "Readiness: every dependency reachable",
-		Description: "Probes PostgreSQL, Temporal, and Redis and Elasticsearch when configured. 503 names each failing dependency.",
+		Description: "Probes PostgreSQL, Temporal, and Redis and Elasticsearch when configured. 503 names each failing dependency; Redis is optional: when it fails the API keeps serving (in-process cache and per-replica rate limits) and readiness names it under degraded.",
 		Tags:        []string{"health"},
 		Responses: map[int]openapi.Response{
 			200: {Description: "Every dependency answered", Schema: openapi.Ref("Readiness")},
@@ -97,7 +106,7 @@ func (s *Server) health(c *fiber.Ctx) error {
 func (s *Server) ready(c *fiber.Ctx) error {
 	res := readyResponse{
 		Status: "ready", Version: s.cfg.Version, Timestamp: s.cfg.Now().UTC().Format(time.RFC3339),
-		Checks: map[string]checkResult{}, Failing: []string{},
+		Checks: map[string]checkResult{}, Failing: []string{}, Degraded: []string{},
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -112,19 +121,26 @@ func (s *Server) ready(c *fiber.Ctx) error {
 			r := checkResult{Status: "ok", LatencyMS: float64(time.Since(start).Microseconds()) / 1000}
 			if err != nil {
 				r.Status, r.Error = "failed", err.Error()
+				if d.Optional {
+					r.Status = "degraded"
+				}
 			}
 			if d.Info != nil {
 				r.Info = d.Info()
 			}
 			mu.Lock()
 			res.Checks[d.Name] = r
-			if err != nil {
+			switch {
+			case err != nil && d.Optional:
+				res.Degraded = append(res.Degraded, d.Name)
+			case err != nil:
 				res.Failing = append(res.Failing, d.Name)
 			}
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
+	sort.Strings(res.Degraded)
 	if len(res.Failing) > 0 {
 		sort.Strings(res.Failing)
 		res.Status = "not_ready"

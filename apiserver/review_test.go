@@ -169,14 +169,14 @@ func item(code string, concept int32, conf float64, method mappingjob.Method, ca
 	return it
 }
 
-type reply struct {
+type reviewReply struct {
 	status int
 	body   map[string]any
 	raw    []byte
 	header map[string]string
 }
 
-func (w *reviewWorld) call(t *testing.T, who, method, path, body string) reply {
+func (w *reviewWorld) call(t *testing.T, who, method, path, body string) reviewReply {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	if body != "" {
@@ -190,7 +190,7 @@ func (w *reviewWorld) call(t *testing.T, who, method, path, body string) reply {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	r := reply{status: resp.StatusCode, header: map[string]string{}}
+	r := reviewReply{status: resp.StatusCode, header: map[string]string{}}
 	r.raw, _ = io.ReadAll(resp.Body)
 	for _, h := range []string{"Content-Type", "Content-Disposition"} {
 		r.header[h] = resp.Header.Get(h)
@@ -218,7 +218,7 @@ func (w *reviewWorld) history(t *testing.T, p tenancy.Project, id int64) []map[s
 
 // fieldErr checks a 422 in the doc's shape: detail is a list whose first
 // entry has loc [body, field] (or the given loc) and the given type.
-func fieldErr(t *testing.T, r reply, loc, typ string) {
+func fieldErr(t *testing.T, r reviewReply, loc, typ string) {
 	t.Helper()
 	list, ok := r.body["detail"].([]any)
 	if r.status != 422 || !ok || len(list) == 0 {

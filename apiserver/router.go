@@ -30,6 +30,9 @@ type Router struct {
 	// bodyLimit bounds the request body a route registered with Add may
 	// read (Fiber streams every body; see bufferBody).
 	bodyLimit int
+	// afterAuth run on protected routes right after authentication, before
+	// the group's own middleware: the rate limit (Config.RateLimit).
+	afterAuth []fiber.Handler
 	// legacy is the /v1 group at the server's root (see Legacy).
 	legacy *Router
 }
@@ -58,6 +61,9 @@ func (r *Router) add(method, path string, op openapi.Operation, h []fiber.Handle
 		if _, ok := op.Responses[fiber.StatusUnauthorized]; !ok {
 			op.Responses[fiber.StatusUnauthorized] = openapi.Response{Description: "Missing or invalid credentials", Schema: openapi.Ref("Error")}
 		}
+		if _, ok := op.Responses[fiber.StatusTooManyRequests]; !ok && len(r.afterAuth) > 0 {
+			op.Responses[fiber.StatusTooManyRequests] = openapi.Response{Description: "Rate limit exceeded (Retry-After), or a plan quota (error_code QUOTA_EXCEEDED)", Schema: openapi.Ref("Error")}
+		}
 	}
 	chain := append(append([]fiber.Handler{}, r.mw...), h...)
 	r.fiber.Add(method, path, chain...)
@@ -76,9 +82,11 @@ func (r *Router) Group(prefix string, mw ...fiber.Handler) *Router {
 // Protected returns the group with authentication in front: its routes
 // answer 401 without valid credentials and see the request's
 // tenancy.Principal through PrincipalFrom. mw run after authentication
-// (authorization rules such as RequireOperator).
+// (authorization rules such as RequireOperator), after the server's rate
+// limit.
 func (r *Router) Protected(mw ...fiber.Handler) *Router {
-	g := r.Group("", append([]fiber.Handler{r.auth}, mw...)...)
+	chain := append(append([]fiber.Handler{r.auth}, r.afterAuth...), mw...)
+	g := r.Group("", chain...)
 	g.secured = true
 	return g
 }

@@ -48,6 +48,9 @@ type Config struct {
 	// *credential.Authenticator, in production and in tests. nil refuses
 	// them all (401).
 	Auth Authenticator
+	// RateLimit limits requests to protected routes per API key; nil
+	// limits nothing.
+	RateLimit *RateLimit
 	// Resources are registered under /api/v1, in order. The composition
 	// root lists a resource only when its dependency exists, so a missing
 	// backend shows as an absent route (404, and absent from the OpenAPI
@@ -99,9 +102,14 @@ func New(cfg Config) (*Server, error) {
 		AllowOrigins: strings.Join(cfg.CORSOrigins, ","),
 		AllowHeaders: "Origin, Content-Type, Accept, Authorization, X-Portiere-API-Key, X-Request-ID",
 		AllowMethods: "GET,POST,PUT,PATCH,DELETE,OPTIONS",
+		// A browser client (the dashboard) may read its rate limit.
+		ExposeHeaders: "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, X-Request-ID",
 	}))
 
 	root := &Router{fiber: s.app, doc: s.doc, auth: authenticate(cfg.Auth), bodyLimit: jsonBodyLimit}
+	if cfg.RateLimit != nil {
+		root.afterAuth = []fiber.Handler{cfg.RateLimit.handler(cfg.Logger)}
+	}
 	s.routes(root)
 	v1 := root.Group("/api/v1")
 	v1.legacy = root.Group("/v1")

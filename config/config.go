@@ -41,6 +41,7 @@ type Config struct {
 	Search        Search
 	HTTP          HTTP
 	Mapping       Mapping
+	Stripe        Stripe
 	Tools         Tools
 	LogLevel      slog.Level
 
@@ -151,6 +152,28 @@ type Mapping struct {
 	SyncMaxCodes int
 }
 
+// Stripe configures billing. An empty SecretKey means no payments: plans,
+// quotas and metering still apply, checkout, portal and webhook routes are
+// absent and usage is not reported.
+type Stripe struct {
+	SecretKey     string // STRIPE_SECRET_KEY
+	WebhookSecret string // STRIPE_WEBHOOK_SECRET
+	// PricePro and PriceEnterprise are the plans' flat recurring prices;
+	// PriceMappedItems the metered price mapped items are reported to.
+	PricePro         string
+	PriceEnterprise  string
+	PriceMappedItems string
+	// MeterEvent is the event name of the Billing Meter behind
+	// PriceMappedItems, which usage reports are sent to.
+	MeterEvent string
+	// APIURL replaces https://api.stripe.com (stripe-mock); empty means
+	// Stripe's.
+	APIURL string
+}
+
+// Configured reports whether a Stripe secret key was given.
+func (s Stripe) Configured() bool { return s.SecretKey != "" }
+
 // Defaults. They match the environment reference in the README.
 const (
 	DefaultDBHost             = "localhost"
@@ -169,6 +192,7 @@ const (
 	DefaultTemporalNamespace  = "default"
 	DefaultAPIPort            = 8000
 	DefaultMapSyncMaxCodes    = 1000
+	DefaultStripeMeterEvent   = "portiere_mapped_items"
 
 	// MinSecretLength is the shortest JWT_SECRET / API_KEY_SALT accepted:
 	// HS256 wants at least 256 bits of key.
@@ -184,6 +208,8 @@ var Variables = []string{
 	"CORS_ORIGINS", "RATE_LIMIT_PER_MINUTE", "UPLOAD_MAX_BYTES", "LOG_LEVEL",
 	"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "API_PORT",
 	"PORTIERE_TEMPORAL_CLI", "ONNXRUNTIME_LIB", "MAP_SYNC_MAX_CODES",
+	"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PRICE_PRO", "STRIPE_PRICE_ENTERPRISE",
+	"STRIPE_PRICE_MAPPED_ITEMS", "STRIPE_METER_EVENT", "STRIPE_API_URL",
 }
 
 // required names the variables each mode cannot start without.
@@ -263,6 +289,18 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		UploadMaxBytes:     int64(p.positiveInt("UPLOAD_MAX_BYTES", DefaultUploadMaxBytes)),
 	}
 	c.Mapping = Mapping{SyncMaxCodes: p.positiveInt("MAP_SYNC_MAX_CODES", DefaultMapSyncMaxCodes)}
+	c.Stripe = Stripe{
+		SecretKey:        p.str("STRIPE_SECRET_KEY", ""),
+		WebhookSecret:    p.str("STRIPE_WEBHOOK_SECRET", ""),
+		PricePro:         p.str("STRIPE_PRICE_PRO", ""),
+		PriceEnterprise:  p.str("STRIPE_PRICE_ENTERPRISE", ""),
+		PriceMappedItems: p.str("STRIPE_PRICE_MAPPED_ITEMS", ""),
+		MeterEvent:       p.str("STRIPE_METER_EVENT", DefaultStripeMeterEvent),
+		APIURL:           p.httpURL("STRIPE_API_URL"),
+	}
+	if c.Stripe.SecretKey != "" && c.Stripe.WebhookSecret == "" {
+		p.fail("STRIPE_WEBHOOK_SECRET", "is required when STRIPE_SECRET_KEY is set (webhooks are how plans change)")
+	}
 	c.Tools = Tools{
 		TemporalCLI:    p.str("PORTIERE_TEMPORAL_CLI", ""),
 		ONNXRuntimeLib: p.str("ONNXRUNTIME_LIB", ""),

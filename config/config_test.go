@@ -120,3 +120,24 @@ func TestConnStringQuotes(t *testing.T) {
 		t.Errorf("conn string %q", got)
 	}
 }
+
+// Stripe is optional; a secret key needs its webhook secret.
+func TestLoadStripe(t *testing.T) {
+	base := map[string]string{"DB_PASSWORD": "pw", "JWT_SECRET": secret, "API_KEY_SALT": secret}
+	c, err := Load(ModeAPI, env(base))
+	if err != nil || c.Stripe.Configured() || c.Stripe.MeterEvent != DefaultStripeMeterEvent {
+		t.Fatalf("%+v %v", c.Stripe, err)
+	}
+	base["STRIPE_SECRET_KEY"] = "sk_test_1"
+	var ce *Error
+	if _, err := Load(ModeAPI, env(base)); !errors.As(err, &ce) || len(ce.Invalid) != 1 || !strings.HasPrefix(ce.Invalid[0], "STRIPE_WEBHOOK_SECRET") {
+		t.Fatalf("secret key without webhook secret: %v", err)
+	}
+	base["STRIPE_WEBHOOK_SECRET"] = "whsec_1"
+	base["STRIPE_PRICE_PRO"] = "price_1"
+	base["STRIPE_API_URL"] = "http://127.0.0.1:12111/"
+	c, err = Load(ModeAPI, env(base))
+	if err != nil || !c.Stripe.Configured() || c.Stripe.PricePro != "price_1" || c.Stripe.APIURL != "http://127.0.0.1:12111" || !c.IsSet("STRIPE_SECRET_KEY") {
+		t.Fatalf("%+v %v", c.Stripe, err)
+	}
+}

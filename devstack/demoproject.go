@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/portiere/portiere"
+	"github.com/portiere/portiere/billing"
 	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/mappingjob/mappingjobstore"
 	"github.com/portiere/portiere/sourcefile"
@@ -29,7 +30,10 @@ func seedDemoProject(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) 
 	tenants := tenancystore.New(pool)
 	org, err := tenants.OrganizationBySlug(ctx, demoOrganization)
 	if errors.Is(err, tenancy.ErrNotFound) {
-		org, err = tenants.CreateOrganization(ctx, tenancy.Organization{Name: "Demo organization", Slug: demoOrganization})
+		// Enterprise: no quota stops a demo or the SDK contract suite run
+		// again and again on one stack, and no rate limit of its own
+		// (RATE_LIMIT_PER_MINUTE applies).
+		org, err = tenants.CreateOrganization(ctx, tenancy.Organization{Name: "Demo organization", Slug: demoOrganization, Plan: billing.PlanEnterprise})
 	}
 	if err != nil {
 		return "", err

@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TEMPORAL_CLI_VERSION=v1.5.1
+# stripe-mock (Stripe's API mock) for the billing tests; `@latest` when it
+# was added, pinned so every machine runs the same one.
+STRIPE_MOCK_VERSION=v0.203.0
 BIN="$PWD/bin"
 mkdir -p "$BIN"
 
@@ -69,6 +72,15 @@ if [ -x "$BIN/temporal" ]; then
 else
 	say "installing Temporal CLI $TEMPORAL_CLI_VERSION into $BIN (go install; a few minutes the first time)"
 	GOBIN="$BIN" GOFLAGS=-buildvcs=false go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+fi
+
+# stripe-mock: the billing tests talk to it instead of Stripe (testenv
+# starts one for make test).
+if [ -x "$BIN/stripe-mock" ]; then
+	say "stripe-mock: present ($BIN/stripe-mock)"
+else
+	say "installing stripe-mock $STRIPE_MOCK_VERSION into $BIN (go install)"
+	GOBIN="$BIN" GOFLAGS=-buildvcs=false go install "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION"
 fi
 
 # FAISS (static library and headers) and OpenBLAS: search/faiss links them

@@ -22,6 +22,7 @@ import (
 	"github.com/portiere/portiere/mappingjob/mappingjobstore"
 	"github.com/portiere/portiere/platform/esnode/estest"
 	"github.com/portiere/portiere/platform/postgres/dbtest"
+	"github.com/portiere/portiere/platform/stripemock/stripetest"
 	"github.com/portiere/portiere/vocab"
 	"github.com/portiere/portiere/vocab/vocabstore"
 )
@@ -30,7 +31,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envWorkerProcess) != "" {
 		os.Exit(workerProcessMain())
 	}
-	dbtest.Main(m, stopDevServer, estest.Stop)
+	dbtest.Main(m, stopDevServer, estest.Stop, stripetest.Stop)
 }
 
 var (

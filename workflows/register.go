@@ -16,4 +16,6 @@ func Register(w worker.Registry, a *activities.Activities) {
 	w.RegisterActivity(a.IndexBuild())
 	w.RegisterWorkflow(ESPopulateWorkflow)
 	w.RegisterActivity(a.ESPopulate())
+	w.RegisterWorkflow(UsageReportWorkflow)
+	w.RegisterActivity(a.UsageReport())
 }

@@ -40,6 +40,7 @@ const (
 	envWorkerAddr    = "PORTIERE_TEST_WORKER_TEMPORAL"
 	envWorkerIndex   = "PORTIERE_TEST_WORKER_INDEX"
 	envWorkerQueue   = "PORTIERE_TEST_WORKER_QUEUE"
+	envWorkerStripe  = "PORTIERE_TEST_WORKER_STRIPE" // stripe-mock's URL: the worker reports usage
 )
 
 func workerProcessMain() int {
@@ -59,6 +60,9 @@ func workerProcessMain() int {
 	}
 	defer tc.Close()
 	acts := newActivities(pool, os.Getenv(envWorkerIndex))
+	if u := os.Getenv(envWorkerStripe); u != "" {
+		acts.Billing = newBilling(pool, u)
+	}
 	if err := worker.Run(ctx, tc, log, worker.Options{Activities: acts, TaskQueue: os.Getenv(envWorkerQueue), Schedules: []workflows.Schedule{}}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -23,6 +23,7 @@ func TestReplay(t *testing.T) {
 		{"indexbuild.json", workflows.IndexBuildWorkflow, nil},
 		{"indexfreshness.json", workflows.IndexFreshnessWorkflow, []any{workflows.IndexBuildWorkflow}},
 		{"espopulate.json", workflows.ESPopulateWorkflow, nil},
+		{"usagereport.json", workflows.UsageReportWorkflow, nil},
 	} {
 		t.Run(h.file, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()

@@ -18,7 +18,8 @@ type Schedule struct {
 }
 
 // Schedules are the recurring workflows Portiere runs (what Celery Beat
-// ran): the nightly index freshness check at 02:30 UTC.
+// ran): the nightly index freshness check at 02:30 UTC and the hourly
+// usage report to Stripe.
 func Schedules() []Schedule {
 	return []Schedule{{
 		ID:   IndexFreshnessScheduleID,
@@ -27,6 +28,14 @@ func Schedules() []Schedule {
 			ID: "index-freshness-check", Workflow: IndexFreshnessWorkflow, TaskQueue: TaskQueue,
 		},
 		Note: "Rebuild the dense search index when the vocabulary changed",
+	}, {
+		ID:   UsageReportScheduleID,
+		Cron: []string{"5 * * * *"},
+		Action: &client.ScheduleWorkflowAction{
+			ID: UsageReportWorkflowID, Workflow: UsageReportWorkflow, TaskQueue: TaskQueue,
+			Args: []any{UsageReportInput{}},
+		},
+		Note: "Report metered usage (mapped items) to Stripe, each report once",
 	}}
 }
 

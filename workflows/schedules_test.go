@@ -22,6 +22,9 @@ func TestEnsureSchedules(t *testing.T) {
 	}
 	h := tc.ScheduleClient().GetHandle(ctx, workflows.IndexFreshnessScheduleID)
 	t.Cleanup(func() { h.Delete(context.Background()) })
+	t.Cleanup(func() {
+		tc.ScheduleClient().GetHandle(ctx, workflows.UsageReportScheduleID).Delete(context.Background())
+	})
 	first, err := h.Describe(ctx)
 	if err != nil {
 		t.Fatal(err)

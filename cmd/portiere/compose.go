@@ -13,11 +13,15 @@ import (
 
 	"github.com/portiere/portiere/activities"
 	"github.com/portiere/portiere/apiserver"
+	"github.com/portiere/portiere/billing"
+	"github.com/portiere/portiere/billing/billingstore"
+	"github.com/portiere/portiere/billing/billingstripe"
 	"github.com/portiere/portiere/config"
 	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/crossmap/crossmapstore"
 	"github.com/portiere/portiere/mappingjob/mappingjobstore"
 	"github.com/portiere/portiere/platform/cache"
+	"github.com/portiere/portiere/platform/ratelimit"
 	"github.com/portiere/portiere/schemamap"
 	"github.com/portiere/portiere/schemamap/schemamapstore"
 	"github.com/portiere/portiere/search/elastic"
@@ -54,6 +58,9 @@ type backends struct {
 	crossRuns   *crossmapstore.Store
 	cdm         *schemamap.Model
 	workflows   *workflows.Client
+	// billing meters usage against plans, and runs Stripe when
+	// STRIPE_SECRET_KEY is set.
+	billing *billing.Service
 	// search is the live engine the API serves and the worker maps with;
 	// it only opens the index the index build workflow saves, with
 	// searchCfg (set by startSearch).
@@ -82,9 +89,29 @@ func openBackends(cfg config.Config, pool *pgxpool.Pool, tc client.Client, versi
 	}
 	b.cdm = cdm
 	if cfg.Redis.Configured() {
-		b.redis = redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr(), Password: cfg.Redis.Password})
+		// Short timeouts: Redis is optional (cache, shared rate limits), so
+		// when it is down a request should lose at most a fraction of a
+		// second finding out, not go-redis's 5 s default dial timeout.
+		b.redis = redis.NewClient(&redis.Options{
+			Addr: cfg.Redis.Addr(), Password: cfg.Redis.Password,
+			DialTimeout: 500 * time.Millisecond, ReadTimeout: 500 * time.Millisecond, WriteTimeout: 500 * time.Millisecond,
+		})
 		b.close = append(b.close, func() { b.redis.Close() })
 	}
+	var payments billing.Payments
+	if cfg.Stripe.Configured() {
+		sc, err := billingstripe.New(billingstripe.Config{
+			SecretKey: cfg.Stripe.SecretKey, WebhookSecret: cfg.Stripe.WebhookSecret,
+			Prices:       map[string]string{billing.PlanPro: cfg.Stripe.PricePro, billing.PlanEnterprise: cfg.Stripe.PriceEnterprise},
+			MeteredPrice: cfg.Stripe.PriceMappedItems, MeterEvent: cfg.Stripe.MeterEvent, URL: cfg.Stripe.APIURL,
+		})
+		if err != nil {
+			b.Close()
+			return nil, err
+		}
+		payments = sc
+	}
+	b.billing = billing.NewService(billingstore.New(pool), billing.Options{Payments: payments})
 	if cfg.Elasticsearch.Configured() {
 		es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{cfg.Elasticsearch.URL}})
 		if err != nil {
@@ -174,8 +201,14 @@ func (b *backends) api() (*apiserver.Server, error) {
 	if b.redis != nil {
 		c = cache.NewRedis(b.redis, "portiere:")
 	}
+	// Redis shares the rate limit between replicas; when it fails each
+	// replica limits on its own (readiness names Redis as degraded).
+	var limiter ratelimit.Limiter = ratelimit.NewMemory(nil)
+	if b.redis != nil {
+		limiter = &ratelimit.Fallback{Primary: ratelimit.NewRedis(b.redis, "portiere:ratelimit:"), Secondary: limiter, Logger: b.log}
+	}
 	resources := []apiserver.Resource{
-		&apiserver.ConceptSearch{Search: b.search, Cache: c},
+		&apiserver.ConceptSearch{Search: b.search, Cache: c, Metering: b.billing},
 		&apiserver.ConceptDetail{Concepts: b.vocabulary, Cache: c},
 		// Quota: the billing issue's project-count limit plugs in here.
 		&apiserver.ProjectCatalog{Projects: b.tenants},
@@ -206,11 +239,13 @@ func (b *backends) api() (*apiserver.Server, error) {
 	}
 	resources = append(resources,
 		&apiserver.AuthTokens{Exchanger: a},
-		&apiserver.APIKeys{Keys: b.tenants, Hasher: hasher})
+		&apiserver.APIKeys{Keys: b.tenants, Hasher: hasher},
+		&apiserver.Billing{Billing: b.billing, Payments: b.cfg.Stripe.Configured(), DefaultRateLimit: b.cfg.HTTP.RateLimitPerMinute})
 	return apiserver.New(apiserver.Config{
 		Version: b.version, CORSOrigins: b.cfg.HTTP.CORSOrigins, Logger: b.log,
 		Dependencies: b.dependencies(),
 		Auth:         a,
+		RateLimit:    &apiserver.RateLimit{Limiter: limiter, Default: b.cfg.HTTP.RateLimitPerMinute, Plans: b.billing},
 		Resources:    resources,
 	})
 }
@@ -254,6 +289,7 @@ func (b *backends) activities() *activities.Activities {
 		Search:        b.search,
 		EngineVersion: b.version,
 		Logger:        b.log,
+		Billing:       b.billing,
 	}
 	if b.es != nil {
 		a.Elasticsearch = elastic.New(b.es)

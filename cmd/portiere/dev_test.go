@@ -242,6 +242,25 @@ func TestDevSmoke(t *testing.T) {
 		t.Fatalf("listing keys with the demo token: %v %v", res, err)
 	} else {
 		res.Body.Close()
+		// Rate limited per key with RATE_LIMIT_PER_MINUTE (the demo plan
+		// sets no limit of its own).
+		if res.Header.Get("X-RateLimit-Limit") != "60" || res.Header.Get("X-RateLimit-Remaining") == "" {
+			t.Errorf("rate limit headers %v", res.Header)
+		}
+	}
+	req, _ = http.NewRequest("GET", api+"/api/v1/billing/subscription", nil)
+	req.Header.Set("X-Portiere-API-Key", keyM[1])
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 200 {
+		t.Fatalf("billing subscription: %v %v", res, err)
+	} else {
+		var sub struct {
+			Plan string `json:"plan"`
+		}
+		json.NewDecoder(res.Body).Decode(&sub)
+		res.Body.Close()
+		if sub.Plan != "enterprise" {
+			t.Errorf("demo organization on plan %q, want enterprise (no quota in portiere dev)", sub.Plan)
+		}
 	}
 
 	// Concept search needs credentials; the printed curl's key is enough.

@@ -1,7 +1,9 @@
 // Command testenv runs a command (normally `go test ./...`) with a private
 // PostgreSQL cluster and an Elasticsearch node started once for the whole
 // run: it sets PORTIERE_TEST_DATABASE_URL and PORTIERE_TEST_ELASTICSEARCH_URL,
-// runs the command, and stops both however the command ends. Tests give each
+// runs the command, and stops both however the command ends. It starts
+// stripe-mock (./bin/stripe-mock, from make tools) the same way and sets
+// PORTIERE_TEST_STRIPE_URL. Tests give each
 // of their Elasticsearch indices a name of its own (estest.IndexName).
 //
 // Without the Elasticsearch launcher installed (make tools builds it) the
@@ -25,6 +27,8 @@ import (
 	"github.com/portiere/portiere/platform/esnode/estest"
 	"github.com/portiere/portiere/platform/pgcluster"
 	"github.com/portiere/portiere/platform/postgres/dbtest"
+	"github.com/portiere/portiere/platform/stripemock"
+	"github.com/portiere/portiere/platform/stripemock/stripetest"
 )
 
 func main() {
@@ -94,6 +98,26 @@ func run(args []string) (int, error) {
 		}()
 		fmt.Fprintf(os.Stderr, "testenv: Elasticsearch on %s\n", node.URL())
 		env = append(env, estest.EnvURL+"="+node.URL())
+	}
+
+	wd, _ := os.Getwd()
+	if bin, err := stripemock.Find(wd); err != nil {
+		if os.Getenv("PORTIERE_REQUIRE_TOOLS") != "" {
+			return 1, err
+		}
+		fmt.Fprintln(os.Stderr, "testenv:", err, "— the Stripe tests will skip")
+	} else {
+		sm, err := stripemock.Start(ctx, bin, nil)
+		if err != nil {
+			return 1, err
+		}
+		defer func() {
+			if err := sm.Stop(); err != nil {
+				fmt.Fprintln(os.Stderr, "testenv:", err)
+			}
+		}()
+		fmt.Fprintf(os.Stderr, "testenv: stripe-mock on %s\n", sm.URL())
+		env = append(env, stripetest.EnvURL+"="+sm.URL())
 	}
 
 	cmd := exec.Command(args[0], args[1:]...)
