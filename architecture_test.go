@@ -48,7 +48,7 @@ func TestServicesReceiveInterfaces(t *testing.T) {
 	}
 	checked := 0
 	for pkg, imps := range imports(t) {
-		if pkg != "apiserver" && pkg != "worker" && !strings.HasPrefix(pkg, "apiserver/") && !strings.HasPrefix(pkg, "worker/") {
+		if pkg != "apiserver" && pkg != "worker" && pkg != "web" && !strings.HasPrefix(pkg, "apiserver/") && !strings.HasPrefix(pkg, "worker/") && !strings.HasPrefix(pkg, "web/") {
 			continue
 		}
 		checked++
@@ -58,8 +58,8 @@ func TestServicesReceiveInterfaces(t *testing.T) {
 			}
 		}
 	}
-	if checked < 2 {
-		t.Fatalf("checked %d packages; apiserver and worker not found", checked)
+	if checked < 3 {
+		t.Fatalf("checked %d packages; apiserver, worker and web not found", checked)
 	}
 }
 
@@ -68,7 +68,7 @@ func TestServicesReceiveInterfaces(t *testing.T) {
 // cmd, apiserver or worker; domain packages and platform import none of
 // the layers above them.
 func TestImportDirection(t *testing.T) {
-	top := []string{"apiserver", "worker", "workflows", "activities", "devstack"}
+	top := []string{"apiserver", "web", "worker", "workflows", "activities", "devstack"}
 	layer := func(p string) string {
 		for _, l := range top {
 			if p == l || strings.HasPrefix(p, l+"/") {
@@ -78,12 +78,13 @@ func TestImportDirection(t *testing.T) {
 		return ""
 	}
 	above := map[string][]string{
-		"":           {"apiserver", "worker", "workflows", "activities", "devstack"}, // domain and platform packages
-		"activities": {"apiserver", "worker", "workflows", "devstack"},
-		"workflows":  {"apiserver", "worker", "devstack"},
-		"apiserver":  {"worker", "devstack"},
-		"worker":     {"apiserver", "devstack"},
-		"devstack":   {"apiserver", "worker"},
+		"":           {"apiserver", "web", "worker", "workflows", "activities", "devstack"}, // domain and platform packages
+		"activities": {"apiserver", "web", "worker", "workflows", "devstack"},
+		"workflows":  {"apiserver", "web", "worker", "devstack"},
+		"apiserver":  {"web", "worker", "devstack"},
+		"web":        {"apiserver", "worker", "devstack"},
+		"worker":     {"apiserver", "web", "devstack"},
+		"devstack":   {"apiserver", "web", "worker"},
 	}
 	for pkg, imps := range imports(t) {
 		if strings.HasPrefix(pkg, "cmd/") || strings.HasPrefix(pkg, "internal/") {

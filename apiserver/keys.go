@@ -130,13 +130,7 @@ type keyView struct {
 }
 
 func viewOf(k tenancy.APIKey) keyView {
-	scope := string(credential.ScopeRead)
-	for _, s := range k.Scopes {
-		if s == string(credential.ScopeWrite) {
-			scope = s
-		}
-	}
-	return keyView{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scope: scope, ProjectID: k.ProjectID,
+	return keyView{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scope: string(tenancy.KeyScope(k)), ProjectID: k.ProjectID,
 		CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
 }
 
@@ -150,34 +144,22 @@ func (h *APIKeys) create(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &body, Strict, true); err != nil {
 		return err
 	}
-	if body.Scope == "" {
-		body.Scope = string(credential.ScopeRead)
-	}
-	scope, err := credential.ParseScope(body.Scope)
-	if err != nil {
-		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "field \"scope\" must be read or write"}
-	}
-	org := c.Params("org")
-	if body.ProjectID != "" {
-		p, err := h.Keys.Project(c.UserContext(), body.ProjectID)
-		if err != nil {
-			return err
-		}
-		if p.OrganizationID != org {
-			return &Error{Status: fiber.StatusNotFound, Detail: "no such project in this organization"}
+	if body.Scope != "" {
+		if _, err := credential.ParseScope(body.Scope); err != nil {
+			return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "field \"scope\" must be read or write"}
 		}
 	}
 	p, _ := PrincipalFrom(c.UserContext())
-	issued := h.Hasher.Issue()
-	k, err := h.Keys.CreateAPIKey(c.UserContext(), tenancy.APIKey{
-		OrganizationID: org, UserID: p.UserID, ProjectID: body.ProjectID, Name: body.Name,
-		Prefix: issued.Prefix, Hash: issued.Hash.String(), Scopes: []string{string(scope)},
+	// The steps of issuing (scope, the project's organization, the key and
+	// its stored forms) are tenancy's, shared with the web dashboard.
+	k, key, err := tenancy.IssueAPIKey(c.UserContext(), h.Keys, h.Hasher, tenancy.KeyRequest{
+		OrganizationID: c.Params("org"), UserID: p.UserID, ProjectID: body.ProjectID, Name: body.Name, Scope: body.Scope,
 	})
 	if err != nil {
 		return err
 	}
 	v := viewOf(k)
-	v.Key = issued.Key
+	v.Key = key
 	return c.Status(fiber.StatusCreated).JSON(v)
 }
 
@@ -194,21 +176,12 @@ func (h *APIKeys) list(c *fiber.Ctx) error {
 }
 
 func (h *APIKeys) revoke(c *fiber.Ctx) error {
-	keys, err := h.Keys.APIKeys(c.UserContext(), c.Params("org"))
-	if err != nil {
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	if err := tenancy.RevokeOrganizationKey(c.UserContext(), h.Keys, c.Params("org"), c.Params("id"), now()); err != nil {
 		return err
 	}
-	for _, k := range keys {
-		if k.ID == c.Params("id") {
-			now := time.Now
-			if h.Now != nil {
-				now = h.Now
-			}
-			if err := h.Keys.RevokeAPIKey(c.UserContext(), k.ID, now()); err != nil {
-				return err
-			}
-			return c.SendStatus(fiber.StatusNoContent)
-		}
-	}
-	return &Error{Status: fiber.StatusNotFound, Detail: "no such API key in this organization"}
+	return c.SendStatus(fiber.StatusNoContent)
 }

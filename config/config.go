@@ -28,6 +28,7 @@ const (
 	ModeWorker  Mode = "worker"
 	ModeMigrate Mode = "migrate"
 	ModeDev     Mode = "dev"
+	ModeWeb     Mode = "web" // the web apps (portiere web --app=cloud|mapper)
 	ModeCLI     Mode = "cli" // local tools that need no services (portiere map, version)
 )
 
@@ -42,6 +43,7 @@ type Config struct {
 	HTTP          HTTP
 	Mapping       Mapping
 	Stripe        Stripe
+	Web           Web
 	Tools         Tools
 	LogLevel      slog.Level
 
@@ -54,6 +56,23 @@ type Config struct {
 // IsSet reports whether the environment gave the variable name a
 // non-empty value when c was loaded.
 func (c Config) IsSet(name string) bool { return c.set[name] }
+
+// Web configures the web apps (portiere web, and the dashboard portiere
+// dev serves beside the API).
+type Web struct {
+	// Port is WEB_PORT: where portiere dev serves the dashboard (portiere
+	// web takes --port).
+	Port int
+	// APIURL is NEXT_PUBLIC_API_URL: the API's address as browsers and
+	// SDK users reach it, shown in pages (docs links, curl examples).
+	APIURL string
+	// SessionTTL is SESSION_TTL: how long a sign-in lasts.
+	SessionTTL time.Duration
+	// CookieSecure is SESSION_COOKIE_SECURE: session cookies carry the
+	// Secure attribute (sent over HTTPS only). True unless set false; dev
+	// mode defaults to false, as it serves plain HTTP on localhost.
+	CookieSecure bool
+}
 
 // Tools locates the helper binaries and libraries of the local tooling.
 type Tools struct {
@@ -193,6 +212,9 @@ const (
 	DefaultAPIPort            = 8000
 	DefaultMapSyncMaxCodes    = 1000
 	DefaultStripeMeterEvent   = "portiere_mapped_items"
+	DefaultWebPort            = 3000
+	DefaultAPIURL             = "http://localhost:8000"
+	DefaultSessionTTL         = 12 * time.Hour
 
 	// MinSecretLength is the shortest JWT_SECRET / API_KEY_SALT accepted:
 	// HS256 wants at least 256 bits of key.
@@ -210,6 +232,7 @@ var Variables = []string{
 	"PORTIERE_TEMPORAL_CLI", "ONNXRUNTIME_LIB", "MAP_SYNC_MAX_CODES",
 	"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PRICE_PRO", "STRIPE_PRICE_ENTERPRISE",
 	"STRIPE_PRICE_MAPPED_ITEMS", "STRIPE_METER_EVENT", "STRIPE_API_URL",
+	"WEB_PORT", "NEXT_PUBLIC_API_URL", "SESSION_TTL", "SESSION_COOKIE_SECURE",
 }
 
 // required names the variables each mode cannot start without.
@@ -217,6 +240,8 @@ var required = map[Mode][]string{
 	ModeAPI:     {"DB_PASSWORD", "JWT_SECRET", "API_KEY_SALT"},
 	ModeWorker:  {"DB_PASSWORD"},
 	ModeMigrate: {"DB_PASSWORD"},
+	// The dashboard issues API keys, so it needs their salt.
+	ModeWeb: {"DB_PASSWORD", "API_KEY_SALT"},
 }
 
 // Error reports every problem found in the environment at once, so an
@@ -301,6 +326,15 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 	if c.Stripe.SecretKey != "" && c.Stripe.WebhookSecret == "" {
 		p.fail("STRIPE_WEBHOOK_SECRET", "is required when STRIPE_SECRET_KEY is set (webhooks are how plans change)")
 	}
+	c.Web = Web{
+		Port:         p.port("WEB_PORT", DefaultWebPort),
+		APIURL:       p.httpURL("NEXT_PUBLIC_API_URL"),
+		SessionTTL:   p.duration("SESSION_TTL", DefaultSessionTTL),
+		CookieSecure: p.boolean("SESSION_COOKIE_SECURE", mode != ModeDev),
+	}
+	if c.Web.APIURL == "" {
+		c.Web.APIURL = DefaultAPIURL
+	}
 	c.Tools = Tools{
 		TemporalCLI:    p.str("PORTIERE_TEMPORAL_CLI", ""),
 		ONNXRuntimeLib: p.str("ONNXRUNTIME_LIB", ""),
@@ -373,6 +407,32 @@ func (p *parser) positiveInt(name string, def int) int {
 		return def
 	}
 	return n
+}
+
+func (p *parser) duration(name string, def time.Duration) time.Duration {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Minute {
+		p.fail(name, "%q is not a duration of at least a minute (e.g. 12h, 30m)", v)
+		return def
+	}
+	return d
+}
+
+func (p *parser) boolean(name string, def bool) bool {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		p.fail(name, "%q is not true or false", v)
+		return def
+	}
+	return b
 }
 
 func (p *parser) oneOf(name, def string, allowed ...string) string {

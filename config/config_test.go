@@ -141,3 +141,35 @@ func TestLoadStripe(t *testing.T) {
 		t.Fatalf("%+v %v", c.Stripe, err)
 	}
 }
+
+func TestWebSettings(t *testing.T) {
+	c, err := Load(ModeWeb, env(map[string]string{"DB_PASSWORD": "pw", "API_KEY_SALT": secret}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Web.Port != 3000 || c.Web.APIURL != DefaultAPIURL || c.Web.SessionTTL != DefaultSessionTTL || !c.Web.CookieSecure {
+		t.Errorf("web defaults: %+v", c.Web)
+	}
+	// The dashboard issues keys: it refuses to start without the salt.
+	if _, err := Load(ModeWeb, env(map[string]string{"DB_PASSWORD": "pw"})); err == nil || !strings.Contains(err.Error(), "API_KEY_SALT") {
+		t.Errorf("web without API_KEY_SALT: %v", err)
+	}
+	// portiere dev serves plain HTTP on localhost: cookies are not Secure
+	// unless asked.
+	d, err := Load(ModeDev, env(map[string]string{"WEB_PORT": "3100", "NEXT_PUBLIC_API_URL": "https://api.example.org/", "SESSION_TTL": "30m"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Web.Port != 3100 || d.Web.APIURL != "https://api.example.org" || d.Web.SessionTTL.Minutes() != 30 || d.Web.CookieSecure {
+		t.Errorf("dev web settings: %+v", d.Web)
+	}
+	if d, _ := Load(ModeDev, env(map[string]string{"SESSION_COOKIE_SECURE": "true"})); !d.Web.CookieSecure {
+		t.Error("SESSION_COOKIE_SECURE=true ignored in dev")
+	}
+	_, err = Load(ModeDev, env(map[string]string{"SESSION_TTL": "30s", "SESSION_COOKIE_SECURE": "maybe", "NEXT_PUBLIC_API_URL": "api:8000", "WEB_PORT": "x"}))
+	for _, name := range []string{"SESSION_TTL", "SESSION_COOKIE_SECURE", "NEXT_PUBLIC_API_URL", "WEB_PORT"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("invalid %s not reported: %v", name, err)
+		}
+	}
+}

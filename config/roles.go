@@ -5,7 +5,7 @@ package config
 // map, version) is included: a container running `portiere init` loads its
 // configuration in that mode.
 func Roles() []Mode {
-	return []Mode{ModeAPI, ModeWorker, ModeMigrate, ModeCLI}
+	return []Mode{ModeAPI, ModeWorker, ModeMigrate, ModeWeb, ModeCLI}
 }
 
 // RequiredVariables returns the environment variables Load refuses to start

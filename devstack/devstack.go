@@ -64,6 +64,8 @@ type Stack struct {
 	Temporal client.Client
 	// Listener is the API's, on 127.0.0.1:API_PORT.
 	Listener net.Listener
+	// WebListener is the Cloud dashboard's, on 127.0.0.1:WEB_PORT.
+	WebListener net.Listener
 	// DemoProjectID is the seeded demo project.
 	DemoProjectID string
 }
@@ -81,7 +83,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		return fmt.Errorf("devstack: %w", err)
 	}
 	// Fail before starting anything if a port we need is taken.
-	needed := []int{cfg.HTTP.Port}
+	needed := []int{cfg.HTTP.Port, cfg.Web.Port}
 	if !temporalSet {
 		needed = append(needed, o.TemporalPort, o.TemporalUIPort)
 	}
@@ -210,8 +212,16 @@ func Run(ctx context.Context, o Options) (err error) {
 		return &ports.PortInUseError{Port: cfg.HTTP.Port}
 	}
 
+	webAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Web.Port))
+	webLn, err := net.Listen("tcp", webAddr)
+	if err != nil {
+		ln.Close()
+		return &ports.PortInUseError{Port: cfg.Web.Port}
+	}
+
 	apiURL := "http://localhost:" + strconv.Itoa(cfg.HTTP.Port)
 	fmt.Fprintf(o.Out, "\nPortiere is running (Ctrl-C stops everything):\n")
+	fmt.Fprintf(o.Out, "  Dashboard      http://localhost:%d  (sign up, or log in as the demo user below)\n", cfg.Web.Port)
 	fmt.Fprintf(o.Out, "  API            %s\n", apiURL)
 	fmt.Fprintf(o.Out, "  Readiness      %s/health/ready\n", apiURL)
 	fmt.Fprintf(o.Out, "  API docs       %s/docs  (ReDoc: %s/redoc, OpenAPI: %s/openapi.json)\n", apiURL, apiURL, apiURL)
@@ -233,7 +243,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	fmt.Fprintf(o.Out, "    curl -H 'Authorization: Bearer %s' %s/api/v1/workflows/<workflow_id>\n", secrets[devAPIKey], apiURL)
 	fmt.Fprintf(o.Out, "  Data folder    %s\n\n", o.DataDir)
 
-	err = o.Serve(ctx, Stack{Config: cfg, Pool: pool, Temporal: tc, Listener: ln, DemoProjectID: demoProjectID})
+	err = o.Serve(ctx, Stack{Config: cfg, Pool: pool, Temporal: tc, Listener: ln, WebListener: webLn, DemoProjectID: demoProjectID})
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}

@@ -209,6 +209,13 @@ else
 fi
 ./sdktest/setup.sh
 # -----------------------------------------------------------------------------
+# Chromium for the Cloud dashboard's browser tests (web/browser_test.go:
+# chromedp drives Debian's chromium headless). Nothing at run time needs it.
+if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
+	say "Chromium: present"
+else
+	apt_install chromium
+fi
 
 # --- deployment checks -------------------------------------------------------
 # nginx: deploy/check runs `nginx -t` on deploy/nginx (make test). Only the

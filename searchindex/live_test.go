@@ -57,6 +57,14 @@ func TestWatchReloadsNewIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	first, _ := l.Info()
+	// The saved index's metadata tells the same version without loading
+	// it (the dashboard's vocabulary page).
+	if saved, err := searchindex.SavedIndex(path); err != nil || saved.Version != first.Version || !saved.IndexCreatedAt.Equal(first.IndexCreatedAt) {
+		t.Fatalf("SavedIndex: %+v %v, served %+v", saved, err, first)
+	}
+	if _, err := searchindex.SavedIndex(path + ".absent"); err == nil {
+		t.Fatal("SavedIndex of nothing succeeded")
+	}
 	e1, _ := l.Engine()
 	done := make(chan struct{})
 	go func() { l.Watch(ctx, load, cfg, 20*time.Millisecond); close(done) }()

@@ -74,6 +74,13 @@ type Membership struct {
 	CreatedAt      time.Time
 }
 
+// UserMembership is a membership seen from the user's side: the
+// organization and the role held in it.
+type UserMembership struct {
+	Organization Organization
+	Role         Role
+}
+
 // SecondReviewer says which mapping items need a second reviewer's
 // decision before they count as approved.
 type SecondReviewer string
@@ -190,6 +197,28 @@ type Store interface {
 	AddMember(ctx context.Context, m Membership) (Membership, error)
 	Membership(ctx context.Context, orgID, userID string) (Membership, error)
 	Members(ctx context.Context, orgID string) ([]Membership, error)
+	// UserMemberships returns userID's memberships with their
+	// organizations, by organization name (the organization switcher).
+	UserMemberships(ctx context.Context, userID string) ([]UserMembership, error)
+	// SignUp creates an organization, its first user and the user's owner
+	// membership in one transaction: nothing is left behind when the
+	// email (ErrConflict) or the slug (ErrConflict) is taken.
+	SignUp(ctx context.Context, o Organization, u User) (Organization, User, error)
+
+	// CreateInvitation stores inv (its token's hash, never the token).
+	CreateInvitation(ctx context.Context, inv Invitation) (Invitation, error)
+	// Invitation returns the invitation whose token hashes to tokenHash if
+	// it is neither accepted nor expired at now, else ErrNotFound.
+	Invitation(ctx context.Context, tokenHash string, now time.Time) (Invitation, error)
+	// PendingInvitations returns orgID's invitations neither accepted nor
+	// expired at now, newest first.
+	PendingInvitations(ctx context.Context, orgID string, now time.Time) ([]Invitation, error)
+	// AcceptInvitation uses the invitation (once, before it expires; else
+	// ErrNotFound) for user u in one transaction: u.ID "" creates the user
+	// with the invitation's email (ErrConflict when the email is taken);
+	// the user becomes a member with the invited role, and an existing
+	// membership keeps its role.
+	AcceptInvitation(ctx context.Context, tokenHash string, u User, now time.Time) (Membership, User, error)
 
 	CreateProject(ctx context.Context, p Project) (Project, error)
 	Project(ctx context.Context, id string) (Project, error)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
@@ -26,8 +27,10 @@ import (
 	"github.com/portiere/portiere/schemamap/schemamapstore"
 	"github.com/portiere/portiere/search/elastic"
 	"github.com/portiere/portiere/searchindex"
+	"github.com/portiere/portiere/session/sessionstore"
 	"github.com/portiere/portiere/tenancy/tenancystore"
 	"github.com/portiere/portiere/vocab/vocabstore"
+	"github.com/portiere/portiere/web"
 	"github.com/portiere/portiere/workflows"
 )
 
@@ -295,4 +298,50 @@ func (b *backends) activities() *activities.Activities {
 		a.Elasticsearch = elastic.New(b.es)
 	}
 	return a
+}
+
+// passwordSlots bounds concurrent argon2id hashes in a web process: each
+// takes 64 MiB (credential.DefaultPasswordParams).
+const passwordSlots = 4
+
+// webStores are what a web app reads and writes, built on one pool.
+type webStores struct {
+	tenants    *tenancystore.Store
+	vocabulary *vocabstore.Store
+	sessions   *sessionstore.Store
+}
+
+func newWebStores(pool *pgxpool.Pool) webStores {
+	return webStores{tenants: tenancystore.New(pool), vocabulary: vocabstore.New(pool), sessions: sessionstore.New(pool)}
+}
+
+// webApp builds web app app (`portiere web --app`, and the dashboard of
+// `portiere dev`) on st. index reports the search index's state; nil when
+// the process does not hold the engine.
+func webApp(app string, cfg config.Config, st webStores, index func(context.Context) web.IndexState, log *slog.Logger) (*web.Server, error) {
+	hasher, err := credential.NewKeyHasher(cfg.Auth.APIKeySalt)
+	if err != nil {
+		return nil, fmt.Errorf("API_KEY_SALT: %w", err)
+	}
+	return web.New(web.Config{
+		App: app, Tenants: st.tenants, Sessions: st.sessions, Vocabulary: st.vocabulary,
+		Passwords: credential.NewPasswordGate(passwordSlots), Keys: hasher, Index: index,
+		APIURL: cfg.Web.APIURL, SessionTTL: cfg.Web.SessionTTL, CookieSecure: cfg.Web.CookieSecure, Logger: log,
+	})
+}
+
+// web builds the dashboard `portiere dev` serves beside the API: it shares
+// the API's stores and shows the search index the process serves.
+func (b *backends) web() (*web.Server, error) {
+	st := newWebStores(b.pool)
+	st.tenants, st.vocabulary = b.tenants, b.vocabulary
+	cfg := b.cfg
+	if !cfg.IsSet("NEXT_PUBLIC_API_URL") {
+		// The API is beside it on this machine: show its real port.
+		cfg.Web.APIURL = "http://localhost:" + strconv.Itoa(cfg.HTTP.Port)
+	}
+	return webApp(web.AppCloud, cfg, st, func(ctx context.Context) web.IndexState {
+		info, ok := b.search.Info()
+		return web.IndexStateOf(info, ok, b.search.Check(ctx))
+	}, b.log)
 }

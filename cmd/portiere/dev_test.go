@@ -66,12 +66,15 @@ func devEnv(cli string, apiPort int) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if k == "DB_HOST" || k == "TEMPORAL_ADDRESS" || k == "REDIS_HOST" || k == "ELASTICSEARCH_URL" || k == "API_PORT" {
+		if k == "DB_HOST" || k == "TEMPORAL_ADDRESS" || k == "REDIS_HOST" || k == "ELASTICSEARCH_URL" || k == "API_PORT" || k == "WEB_PORT" {
 			continue
 		}
 		env = append(env, kv)
 	}
-	return append(env, "PORTIERE_TEMPORAL_CLI="+cli, "API_PORT="+strconv.Itoa(apiPort), "LOG_LEVEL=WARNING")
+	// The dashboard gets a free port of its own, so tests never collide
+	// on :3000.
+	webPort, _ := ports.Free()
+	return append(env, "PORTIERE_TEMPORAL_CLI="+cli, "API_PORT="+strconv.Itoa(apiPort), "WEB_PORT="+strconv.Itoa(webPort), "LOG_LEVEL=WARNING")
 }
 
 // processesUsing lists live (non-zombie) processes whose command line
@@ -217,6 +220,14 @@ func TestDevSmoke(t *testing.T) {
 	if !strings.Contains(stdout.String(), api[len("http://127.0.0.1"):]+"/health/ready") {
 		t.Errorf("URLs not printed:\n%s", stdout.String())
 	}
+	// The Cloud dashboard is served beside the API, at the printed URL.
+	dash := regexp.MustCompile(`Dashboard\s+http://localhost:(\d+)`).FindStringSubmatch(stdout.String())
+	if dash == nil {
+		t.Fatalf("dashboard URL not printed:\n%s", stdout.String())
+	}
+	if code, body := get("http://127.0.0.1:" + dash[1] + "/login"); code != 200 || !strings.Contains(body, "Log in") {
+		t.Fatalf("dashboard log-in page: %d %.200s", code, body)
+	}
 	// The printed demo key works: it exchanges for a token, and the token
 	// lists the demo organization's keys (owner, write scope).
 	keyM := regexp.MustCompile(`Demo API key\s+(pt_sk_\S+)`).FindStringSubmatch(stdout.String())
@@ -300,6 +311,25 @@ func TestDevSmoke(t *testing.T) {
 	d.stop(t, 60*time.Second)
 	if code, _ := get(api + "/health"); code != 0 {
 		t.Fatalf("API still answering after exit")
+	}
+}
+
+func TestDevRefusesAWebPortInUse(t *testing.T) {
+	bin := buildBinary(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	cmd := exec.Command(bin, "dev", "--data-dir", t.TempDir())
+	cmd.Env = append(devEnv("/nonexistent", freePort(t)), "WEB_PORT="+strconv.Itoa(port))
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatal("portiere dev started although the dashboard's port was taken")
+	}
+	if want := fmt.Sprintf("port %d is already in use", port); !strings.Contains(string(out), want) {
+		t.Fatalf("output %q does not say %q", out, want)
 	}
 }
 

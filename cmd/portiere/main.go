@@ -69,6 +69,7 @@ configured through environment variables (see the README).`,
 		orgCommand(ctx),
 		userCommand(ctx),
 		apikeyCommand(ctx),
+		webCommand(ctx),
 		versionCommand(),
 	)
 	return root.ExecuteContext(ctx)

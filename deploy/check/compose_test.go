@@ -81,7 +81,7 @@ func portiereRole(s types.ServiceConfig) string {
 // (cmd/portiere: init, like the other client commands, loads ModeCLI).
 var modeOf = map[string]config.Mode{
 	"api": config.ModeAPI, "worker": config.ModeWorker, "migrate": config.ModeMigrate,
-	"init": config.ModeCLI, "web": config.ModeCLI,
+	"init": config.ModeCLI, "web": config.ModeWeb,
 	"vocab": config.ModeMigrate, // `portiere vocab import` with DB_HOST set
 }
 

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/portiere/portiere/config"
+	"github.com/portiere/portiere/platform/postgres"
+	"github.com/portiere/portiere/searchindex"
+	"github.com/portiere/portiere/session/sessionstore"
+	"github.com/portiere/portiere/web"
+)
+
+// sessionSweepInterval is how often a web process deletes expired
+// sessions (they are refused anyway; this keeps the table small).
+const sessionSweepInterval = time.Hour
+
+func webCommand(ctx context.Context) *cobra.Command {
+	var app, host string
+	var port int
+	cmd := &cobra.Command{
+		Use:   "web",
+		Short: "Serve a web app: the Cloud dashboard (--app=cloud; needs DB_PASSWORD, API_KEY_SALT)",
+		Long: `Serve a web app on --port: --app=cloud is the Cloud dashboard (sign up,
+projects and their settings, API keys, vocabulary status). --app=mapper is
+not built yet (issue #11).
+
+The dashboard uses the API's database (DB_*) and API_KEY_SALT (it issues
+API keys); NEXT_PUBLIC_API_URL is the API address its pages show.
+Run it behind HTTPS: its session cookies are Secure unless
+SESSION_COOKIE_SECURE=false.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if app == web.AppMapper {
+				return fmt.Errorf("--app=mapper: the mapper app is issue #11 and is not built yet; --app=cloud serves the dashboard")
+			}
+			if app != web.AppCloud {
+				return fmt.Errorf("--app=%q: want cloud (or mapper, once issue #11 lands)", app)
+			}
+			cfg, logger, err := loadConfig(config.ModeWeb, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			pool, err := postgres.Open(ctx, cfg.DB.ConnString(), postgres.Options{})
+			if err != nil {
+				return err
+			}
+			defer pool.Close()
+			st := newWebStores(pool)
+			srv, err := webApp(app, cfg, st, savedIndexState(cfg.Search.FAISSIndexPath), logger)
+			if err != nil {
+				return err
+			}
+			go sweepSessions(ctx, st.sessions, logger)
+			addr := net.JoinHostPort(host, strconv.Itoa(port))
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", addr, err)
+			}
+			logger.Info("web app listening", "app", app, "addr", addr, "version", version)
+			return ignoreCancel(srv.Serve(ctx, ln, config.ShutdownTimeout))
+		},
+	}
+	cmd.Flags().StringVar(&app, "app", web.AppCloud, "the app to serve: cloud (mapper: issue #11)")
+	cmd.Flags().StringVar(&host, "host", "0.0.0.0", "interface to listen on")
+	cmd.Flags().IntVar(&port, "port", config.DefaultWebPort, "port to listen on")
+	return cmd
+}
+
+// savedIndexState reports the dense index saved at path from its metadata,
+// for a web process that does not load the engine. Deployments that do not
+// mount the index volume into the web app see "unknown".
+func savedIndexState(path string) func(context.Context) web.IndexState {
+	return func(context.Context) web.IndexState {
+		info, err := searchindex.SavedIndex(path)
+		if err != nil {
+			return web.IndexState{State: "unknown", Detail: "The index file is not visible to the dashboard; the API's /health/ready reports the index it serves."}
+		}
+		return web.IndexState{State: "saved", Version: info.Version, Embedder: info.EmbedderID,
+			Concepts: info.Concepts, CreatedAt: info.IndexCreatedAt}
+	}
+}
+
+// sweepSessions deletes expired sessions every sessionSweepInterval until
+// ctx is done.
+func sweepSessions(ctx context.Context, s *sessionstore.Store, log *slog.Logger) {
+	t := time.NewTicker(sessionSweepInterval)
+	defer t.Stop()
+	for {
+		if n, err := s.DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			log.Warn("could not delete expired sessions", "error", err)
+		} else if n > 0 {
+			log.Info("expired sessions deleted", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,26 @@
+// Package web is Portiere's server-rendered web apps: the Cloud dashboard
+// (`portiere web --app=cloud`, and beside the API under `portiere dev`).
+// Pages are html/template with htmx for partial updates; every asset is
+// embedded in the binary (no CDN, no Node at run time).
+//
+// It calls the same domain packages as the API (tenancy, credential, vocab,
+// session), through the interfaces and functions they own, and never the
+// apiserver package: there is one copy of each rule. The composition root
+// (cmd/portiere) builds the stores and hands them in through Config.
+//
+// Security model:
+//   - Sessions are server-side rows (package session): the cookie holds a
+//     random token (HttpOnly, SameSite=Lax, Secure unless configured off
+//     for plain-HTTP development); logging out or "sign out other
+//     sessions" takes effect on the next request.
+//   - Every state-changing request (POST) carries a CSRF token: the
+//     session's synchronizer token once signed in, a double-submit cookie
+//     on the sign-up and log-in forms before; a cross-site Origin or
+//     Sec-Fetch-Site is refused as well.
+//   - Roles are credential's rules on a Principal built per request from
+//     the user's current membership: a viewer reads, admins and owners
+//     change settings and keys, another organization's project is 404.
+//   - Log-in failures are throttled per email and client address.
+//   - Responses carry a strict Content-Security-Policy (no inline script
+//     or style), frame denial, nosniff and no-store caching of pages.
+package web
