@@ -283,7 +283,7 @@ func (w *itemsWorld) decide(t *testing.T, p tenancy.Project, code, desc string, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := mappingjob.Decision{Source: "S", Code: code, Review: review, DecidedBy: w.reviewer.ID, Revision: cur.Revision}
+	d := mappingjob.Decision{Source: "S", Code: code, Review: review, DecidedBy: w.reviewer.ID, Actor: w.reviewer.ID, Revision: cur.Revision}
 	if review == mappingjob.ReviewOverridden {
 		d.ConceptID, d.ConceptName, d.VocabularyID, d.DomainID = concept, "Type 2 diabetes mellitus", "SNOMED", "Condition"
 	}
@@ -342,7 +342,7 @@ func TestConceptMapRecallsReviewedDecisions(t *testing.T) {
 
 	// Rejected later: the memory forgets it.
 	if _, err := w.jobs.Decide(w.ctx, w.pa.ID, mappingjob.Decision{Source: "S", Code: "DM2-LOC", Review: mappingjob.ReviewRejected,
-		DecidedBy: w.reviewer.ID, Revision: decided.Revision}); err != nil {
+		DecidedBy: w.reviewer.ID, Actor: w.reviewer.ID, Revision: decided.Revision}); err != nil {
 		t.Fatal(err)
 	}
 	_, resp = w.call(t, "POST", "/api/v1/concepts/map", w.readA, body)

@@ -70,7 +70,7 @@ func (w *memoryWorld) decide(t *testing.T, p tenancy.Project, code, desc string,
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := mappingjob.Decision{Source: "S", Code: code, Review: review, DecidedBy: w.reviewer.ID, Revision: cur.Revision}
+	d := mappingjob.Decision{Source: "S", Code: code, Review: review, DecidedBy: w.reviewer.ID, Actor: w.reviewer.ID, Revision: cur.Revision}
 	if review == mappingjob.ReviewOverridden {
 		d.ConceptID, d.ConceptName, d.VocabularyID, d.DomainID = 201826, "Type 2 diabetes mellitus", "SNOMED", "Condition"
 	}
@@ -158,7 +158,7 @@ func TestMemoryRecallsTheOrganizationsCurrentDecisions(t *testing.T) {
 
 	// Rejected later: gone from the memory at once.
 	if _, err := w.s.Decide(w.ctx, w.a1.ID, mappingjob.Decision{Source: "S", Code: "E11.9", Review: mappingjob.ReviewRejected,
-		DecidedBy: w.reviewer.ID, Revision: approved.Revision}); err != nil {
+		DecidedBy: w.reviewer.ID, Actor: w.reviewer.ID, Revision: approved.Revision}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := w.s.Recall(w.ctx, mappingjob.MemoryScope{OrganizationID: w.orgA.ID}, keys[:1]); got[0] != nil {

@@ -285,7 +285,7 @@ func translate(err error) error {
 		case "23503", "22P02": // foreign_key_violation, invalid_text_representation (uuid)
 			return fmt.Errorf("%w: project: %s", mappingjob.ErrNotFound, pe.Message)
 		case "23505": // unique_violation: a concurrent writer created the item first
-			return fmt.Errorf("%w: %s", mappingjob.ErrConflict, pe.Message)
+			return fmt.Errorf("%w: %w", mappingjob.ErrConflict, pe) // pe kept: callers name the constraint (sourceError)
 		}
 	}
 	return fmt.Errorf("mappingjob: %w", err)
