@@ -64,6 +64,9 @@ type Activities struct {
 	// Billing reports metered usage to Stripe (billing.Service); nil
 	// reports nothing.
 	Billing UsageReporter
+	// Metering counts bulk-mapped items against the organization's plan
+	// (billing.Service); nil meters nothing.
+	Metering Metering
 
 	once     sync.Once
 	corpus   *corpusCache
@@ -87,7 +90,7 @@ func (a *Activities) split() {
 		a.index = &IndexBuild{corpus: a.corpus, index: a.Index, embedderOverride: a.Embedder, logger: log}
 		a.populate = &ESPopulate{corpus: a.corpus, elasticsearch: a.Elasticsearch, logger: log}
 		a.usage = &UsageReport{billing: a.Billing}
-		a.mapping = &BulkMapping{vocabulary: a.Vocabulary, jobs: a.Jobs, index: a.Index, search: search, engineVersion: a.EngineVersion, logger: log}
+		a.mapping = &BulkMapping{vocabulary: a.Vocabulary, jobs: a.Jobs, index: a.Index, search: search, engineVersion: a.EngineVersion, logger: log, metering: a.Metering}
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/portiere/portiere/billing"
 	"github.com/portiere/portiere/mapping"
 	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/search"
@@ -24,6 +25,14 @@ type BulkMapping struct {
 	search        *searchindex.Live
 	engineVersion string
 	logger        *slog.Logger
+	metering      Metering
+}
+
+// Metering counts mapped items against an organization's plan
+// (billing.Service): idempotent per request id, a *billing.QuotaError past
+// the plan.
+type Metering interface {
+	Add(ctx context.Context, org string, m billing.Meter, n int64, requestID string) error
 }
 
 // liveEngine returns the engine bulk mapping searches with, refreshed when
@@ -67,12 +76,14 @@ func (a *BulkMapping) CountSourceCodes(ctx context.Context, in CountSourceCodesI
 // MapChunkInput is one chunk of a bulk mapping: the project's codes (one
 // source's when SourceID is set) with ID > AfterID, at most Limit of them.
 type MapChunkInput struct {
-	ProjectID  string
-	SourceID   string `json:",omitempty"` // added with per-source runs; "" in older histories
-	AfterID    int64
-	Limit      int
-	TopK       int
-	WorkflowID string
+	ProjectID string
+	SourceID  string `json:",omitempty"` // added with per-source runs; "" in older histories
+	// OrganizationID is metered for the chunk's codes; "" meters nothing.
+	OrganizationID string `json:",omitempty"`
+	AfterID        int64
+	Limit          int
+	TopK           int
+	WorkflowID     string
 }
 
 // MapChunkResult tallies a chunk. LastID is the ID of its last code (the
@@ -107,6 +118,9 @@ func (a *BulkMapping) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkR
 	res := MapChunkResult{LastID: in.AfterID}
 	if len(codes) == 0 {
 		return res, nil
+	}
+	if err := a.meter(ctx, in, len(codes)); err != nil {
+		return MapChunkResult{}, err
 	}
 	stop := keepAlive(ctx)
 	defer stop()
@@ -158,6 +172,24 @@ func (a *BulkMapping) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkR
 	res.LastID = codes[len(codes)-1].ID
 	res.Mapped = len(codes)
 	return res, nil
+}
+
+// meter counts the chunk's codes against the organization's plan before
+// any is mapped. The request id names the run and the chunk's start, so a
+// retried chunk, or one mapped again after continue-as-new, counts once.
+// Past the quota the mapping ends (non-retryable QuotaExceeded) with the
+// chunks already mapped kept.
+func (a *BulkMapping) meter(ctx context.Context, in MapChunkInput, n int) error {
+	if a.metering == nil || in.OrganizationID == "" {
+		return nil
+	}
+	id := fmt.Sprintf("bulk-%s-%d", in.WorkflowID, in.AfterID)
+	err := a.metering.Add(ctx, in.OrganizationID, billing.MappedItems, int64(n), id)
+	var qe *billing.QuotaError
+	if errors.As(err, &qe) {
+		return temporal.NewNonRetryableApplicationError(qe.Error(), "QuotaExceeded", err)
+	}
+	return err
 }
 
 // termOf is the term the engine searches for c: its description (or

@@ -2,7 +2,6 @@ package apiserver
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,21 +10,11 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/portiere/portiere/apiserver/openapi"
+	"github.com/portiere/portiere/billing"
 	"github.com/portiere/portiere/mapping"
 	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/search"
-	"github.com/portiere/portiere/tenancy"
 )
-
-// MappedItemsMeter is the billing seam of POST /concepts/map: it is told,
-// before any search runs, that p is about to map n codes synchronously.
-// It records them against p's organization's plan; an error refuses the
-// request and is answered as it is (a quota error of the billing package
-// becomes its 429 through errorKinds). Implementations are safe for
-// concurrent use.
-type MappedItemsMeter interface {
-	MapItems(ctx context.Context, p tenancy.Principal, n int) error
-}
 
 // DefaultMapSyncMaxCodes is ConceptMapping.MaxCodes when it is 0
 // (config.DefaultMapSyncMaxCodes, MAP_SYNC_MAX_CODES).
@@ -34,7 +23,7 @@ const DefaultMapSyncMaxCodes = 1000
 // ConceptMapping is POST /api/v1/concepts/map: the SDK's synchronous
 // mapping of a column's codes. It computes and stores nothing, so any
 // member of an organization may call it with a read-scope credential
-// (CanRead), like concept search; what it costs is metered (Meter). The
+// (CanRead), like concept search; what it costs is metered (Metering). The
 // organization's memory of reviewed decisions is consulted first.
 type ConceptMapping struct {
 	Search SearchProvider
@@ -44,8 +33,10 @@ type ConceptMapping struct {
 	// MaxCodes bounds one request (MAP_SYNC_MAX_CODES); 0 means
 	// DefaultMapSyncMaxCodes. More codes are a 413 pointing to bulk mapping.
 	MaxCodes int
-	// Meter, when set, is told of every request's codes (billing).
-	Meter MappedItemsMeter
+	// Metering counts a request's codes as mapped_items against the
+	// caller's organization before any search runs (429 QUOTA_EXCEEDED past
+	// its plan); nil meters nothing.
+	Metering Metering
 }
 
 // mapCode is one code of a /concepts/map request. The SDK sends a code
@@ -235,8 +226,8 @@ func (h *ConceptMapping) mapCodes(c *fiber.Ctx) error {
 	if err != nil {
 		return &Error{Status: fiber.StatusServiceUnavailable, Detail: err.Error()}
 	}
-	if h.Meter != nil {
-		if err := h.Meter.MapItems(c.UserContext(), p, len(codes)); err != nil {
+	if h.Metering != nil && p.OrganizationID != "" {
+		if err := h.Metering.Add(c.UserContext(), p.OrganizationID, billing.MappedItems, int64(len(codes)), requestID(c)); err != nil {
 			return err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/portiere/portiere/apiserver/openapi"
+	"github.com/portiere/portiere/billing"
 	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/tenancy"
 	"github.com/portiere/portiere/workflows"
@@ -26,23 +27,14 @@ type ProjectStore interface {
 	DeleteProject(ctx context.Context, id string) error
 }
 
-// ProjectQuota decides whether an organization may create one more
-// project (the plan's project-count limit). AllowProject returns nil to
-// allow; its error is answered as is (the billing package maps its
-// quota error to 429 {"error_code": "QUOTA_EXCEEDED", "detail", "usage"},
-// the shape the SDK turns into QuotaExceededError).
-type ProjectQuota interface {
-	AllowProject(ctx context.Context, orgID string) error
-}
-
 // ProjectCatalog is the project resource itself, in the Portiere SDK's
 // shapes: create, list, read and delete projects, and read and change
 // their mapping settings.
 type ProjectCatalog struct {
 	Projects ProjectStore
-	// Quota, when set, is asked before a project is created; nil creates
-	// without a limit.
-	Quota ProjectQuota
+	// Metering, when set, checks the plan's project count before a project
+	// is created (429 QUOTA_EXCEEDED); nil creates without a limit.
+	Metering Metering
 }
 
 // projectDTO is a project as the SDK reads it (Client.get_project,
@@ -245,8 +237,8 @@ func (h *ProjectCatalog) create(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if h.Quota != nil {
-		if err := h.Quota.AllowProject(c.UserContext(), p.OrganizationID); err != nil {
+	if h.Metering != nil && p.OrganizationID != "" {
+		if err := h.Metering.Check(c.UserContext(), p.OrganizationID, billing.Projects, 1); err != nil {
 			return err
 		}
 	}
@@ -472,7 +464,7 @@ func (h *Projects) startBulkMapping(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	in := workflows.BulkMappingInput{ProjectID: id, ChunkSize: body.ChunkSize, TopK: body.TopK}
+	in := workflows.BulkMappingInput{ProjectID: id, OrganizationID: project.OrganizationID, ChunkSize: body.ChunkSize, TopK: body.TopK}
 	if sid := strings.TrimSpace(deref(body.SourceID)); sid != "" {
 		if h.Sources == nil {
 			return unprocessable("field \"source_id\" is not supported by this server")

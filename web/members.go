@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portiere/portiere/billing"
 	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/tenancy"
 )
@@ -101,6 +102,11 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request, v *visitor) erro
 	case !v.Role.AtLeast(role):
 		d.Error = "You cannot invite with a role above your own (" + string(v.Role) + ")."
 	}
+	if d.Error == "" {
+		if d.Error, err = s.checkQuota(r.Context(), v.Org.ID, billing.Seats); err != nil {
+			return err
+		}
+	}
 	if d.Error != "" {
 		return s.render(w, r, http.StatusUnprocessableEntity, "members", "Members", "members", d)
 	}
@@ -188,6 +194,15 @@ func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	hash := tenancy.InvitationTokenHash(d.Token)
+	if d.Mode == "accept" || d.Mode == "create" {
+		msg, err := s.checkQuota(r.Context(), d.Invitation.OrganizationID, billing.Seats)
+		if err != nil {
+			return err
+		}
+		if msg != "" {
+			return &pageError{Status: http.StatusTooManyRequests, Message: d.OrgName + " has no seat left. " + msg}
+		}
+	}
 	switch d.Mode {
 	case "other":
 		return &pageError{Status: http.StatusForbidden, Message: "This invitation is for " + d.Invitation.Email + ". Log out, then open the link again."}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/portiere/portiere/billing"
 	"github.com/portiere/portiere/tenancy"
 )
 
@@ -64,6 +65,13 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, v *visito
 	}
 	if len(d.Description) > 2000 {
 		return again("The description can have at most 2000 characters.")
+	}
+	msg, err := s.checkQuota(r.Context(), v.Org.ID, billing.Projects)
+	if err != nil {
+		return err
+	}
+	if msg != "" {
+		return again(msg)
 	}
 	project, err := s.cfg.Tenants.CreateProject(r.Context(), tenancy.Project{
 		OrganizationID: v.Org.ID, Name: d.Name, Description: d.Description, CreatedBy: v.User.ID,

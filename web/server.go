@@ -76,6 +76,9 @@ type Config struct {
 	Sessions  session.Store
 	Passwords *credential.PasswordGate
 	Keys      *credential.KeyHasher
+	// Quota, when set, holds projects and members to the organization's
+	// plan; nil means no limit.
+	Quota Quota
 	// Vocabulary, when set, fills the vocabulary page.
 	Vocabulary VocabularyStatus
 	// Index, when set, reports the search index's state; nil shows it as

@@ -43,9 +43,13 @@ type BulkMappingInput struct {
 	ProjectID string
 	// SourceID, when set, maps only that source's codes. Added after the
 	// first histories were recorded: they decode it as "", every source.
-	SourceID  string `json:",omitempty"`
-	ChunkSize int    // codes per MapChunk activity; 0 means 500
-	TopK      int    // candidates kept per item; 0 means 10
+	SourceID string `json:",omitempty"`
+	// OrganizationID is whose plan the mapped items count against
+	// (mapped_items); "" meters nothing (histories recorded before
+	// metering, runs an operator starts for no organization).
+	OrganizationID string `json:",omitempty"`
+	ChunkSize      int    // codes per MapChunk activity; 0 means 500
+	TopK           int    // candidates kept per item; 0 means 10
 	// ChunksPerRun is how many chunks one run maps before continuing as
 	// new, keeping the history small; 0 means 100.
 	ChunksPerRun int
@@ -141,7 +145,8 @@ func BulkMappingWorkflow(ctx workflow.Context, in BulkMappingInput) (Progress, e
 		}
 		var r activities.MapChunkResult
 		err := workflow.ExecuteActivity(ctx, a.MapChunk, activities.MapChunkInput{
-			ProjectID: in.ProjectID, SourceID: in.SourceID, AfterID: after, Limit: in.ChunkSize, TopK: in.TopK, WorkflowID: wid,
+			ProjectID: in.ProjectID, SourceID: in.SourceID, OrganizationID: in.OrganizationID,
+			AfterID: after, Limit: in.ChunkSize, TopK: in.TopK, WorkflowID: wid,
 		}).Get(ctx, &r)
 		var ce *temporal.CanceledError
 		switch {

@@ -213,11 +213,9 @@ func (b *backends) api() (*apiserver.Server, error) {
 	resources := []apiserver.Resource{
 		&apiserver.ConceptSearch{Search: b.search, Cache: c, Metering: b.billing},
 		&apiserver.ConceptDetail{Concepts: b.vocabulary, Cache: c},
-		// Quota: the billing issue's project-count limit plugs in here.
-		&apiserver.ProjectCatalog{Projects: b.tenants},
+		&apiserver.ProjectCatalog{Projects: b.tenants, Metering: b.billing},
 		&apiserver.Sources{Projects: b.tenants, Sources: b.jobs, MaxBytes: b.cfg.HTTP.UploadMaxBytes},
-		// Meter: the billing meter of mapped items plugs in here.
-		&apiserver.ConceptMapping{Search: b.search, Memory: b.jobs, MaxCodes: b.cfg.Mapping.SyncMaxCodes},
+		&apiserver.ConceptMapping{Search: b.search, Memory: b.jobs, MaxCodes: b.cfg.Mapping.SyncMaxCodes, Metering: b.billing},
 		&apiserver.ConceptItems{Projects: b.tenants, Items: b.jobs},
 		&apiserver.Review{Projects: b.tenants, Items: b.jobs, Concepts: b.vocabulary},
 		&apiserver.Exports{Projects: b.tenants, Items: b.jobs},
@@ -293,6 +291,7 @@ func (b *backends) activities() *activities.Activities {
 		EngineVersion: b.version,
 		Logger:        b.log,
 		Billing:       b.billing,
+		Metering:      b.billing,
 	}
 	if b.es != nil {
 		a.Elasticsearch = elastic.New(b.es)
@@ -309,10 +308,14 @@ type webStores struct {
 	tenants    *tenancystore.Store
 	vocabulary *vocabstore.Store
 	sessions   *sessionstore.Store
+	// billing holds projects and members to the plan (quotas only: the
+	// web app takes no payments).
+	billing *billing.Service
 }
 
 func newWebStores(pool *pgxpool.Pool) webStores {
-	return webStores{tenants: tenancystore.New(pool), vocabulary: vocabstore.New(pool), sessions: sessionstore.New(pool)}
+	return webStores{tenants: tenancystore.New(pool), vocabulary: vocabstore.New(pool), sessions: sessionstore.New(pool),
+		billing: billing.NewService(billingstore.New(pool), billing.Options{})}
 }
 
 // webApp builds web app app (`portiere web --app`, and the dashboard of
@@ -324,7 +327,7 @@ func webApp(app string, cfg config.Config, st webStores, index func(context.Cont
 		return nil, fmt.Errorf("API_KEY_SALT: %w", err)
 	}
 	return web.New(web.Config{
-		App: app, Tenants: st.tenants, Sessions: st.sessions, Vocabulary: st.vocabulary,
+		App: app, Tenants: st.tenants, Sessions: st.sessions, Vocabulary: st.vocabulary, Quota: st.billing,
 		Passwords: credential.NewPasswordGate(passwordSlots), Keys: hasher, Index: index,
 		APIURL: cfg.Web.APIURL, SessionTTL: cfg.Web.SessionTTL, CookieSecure: cfg.Web.CookieSecure, Logger: log,
 	})
@@ -334,7 +337,7 @@ func webApp(app string, cfg config.Config, st webStores, index func(context.Cont
 // the API's stores and shows the search index the process serves.
 func (b *backends) web() (*web.Server, error) {
 	st := newWebStores(b.pool)
-	st.tenants, st.vocabulary = b.tenants, b.vocabulary
+	st.tenants, st.vocabulary, st.billing = b.tenants, b.vocabulary, b.billing
 	cfg := b.cfg
 	if !cfg.IsSet("NEXT_PUBLIC_API_URL") {
 		// The API is beside it on this machine: show its real port.
