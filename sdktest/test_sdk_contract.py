@@ -314,7 +314,7 @@ def concept_items() -> list[ConceptMappingItem]:
         score=0.91, rrf_score=0.03, cross_encoder_score=None,
     )
     other = ConceptCandidate(
-        concept_id=320128, concept_name="Essential hypertension", vocabulary_id="SNOMED",
+        concept_id=316866, concept_name="Hypertensive disorder", vocabulary_id="SNOMED",
         domain_id="Condition", concept_class_id="Clinical Finding", standard_concept="S", score=0.4,
     )
     return [
@@ -454,11 +454,11 @@ def test_review_concept_mapping(client, project, prefix):
     headers = client._auth.get_headers()
 
     r = http.post(f"{base}/{ids['I10']}/override", headers=headers,
-                  json={"target_concept_id": 320128, "target_concept_name": "Essential hypertension", "target_vocabulary_id": "SNOMED"})
+                  json={"target_concept_id": 316866, "target_concept_name": "Hypertensive disorder", "target_vocabulary_id": "SNOMED"})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["id"] == ids["I10"] and body["method"] == "override"
-    assert (body["target_concept_id"], body["target_concept_name"], body["target_vocabulary_id"]) == (320128, "Essential hypertension", "SNOMED")
+    assert (body["target_concept_id"], body["target_concept_name"], body["target_vocabulary_id"]) == (316866, "Hypertensive disorder", "SNOMED")
     for k in ("source_code", "source_description", "confidence"):
         assert k in body
 
