@@ -84,6 +84,11 @@ type MapChunkInput struct {
 	Limit          int
 	TopK           int
 	WorkflowID     string
+	// FirstRunID is the first run of the workflow's chain of runs
+	// (continue-as-new keeps it): with WorkflowID it names one bulk mapping
+	// for metering, since a project's next bulk mapping reuses the
+	// workflow id. "" in older histories.
+	FirstRunID string `json:",omitempty"`
 }
 
 // MapChunkResult tallies a chunk. LastID is the ID of its last code (the
@@ -175,15 +180,19 @@ func (a *BulkMapping) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkR
 }
 
 // meter counts the chunk's codes against the organization's plan before
-// any is mapped. The request id names the run and the chunk's start, so a
-// retried chunk, or one mapped again after continue-as-new, counts once.
-// Past the quota the mapping ends (non-retryable QuotaExceeded) with the
-// chunks already mapped kept.
+// any is mapped. The request id names the bulk mapping (its workflow id
+// and first run, which continue-as-new keeps) and the chunk's start, so a
+// retried chunk counts once while the project's next bulk mapping, under
+// the same workflow id, counts again. Past the quota the mapping ends
+// (non-retryable QuotaExceeded) with the chunks already mapped kept.
 func (a *BulkMapping) meter(ctx context.Context, in MapChunkInput, n int) error {
 	if a.metering == nil || in.OrganizationID == "" {
 		return nil
 	}
 	id := fmt.Sprintf("bulk-%s-%d", in.WorkflowID, in.AfterID)
+	if in.FirstRunID != "" {
+		id = fmt.Sprintf("bulk-%s-%s-%d", in.WorkflowID, in.FirstRunID, in.AfterID)
+	}
 	err := a.metering.Add(ctx, in.OrganizationID, billing.MappedItems, int64(n), id)
 	var qe *billing.QuotaError
 	if errors.As(err, &qe) {

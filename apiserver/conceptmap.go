@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -227,7 +228,10 @@ func (h *ConceptMapping) mapCodes(c *fiber.Ctx) error {
 		return &Error{Status: fiber.StatusServiceUnavailable, Detail: err.Error()}
 	}
 	if h.Metering != nil && p.OrganizationID != "" {
-		if err := h.Metering.Add(c.UserContext(), p.OrganizationID, billing.MappedItems, int64(len(codes)), requestID(c)); err != nil {
+		// Every request maps its codes again, so every request counts: the
+		// meter's id is made here, never the X-Request-ID a client may send
+		// (and repeat, to have one count cover any number of requests).
+		if err := h.Metering.Add(c.UserContext(), p.OrganizationID, billing.MappedItems, int64(len(codes)), "map-"+rand.Text()); err != nil {
 			return err
 		}
 	}

@@ -103,7 +103,7 @@ func (h *WorkflowRuns) Routes(r *Router) {
 		Tags:        []string{"workflows"},
 		Responses:   startedResponses(map[int]openapi.Response{409: errResp("Elasticsearch is not configured")}),
 	}, h.startESPopulate)
-	const scoped = " An organization's owner or admin reaches the deployment-wide workflows and its own projects' bulk mappings (`bulk-mapping-{project id}`); any other id is 404 for them."
+	const scoped = " An organization's owner or admin reaches the deployment-wide workflows and its own projects' bulk mappings (`bulk-mapping-{project id}`, and `bulk-mapping-{project id}-source-{source id}` for one source's); any other id is 404 for them."
 	g.Add(fiber.MethodGet, "/:id", openapi.Operation{
 		Summary: "Status of a workflow, with a bulk mapping's progress", Description: auth[1:] + scoped,
 		Tags: []string{"workflows"},
@@ -185,6 +185,9 @@ func (h *WorkflowRuns) runAccess(c *fiber.Ctx) error {
 	if !ok || h.Projects == nil {
 		return errNoWorkflow
 	}
+	// A per-source run (workflows.BulkMappingSourceWorkflowID) names its
+	// project before "-source-"; project ids are UUIDs, which never hold it.
+	project, _, _ = strings.Cut(project, "-source-")
 	pr, err := h.Projects.Project(c.UserContext(), project)
 	switch {
 	case errors.Is(err, tenancy.ErrNotFound):

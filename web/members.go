@@ -194,7 +194,9 @@ func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	hash := tenancy.InvitationTokenHash(d.Token)
-	if d.Mode == "accept" || d.Mode == "create" {
+	// A new member takes a seat; a member accepting keeps theirs (and
+	// their role).
+	if d.Mode == "create" || d.Mode == "accept" && !isMember(visitorFrom(r), d.Invitation.OrganizationID) {
 		msg, err := s.checkQuota(r.Context(), d.Invitation.OrganizationID, billing.Seats)
 		if err != nil {
 			return err
@@ -244,4 +246,14 @@ func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request) error 
 	}
 	http.Redirect(w, r, "/projects", http.StatusSeeOther)
 	return nil
+}
+
+// isMember reports whether v is a member of org already.
+func isMember(v *visitor, org string) bool {
+	for _, m := range v.Orgs {
+		if m.Organization.ID == org {
+			return true
+		}
+	}
+	return false
 }

@@ -131,7 +131,8 @@ func BulkMappingWorkflow(ctx workflow.Context, in BulkMappingInput) (Progress, e
 			return p, err
 		}
 	}
-	wid := workflow.GetInfo(ctx).WorkflowExecution.ID
+	info := workflow.GetInfo(ctx)
+	wid := info.WorkflowExecution.ID
 	after := in.AfterID
 	for chunk := 0; ; chunk++ {
 		if cancelled() {
@@ -146,7 +147,7 @@ func BulkMappingWorkflow(ctx workflow.Context, in BulkMappingInput) (Progress, e
 		var r activities.MapChunkResult
 		err := workflow.ExecuteActivity(ctx, a.MapChunk, activities.MapChunkInput{
 			ProjectID: in.ProjectID, SourceID: in.SourceID, OrganizationID: in.OrganizationID,
-			AfterID: after, Limit: in.ChunkSize, TopK: in.TopK, WorkflowID: wid,
+			AfterID: after, Limit: in.ChunkSize, TopK: in.TopK, WorkflowID: wid, FirstRunID: info.FirstRunID,
 		}).Get(ctx, &r)
 		var ce *temporal.CanceledError
 		switch {

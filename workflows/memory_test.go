@@ -31,7 +31,7 @@ func TestMapChunkRecallsTheOrganizationsReviewedDecisions(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := store.Decide(ctx, reviewed, mappingjob.Decision{Source: "S", Code: "LOC-1", Review: mappingjob.ReviewOverridden,
-		ConceptID: 201826, ConceptName: "Type 2 diabetes mellitus", VocabularyID: "SNOMED", DomainID: "Condition", Revision: cur.Revision}); err != nil {
+		ConceptID: 201826, ConceptName: "Type 2 diabetes mellitus", VocabularyID: "SNOMED", DomainID: "Condition", Actor: "reviewer", Revision: cur.Revision}); err != nil {
 		t.Fatal(err)
 	}
 
