@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -188,8 +189,9 @@ func (h *ConceptSearch) search(c *fiber.Ctx) error {
 	}
 	if p, ok := PrincipalFrom(c.UserContext()); ok && h.Metering != nil && p.OrganizationID != "" {
 		// Counted before searching (cached answers too): the search that
-		// crosses the quota is refused.
-		if err := h.Metering.Add(c.UserContext(), p.OrganizationID, billing.ConceptSearches, 1, requestID(c)); err != nil {
+		// crosses the quota is refused. The id is made here: a client
+		// repeating its X-Request-ID must still be counted each time.
+		if err := h.Metering.Add(c.UserContext(), p.OrganizationID, billing.ConceptSearches, 1, "search-"+rand.Text()); err != nil {
 			return err
 		}
 	}
