@@ -6,12 +6,16 @@ import (
 	"maps"
 	"net"
 	"net/url"
+	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 
@@ -37,10 +41,15 @@ var prodEnv = map[string]string{
 	"JWT_SECRET":     strings.Repeat("j", config.MinSecretLength),
 	"API_KEY_SALT":   strings.Repeat("s", config.MinSecretLength),
 	"ADMIN_TOKEN":    strings.Repeat("a", config.MinSecretLength),
-	"CORS_ORIGINS":   "https://cloud.example.org,https://mapper.example.org",
+	"CORS_ORIGINS":   "https://cloud.example.org",
+	// The API address the dashboard's pages show: localhost, the default,
+	// would be wrong for every visitor.
+	"NEXT_PUBLIC_API_URL": "https://api.example.org",
 }
 
-func loadCompose(t *testing.T, file string, env map[string]string) *types.Project {
+// loadCompose loads file as `docker compose` would with env as the
+// environment (.env) and the given profiles enabled.
+func loadCompose(t *testing.T, file string, env map[string]string, profiles ...string) *types.Project {
 	t.Helper()
 	env = maps.Clone(env) // the loader adds COMPOSE_PROJECT_NAME to it
 	abs, err := filepath.Abs(filepath.Join(repoRoot, file))
@@ -53,7 +62,7 @@ func loadCompose(t *testing.T, file string, env map[string]string) *types.Projec
 		Environment: env,
 	}, func(o *loader.Options) {
 		o.SetProjectName("portiere", true)
-		o.Profiles = []string{"web"} // the web apps are behind a profile until `portiere web` lands
+		o.Profiles = profiles
 	})
 	if err != nil {
 		t.Fatalf("%s does not load: %v", file, err)
@@ -95,8 +104,30 @@ func env(s types.ServiceConfig) map[string]string {
 	return m
 }
 
+// mapperProfile is the compose profile the mapper service sits behind until
+// issue #11 builds it: `portiere web --app=mapper` exits with an error.
+const mapperProfile = "mapper"
+
+// checkDefaultServices: a plain `up` starts the cloud dashboard and not the
+// mapper, which the binary refuses to run; the mapper is still declared.
+func checkDefaultServices(t *testing.T, file string, env map[string]string) {
+	t.Helper()
+	def := loadCompose(t, file, env)
+	if s, ok := def.Services["cloud"]; !ok || portiereRole(s) != "web" || !slices.Contains(s.Command, "--app=cloud") {
+		t.Errorf("%s: a plain `up` must start the cloud dashboard (portiere web --app=cloud)", file)
+	}
+	if _, ok := def.Services["mapper"]; ok {
+		t.Errorf("%s: a plain `up` starts the mapper, but `portiere web --app=mapper` exits until issue #11 lands", file)
+	}
+	all := loadCompose(t, file, env, mapperProfile)
+	if s, ok := all.Services["mapper"]; !ok || !slices.Equal(s.Profiles, []string{mapperProfile}) {
+		t.Errorf("%s: keep the mapper service, behind the %q profile only", file, mapperProfile)
+	}
+}
+
 func TestComposeDevelopment(t *testing.T) {
-	p := loadCompose(t, "docker-compose.yaml", map[string]string{})
+	checkDefaultServices(t, "docker-compose.yaml", map[string]string{})
+	p := loadCompose(t, "docker-compose.yaml", map[string]string{}, mapperProfile)
 	checkPortiereServices(t, p)
 	checkStartOrder(t, p)
 	for name, port := range seedPorts {
@@ -134,7 +165,8 @@ func TestComposeDevelopment(t *testing.T) {
 }
 
 func TestComposeProduction(t *testing.T) {
-	p := loadCompose(t, "docker-compose.prod.yaml", prodEnv)
+	checkDefaultServices(t, "docker-compose.prod.yaml", prodEnv)
+	p := loadCompose(t, "docker-compose.prod.yaml", prodEnv, mapperProfile)
 	checkPortiereServices(t, p)
 	checkStartOrder(t, p)
 	for name, s := range p.Services {
@@ -220,12 +252,15 @@ func checkPortiereServices(t *testing.T, p *types.Project) {
 				t.Errorf("%s sets %s, which config does not read", name, k)
 			}
 		}
-		need := append(config.RequiredVariables(mode), containerRequired...)
-		if _, ok := p.Services["elasticsearch"]; ok {
-			need = append(need, "ELASTICSEARCH_URL") // else the in-process index is used and init skips the population
-		}
-		if _, ok := p.Services["redis"]; ok {
-			need = append(need, "REDIS_HOST")
+		need := append(config.RequiredVariables(mode), "DB_HOST")
+		if usesBackends(role) {
+			need = append(need, containerRequired...)
+			if _, ok := p.Services["elasticsearch"]; ok {
+				need = append(need, "ELASTICSEARCH_URL") // else the in-process index is used and init skips the population
+			}
+			if _, ok := p.Services["redis"]; ok {
+				need = append(need, "REDIS_HOST")
+			}
 		}
 		for _, k := range need {
 			if e[k] == "" {
@@ -241,8 +276,8 @@ func checkPortiereServices(t *testing.T, p *types.Project) {
 			"DB_HOST": cfg.DB.Host, "REDIS_HOST": cfg.Redis.Host,
 			"TEMPORAL_ADDRESS": hostOf(cfg.Temporal.Address), "ELASTICSEARCH_URL": urlHost(cfg.Elasticsearch.URL),
 		} {
-			if addr == "" {
-				continue
+			if addr == "" || e[what] == "" {
+				continue // unset: a role that does not use it (the required ones are checked above)
 			}
 			if _, ok := p.Services[addr]; !ok {
 				t.Errorf("%s: %s points at %q, which is no service of this file", name, what, addr)
@@ -254,6 +289,15 @@ func checkPortiereServices(t *testing.T, p *types.Project) {
 			}
 			if s.HealthCheck == nil || s.HealthCheck.Disable || !strings.Contains(strings.Join(s.HealthCheck.Test, " "), fmt.Sprintf(":%d/health/live", cfg.HTTP.Port)) {
 				t.Errorf("%s: healthcheck %v does not probe /health/live on API_PORT", name, s.HealthCheck)
+			}
+		}
+		if role == "web" {
+			port := webPort(t, name, s.Command)
+			if !slices.ContainsFunc(s.Ports, func(pc types.ServicePortConfig) bool { return pc.Target == uint32(port) }) {
+				t.Errorf("%s listens on --port=%d but publishes %v", name, port, s.Ports)
+			}
+			if s.HealthCheck == nil || s.HealthCheck.Disable || !strings.Contains(strings.Join(s.HealthCheck.Test, " "), fmt.Sprintf(":%d%s", port, webHealthPath)) {
+				t.Errorf("%s: healthcheck %v does not probe %s on --port", name, s.HealthCheck, webHealthPath)
 			}
 		}
 		if cfg.Search.FAISSIndexPath != seedIndexPath {
@@ -270,6 +314,11 @@ func checkPortiereServices(t *testing.T, p *types.Project) {
 		case "api", "init":
 			if !mounted || !m.ReadOnly {
 				t.Errorf("%s: the index directory %s must be mounted read-only (mounted=%v)", name, indexDir, mounted)
+			}
+		case "web":
+			// Optional: the dashboard shows the saved index's state when it sees it.
+			if mounted && !m.ReadOnly {
+				t.Errorf("%s: the dashboard may only read the index volume", name)
 			}
 		default:
 			if mounted && !m.ReadOnly {
@@ -298,6 +347,33 @@ func checkPortiereServices(t *testing.T, p *types.Project) {
 			t.Errorf("worker writes the index to volume %q, the API reads %q", wv.Source, av.Source)
 		}
 	}
+}
+
+// usesBackends reports whether a role talks to Temporal, Redis and
+// Elasticsearch, so a container must name them (their defaults are
+// localhost or the in-process tiers). migrate, vocab and the web apps use
+// PostgreSQL only.
+func usesBackends(role string) bool {
+	return role == "api" || role == "worker" || role == "init"
+}
+
+// webHealthPath is the web apps' health route (web.Server: GET /healthz).
+const webHealthPath = "/healthz"
+
+// webPort is the --port of a `portiere web` command line, or the binary's
+// default.
+func webPort(t *testing.T, who string, args []string) int {
+	t.Helper()
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "--port="); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Errorf("%s: %s is not a port", who, a)
+			}
+			return n
+		}
+	}
+	return config.DefaultWebPort
 }
 
 // checkStartOrder: the API starts after init completed, init after the
@@ -357,4 +433,86 @@ func urlHost(u string) string {
 		return ""
 	}
 	return pu.Hostname()
+}
+
+// composeVariable matches a ${NAME...} interpolation ($${NAME} is a literal
+// the container's shell expands).
+var composeVariable = regexp.MustCompile(`(?:^|[^$])\$\{([A-Za-z_][A-Za-z0-9_]*)`)
+
+// TestEnvExample: .env.example names exactly the variables
+// docker-compose.prod.yaml interpolates, and filled in with the secrets an
+// operator adds, it gives every service an environment the binary accepts.
+func TestEnvExample(t *testing.T) {
+	example, err := dotenv.Read(filepath.Join(repoRoot, ".env.example"))
+	if err != nil {
+		t.Fatalf(".env.example: %v", err)
+	}
+	b, err := os.ReadFile(filepath.Join(repoRoot, "docker-compose.prod.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]bool{}
+	for _, m := range composeVariable.FindAllStringSubmatch(string(b), -1) {
+		used[m[1]] = true
+	}
+	for v := range used {
+		if _, ok := example[v]; !ok {
+			t.Errorf("docker-compose.prod.yaml reads ${%s}; .env.example does not list it", v)
+		}
+	}
+	for v := range example {
+		if !used[v] {
+			t.Errorf(".env.example lists %s, which docker-compose.prod.yaml does not read", v)
+		}
+	}
+	filled := maps.Clone(example)
+	for k, v := range prodEnv {
+		if filled[k] == "" {
+			filled[k] = v
+		}
+	}
+	p := loadCompose(t, "docker-compose.prod.yaml", filled)
+	checkPortiereServices(t, p)
+	// What the operator must fill in is what the file insists on.
+	for k := range prodEnv {
+		if _, ok := example[k]; !ok {
+			t.Errorf(".env.example does not list %s, which docker-compose.prod.yaml requires", k)
+		}
+	}
+}
+
+// TestComposeProductionStripe: with billing configured in .env, every Stripe
+// variable config reads reaches the API and the worker (which reports
+// usage), and the dashboard, which takes no payments, sees no Stripe secret.
+func TestComposeProductionStripe(t *testing.T) {
+	dotEnv := maps.Clone(prodEnv)
+	var stripe []string
+	for _, v := range config.Variables {
+		if strings.HasPrefix(v, "STRIPE_") {
+			stripe = append(stripe, v)
+			dotEnv[v] = "https://stripe.example.org" // a value every Stripe variable accepts
+		}
+	}
+	if len(stripe) == 0 {
+		t.Fatal("config reads no STRIPE_ variables; revisit this test")
+	}
+	p := loadCompose(t, "docker-compose.prod.yaml", dotEnv)
+	checkPortiereServices(t, p)
+	for name, s := range p.Services {
+		e := env(s)
+		switch portiereRole(s) {
+		case "api", "worker":
+			for _, v := range stripe {
+				if e[v] != dotEnv[v] {
+					t.Errorf("%s: %s=%q; .env sets it", name, v, e[v])
+				}
+			}
+		case "web":
+			for _, v := range []string{"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"} {
+				if e[v] != "" {
+					t.Errorf("%s: the dashboard takes no payments; do not hand it %s", name, v)
+				}
+			}
+		}
+	}
 }

@@ -48,29 +48,14 @@ type manifest struct {
 }
 
 // render renders the chart as `helm install portiere -n portiere -f
-// valuesFile` would, and decodes every object strictly: a field the API
-// type does not have fails the test.
-func render(t *testing.T, valuesFile string) *manifest {
+// valuesFile` would, with each of overrides (YAML, like a further -f) over
+// it, and decodes every object strictly: a field the API type does not
+// have fails the test.
+func render(t *testing.T, valuesFile string, overrides ...string) *manifest {
 	t.Helper()
-	ch, err := loader.Load(chartDir)
+	files, err := renderFiles(t, valuesFile, overrides...)
 	if err != nil {
-		t.Fatalf("chart does not load: %v", err)
-	}
-	vals := chartutil.Values{}
-	if valuesFile != "" {
-		if vals, err = chartutil.ReadValuesFile(filepath.Join(chartDir, valuesFile)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rv, err := chartutil.ToRenderValues(ch, vals, chartutil.ReleaseOptions{
-		Name: "portiere", Namespace: "portiere", Revision: 1, IsInstall: true,
-	}, chartutil.DefaultCapabilities)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := engine.Render(ch, rv)
-	if err != nil {
-		t.Fatalf("chart does not render with %q: %v", valuesFile, err)
+		t.Fatalf("chart does not render with %q %v: %v", valuesFile, overrides, err)
 	}
 	m := &manifest{
 		configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{},
@@ -93,6 +78,35 @@ func render(t *testing.T, valuesFile string) *manifest {
 		}
 	}
 	return m
+}
+
+// renderFiles renders the chart's templates; see render.
+func renderFiles(t *testing.T, valuesFile string, overrides ...string) (map[string]string, error) {
+	t.Helper()
+	ch, err := loader.Load(chartDir)
+	if err != nil {
+		t.Fatalf("chart does not load: %v", err)
+	}
+	vals := chartutil.Values{}
+	if valuesFile != "" {
+		if vals, err = chartutil.ReadValuesFile(filepath.Join(chartDir, valuesFile)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, o := range overrides {
+		ov, err := chartutil.ReadValues([]byte(o))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals = chartutil.CoalesceTables(ov, vals) // the override wins
+	}
+	rv, err := chartutil.ToRenderValues(ch, vals, chartutil.ReleaseOptions{
+		Name: "portiere", Namespace: "portiere", Revision: 1, IsInstall: true,
+	}, chartutil.DefaultCapabilities)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return engine.Render(ch, rv)
 }
 
 func splitYAML(s string) [][]byte {
@@ -209,10 +223,90 @@ func TestChartDefaultValues(t *testing.T) {
 	if _, ok := m.secrets["portiere-secrets"]; !ok {
 		t.Error("with no existingSecret the chart must create portiere-secrets")
 	}
-	for _, n := range []string{"portiere-cloud", "portiere-mapper"} {
-		if _, ok := m.deployments[n]; ok {
-			t.Errorf("%s is rendered by default, but `portiere web` has not landed", n)
+	checkWebApps(t, m, 1)
+}
+
+// checkWebApps: the cloud dashboard runs with replicas pods; the mapper,
+// which `portiere web` refuses until issue #11 lands, is not rendered.
+func checkWebApps(t *testing.T, m *manifest, replicas int32) {
+	t.Helper()
+	d := m.deployments["portiere-cloud"]
+	if d == nil || d.Spec.Replicas == nil || *d.Spec.Replicas != replicas {
+		t.Errorf("portiere-cloud: want a Deployment with %d replicas", replicas)
+	} else if args := d.Spec.Template.Spec.Containers[0].Args; len(args) < 2 || args[0] != "web" || args[1] != "--app=cloud" {
+		t.Errorf("portiere-cloud runs %v, want `portiere web --app=cloud`", args)
+	}
+	if _, ok := m.services["portiere-cloud"]; !ok {
+		t.Error("no Service portiere-cloud")
+	}
+	if _, ok := m.deployments["portiere-mapper"]; ok {
+		t.Error("portiere-mapper is rendered, but `portiere web --app=mapper` exits until issue #11 lands: keep mapper.enabled false")
+	}
+}
+
+// TestChartMapperFlag: the mapper stays in the chart behind mapper.enabled,
+// and no Ingress host may route to it while it is disabled.
+func TestChartMapperFlag(t *testing.T) {
+	m := render(t, "", "mapper: {enabled: true}")
+	if d := m.deployments["portiere-mapper"]; d == nil || !slices.Contains(d.Spec.Template.Spec.Containers[0].Args, "--app=mapper") {
+		t.Error("mapper.enabled=true renders no `portiere web --app=mapper` Deployment")
+	}
+	_, err := renderFiles(t, "values-production.yaml", `ingress: {hosts: [{host: mapper.yourdomain.com, paths: [{path: /, service: mapper}]}]}`)
+	if err == nil || !strings.Contains(err.Error(), "mapper.enabled") {
+		t.Errorf("an Ingress host routing to the disabled mapper renders (err %v); it must fail and say why", err)
+	}
+}
+
+// TestChartStripe: with billing enabled, every Stripe variable config reads
+// reaches the API and the workers (the keys from the Secret), and the
+// dashboard, which takes no payments, gets no Stripe secret.
+func TestChartStripe(t *testing.T) {
+	m := render(t, "", `stripe: {enabled: true, secretKey: sk_test_x, webhookSecret: whsec_x, pricePro: price_pro, priceEnterprise: price_ent, priceMappedItems: price_items, apiURL: "http://stripe-mock:12111"}`)
+	checkChart(t, m)
+	var stripe []string
+	for _, v := range config.Variables {
+		if strings.HasPrefix(v, "STRIPE_") {
+			stripe = append(stripe, v)
 		}
+	}
+	secret := m.secrets["portiere-secrets"]
+	for _, k := range []string{"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"} {
+		if secret == nil || len(secret.Data[k]) == 0 {
+			t.Errorf("the chart's Secret lacks %s", k)
+		}
+	}
+	for owner, pod := range m.pods() {
+		for _, c := range pod.Spec.Containers {
+			role := containerRole(c)
+			if role == "" {
+				continue
+			}
+			e := podEnv(t, owner+"/"+c.Name, c, m, nil)
+			switch role {
+			case "api", "worker":
+				for _, v := range stripe {
+					if e[v] == "" {
+						t.Errorf("%s/%s: billing is enabled but %s is not set", owner, c.Name, v)
+					}
+				}
+				for _, v := range []string{"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"} {
+					if !slices.ContainsFunc(c.Env, func(ev corev1.EnvVar) bool {
+						return ev.Name == v && ev.ValueFrom != nil && ev.ValueFrom.SecretKeyRef != nil
+					}) {
+						t.Errorf("%s/%s: %s must come from the Secret", owner, c.Name, v)
+					}
+				}
+			case "web":
+				for _, v := range []string{"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "JWT_SECRET", "ADMIN_TOKEN"} {
+					if e[v] != "" {
+						t.Errorf("%s/%s: the dashboard does not use %s; do not hand it over", owner, c.Name, v)
+					}
+				}
+			}
+		}
+	}
+	if _, err := renderFiles(t, "", "stripe: {enabled: true}"); err == nil || !strings.Contains(err.Error(), "stripe.secretKey") {
+		t.Errorf("stripe.enabled without keys renders (err %v); it must say which value is missing", err)
 	}
 }
 
@@ -237,16 +331,7 @@ func TestChartProductionValues(t *testing.T) {
 	if w := m.deployments["portiere-worker"]; w == nil || *w.Spec.Replicas != 4 {
 		t.Error("worker: want 4 replicas (the seed's celery.workers)")
 	}
-	for _, n := range []string{"portiere-cloud", "portiere-mapper"} {
-		d := m.deployments[n]
-		if d == nil || *d.Spec.Replicas != 2 {
-			t.Errorf("%s: want a Deployment with 2 replicas", n)
-			continue
-		}
-		if args := d.Spec.Template.Spec.Containers[0].Args; len(args) == 0 || args[0] != "web" {
-			t.Errorf("%s runs %v, want `portiere web`", n, args)
-		}
-	}
+	checkWebApps(t, m, 2)
 	hpa := m.hpas["portiere-api"]
 	if hpa == nil || hpa.Spec.ScaleTargetRef.Kind != "Deployment" || hpa.Spec.ScaleTargetRef.Name != "portiere-api" {
 		t.Error("production: no HorizontalPodAutoscaler for the API Deployment")
@@ -276,8 +361,11 @@ func TestChartProductionValues(t *testing.T) {
 		t.Errorf("with existingSecret the chart must not create secrets, got %d", len(m.secrets))
 	}
 	cm := m.configMaps["portiere-config"]
-	if cm.Data["CORS_ORIGINS"] != "https://cloud.yourdomain.com,https://mapper.yourdomain.com" {
-		t.Errorf("CORS_ORIGINS %q: want the cloud and mapper hosts", cm.Data["CORS_ORIGINS"])
+	if cm.Data["CORS_ORIGINS"] != "https://cloud.yourdomain.com" {
+		t.Errorf("CORS_ORIGINS %q: want the cloud host", cm.Data["CORS_ORIGINS"])
+	}
+	if cm.Data["NEXT_PUBLIC_API_URL"] != "https://api.yourdomain.com" {
+		t.Errorf("NEXT_PUBLIC_API_URL %q: want the API's Ingress host", cm.Data["NEXT_PUBLIC_API_URL"])
 	}
 }
 
@@ -372,10 +460,14 @@ func checkChart(t *testing.T, m *manifest) {
 			checkIndexMount(t, owner, role, c, pod, m, cfg)
 			if role == "api" {
 				checkAPIProbes(t, owner, c, cfg)
+				checkIngressBodySize(t, m, cfg)
+			}
+			if role == "web" {
+				checkWebProbes(t, owner, c)
 			}
 		}
 	}
-	for _, r := range []string{"api", "worker", "init", "migrate"} {
+	for _, r := range []string{"api", "worker", "init", "migrate", "web"} {
 		if roles[r] == 0 {
 			t.Errorf("no container runs `portiere %s`", r)
 		}
@@ -490,7 +582,14 @@ func checkIndexMount(t *testing.T, owner, role string, c corev1.Container, pod *
 			mount = &c.VolumeMounts[i]
 		}
 	}
-	if role == "migrate" || role == "vocab" || role == "web" {
+	if role == "web" {
+		// Optional: the dashboard shows the saved index's state when it sees it.
+		if mount != nil && !mount.ReadOnly {
+			t.Errorf("%s/%s: the dashboard may only read the index volume", owner, c.Name)
+		}
+		return
+	}
+	if role == "migrate" || role == "vocab" {
 		if mount != nil {
 			t.Errorf("%s/%s (portiere %s) mounts the index volume it never uses", owner, c.Name, role)
 		}
@@ -556,6 +655,38 @@ func checkAPIProbes(t *testing.T, owner string, c corev1.Container, cfg config.C
 		if p.InitialDelaySeconds != pr.delay || p.PeriodSeconds != pr.period || p.FailureThreshold != pr.thresh {
 			t.Errorf("%s: %s probe %d/%d/%d, the seed says %d/%d/%d", owner, pr.name,
 				p.InitialDelaySeconds, p.PeriodSeconds, p.FailureThreshold, pr.delay, pr.period, pr.thresh)
+		}
+	}
+}
+
+// checkWebProbes: a web app declares the port of its --port and probes
+// its health route there.
+func checkWebProbes(t *testing.T, owner string, c corev1.Container) {
+	t.Helper()
+	port := webPort(t, owner, c.Args)
+	if !slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return int(p.ContainerPort) == port }) {
+		t.Errorf("%s: the app listens on --port=%d but the container declares %v", owner, port, c.Ports)
+	}
+	for name, p := range map[string]*corev1.Probe{"readiness": c.ReadinessProbe, "liveness": c.LivenessProbe} {
+		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != webHealthPath || resolvePort(c, p.HTTPGet.Port) != port {
+			t.Errorf("%s: %s probe %v, want GET %s on port %d", owner, name, p, webHealthPath, port)
+		}
+	}
+}
+
+// checkIngressBodySize: an nginx Ingress accepts request bodies larger than
+// the biggest upload the API takes (UPLOAD_MAX_BYTES).
+func checkIngressBodySize(t *testing.T, m *manifest, cfg config.Config) {
+	t.Helper()
+	for n, ing := range m.ingresses {
+		if ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != "nginx" {
+			continue
+		}
+		size := ing.Annotations["nginx.ingress.kubernetes.io/proxy-body-size"]
+		if size == "" {
+			t.Errorf("Ingress %s: no proxy-body-size (ingress-nginx's default, 1m, is below UPLOAD_MAX_BYTES %d)", n, cfg.HTTP.UploadMaxBytes)
+		} else if b := nginxSize(t, size); b <= cfg.HTTP.UploadMaxBytes {
+			t.Errorf("Ingress %s: proxy-body-size %s is not above UPLOAD_MAX_BYTES %d", n, size, cfg.HTTP.UploadMaxBytes)
 		}
 	}
 }

@@ -12,9 +12,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portiere/portiere/config"
 )
 
 const nginxDir = repoRoot + "/deploy/nginx"
@@ -148,4 +151,48 @@ func selfSigned(t *testing.T, dir string, hosts []string) (certFile, keyFile str
 	write(t, certFile, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
 	write(t, keyFile, string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})))
 	return certFile, keyFile
+}
+
+// TestNginxBodySizeAboveUploads: the API host accepts request bodies larger
+// than the biggest upload the production API takes (UPLOAD_MAX_BYTES as the
+// production compose file sets it), so an allowed upload never meets
+// nginx's 413 first.
+func TestNginxBodySizeAboveUploads(t *testing.T) {
+	site := readNginx(t, "portiere.conf")
+	m := regexp.MustCompile(`server_name api\.yourdomain\.com;[^}]*?client_max_body_size (\S+);`).FindStringSubmatch(site)
+	if m == nil {
+		t.Fatal("the API server sets no client_max_body_size (nginx's default, 1m, is below UPLOAD_MAX_BYTES)")
+	}
+	limit := nginxSize(t, m[1])
+	p := loadCompose(t, "docker-compose.prod.yaml", prodEnv)
+	e := env(p.Services["api"])
+	cfg, err := config.Load(config.ModeAPI, func(k string) string { return e[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if limit <= cfg.HTTP.UploadMaxBytes {
+		t.Errorf("nginx client_max_body_size %s (%d bytes) is not above UPLOAD_MAX_BYTES %d", m[1], limit, cfg.HTTP.UploadMaxBytes)
+	}
+}
+
+// nginxSize parses an nginx size (512, 64k, 100m, 1g) into bytes.
+func nginxSize(t *testing.T, s string) int64 {
+	t.Helper()
+	mult := int64(1)
+	switch strings.ToLower(s[len(s)-1:]) {
+	case "k":
+		mult = 1 << 10
+	case "m":
+		mult = 1 << 20
+	case "g":
+		mult = 1 << 30
+	}
+	if mult != 1 {
+		s = s[:len(s)-1]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatalf("size %q: %v", s, err)
+	}
+	return n * mult
 }

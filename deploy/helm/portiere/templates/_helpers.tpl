@@ -79,6 +79,49 @@ env:
   {{- end }}
 {{- end -}}
 
+{{/* Stripe's keys, for the processes that bill: the API (checkout, portal,
+     webhook) and the workers (usage reports). */}}
+{{- define "portiere.stripeEnv" -}}
+{{- if .Values.stripe.enabled }}
+- name: STRIPE_SECRET_KEY
+  valueFrom: {secretKeyRef: {name: {{ include "portiere.secretName" . }}, key: STRIPE_SECRET_KEY}}
+- name: STRIPE_WEBHOOK_SECRET
+  valueFrom: {secretKeyRef: {name: {{ include "portiere.secretName" . }}, key: STRIPE_WEBHOOK_SECRET}}
+{{- end }}
+{{- end -}}
+
+{{/* Environment of the web apps: the ConfigMap, the database password and
+     the API-key salt (the dashboard issues keys); none of the other secrets. */}}
+{{- define "portiere.webEnv" -}}
+envFrom:
+  - configMapRef:
+      name: {{ include "portiere.fullname" . }}-config
+env:
+  - name: DB_PASSWORD
+    valueFrom: {secretKeyRef: {name: {{ include "portiere.secretName" . }}, key: DB_PASSWORD}}
+  - name: API_KEY_SALT
+    valueFrom: {secretKeyRef: {name: {{ include "portiere.secretName" . }}, key: API_KEY_SALT}}
+{{- end -}}
+
+{{/* NEXT_PUBLIC_API_URL: config.publicAPIURL, else https://<host> of the
+     first Ingress host routing to the api, else empty (the binary's default). */}}
+{{- define "portiere.publicAPIURL" -}}
+{{- if .Values.config.publicAPIURL -}}
+{{ .Values.config.publicAPIURL }}
+{{- else if .Values.ingress.enabled -}}
+{{- $url := "" -}}
+{{- range .Values.ingress.hosts -}}
+{{- $host := .host -}}
+{{- range .paths -}}
+{{- if and (eq .service "api") (not $url) -}}
+{{- $url = printf "https://%s" $host -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{ $url }}
+{{- end -}}
+{{- end -}}
+
 {{/* Runs `portiere migrate` before the main container; the migration lock lets
      every replica do this safely: one applies, the others find nothing to do. */}}
 {{- define "portiere.migrateInit" -}}
