@@ -13,6 +13,7 @@ import (
 
 	"github.com/portiere/portiere/apiserver/openapi"
 	"github.com/portiere/portiere/mappingjob"
+	"github.com/portiere/portiere/tenancy"
 )
 
 // ConceptItemStore reads and syncs a project's concept mapping items;
@@ -107,14 +108,9 @@ func (h *ConceptItems) Routes(r *Router) {
 
 // readProject checks the caller may read the route's project.
 func (h *ConceptItems) readProject(c *fiber.Ctx) (string, error) {
-	project, p, err := projectAccess(c, h.Projects, "id")
+	project, _, err := authorizedProject(c, h.Projects, tenancy.Principal.CanRead)
 	if err != nil {
 		return "", err
-	}
-	if !p.Operator {
-		if err := p.CanRead(project.ID); err != nil {
-			return "", err
-		}
 	}
 	return project.ID, nil
 }
@@ -313,10 +309,10 @@ func methodValue(s string) (mappingjob.Method, bool) {
 	return "", false
 }
 
-// itemOfPush validates item i of a push into a mappingjob.Item, with the
+// item validates in (item i of a push) into a mappingjob.Item, with the
 // SDK's defaults: source_count 1, method review, inference_method the
 // method, review_decision null (ReviewUnset).
-func itemOfPush(i int, in pushItem) (mappingjob.Item, error) {
+func (in pushItem) item(i int) (mappingjob.Item, error) {
 	bad := func(field, format string, args ...any) error {
 		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf("items[%d].%s: ", i, field) + fmt.Sprintf(format, args...)}
 	}
@@ -381,29 +377,13 @@ func itemOfPush(i int, in pushItem) (mappingjob.Item, error) {
 }
 
 func (h *ConceptItems) push(c *fiber.Ctx) error {
-	project, p, err := projectAccess(c, h.Projects, "id")
+	project, p, err := authorizedProject(c, h.Projects, tenancy.Principal.CanWrite)
 	if err != nil {
 		return err
 	}
-	if !p.Operator {
-		if err := p.CanWrite(project.ID); err != nil {
-			return err
-		}
-	}
-	var body struct {
-		Items []pushItem `json:"items"`
-	}
-	if err := decodeJSON(c, &body, Lenient, false); err != nil {
+	items, err := decodePushItems(c, "items is required: an array of concept mapping items ([] for none)", pushItem.item)
+	if err != nil {
 		return err
-	}
-	if body.Items == nil {
-		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "items is required: an array of concept mapping items ([] for none)"}
-	}
-	items := make([]mappingjob.Item, len(body.Items))
-	for i, in := range body.Items {
-		if items[i], err = itemOfPush(i, in); err != nil {
-			return err
-		}
 	}
 	by := mappingjob.SyncActor{Actor: "operator", UserID: p.UserID}
 	switch {

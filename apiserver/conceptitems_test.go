@@ -597,3 +597,19 @@ func TestConceptSyncPullStreamsLargeProjects(t *testing.T) {
 		t.Fatalf("pulled %d distinct of %d items, want %d", len(seen), len(itemsOf(t, body)), n)
 	}
 }
+
+// The push's 422 details, word for word, as the SDK shows them.
+func TestConceptSyncPushDetails(t *testing.T) {
+	t.Parallel()
+	w := newItemsWorld(t, 0)
+	push := "/api/v1/sync/projects/" + w.pa.ID + "/concept-mappings/bulk"
+	for body, detail := range map[string]string{
+		`{}`: "items is required: an array of concept mapping items ([] for none)",
+		`{"items": [{"source_code": "x"}, {"source_code": "y", "revision": 0}]}`: "items[1].revision: must be a revision this server returned (1 or more)",
+		`{"items": [{"method": "auto"}]}`:                                        "items[0].source_code: required, a non-empty string or a number",
+	} {
+		if st, got := w.call(t, "POST", push, w.writeA, body); st != 422 || got["detail"] != detail {
+			t.Errorf("%s: %d %v, want detail %q", body, st, got, detail)
+		}
+	}
+}

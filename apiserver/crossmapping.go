@@ -1,13 +1,13 @@
 package apiserver
 
 import (
-	"fmt"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/portiere/portiere/apiserver/openapi"
 	"github.com/portiere/portiere/crossmap"
+	"github.com/portiere/portiere/tenancy"
 )
 
 // CrossMappings is a project's cross-mapping runs, pushed and pulled by the
@@ -97,7 +97,7 @@ func (b crossRunBody) run(i int) (crossmap.Run, error) {
 		v    *string
 	}{{"source_standard", b.SourceStandard}, {"target_standard", b.TargetStandard}, {"source_entity", b.SourceEntity}} {
 		if f.v == nil {
-			return crossmap.Run{}, &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf("items[%d]: field %q is required", i, f.name)}
+			return crossmap.Run{}, pushItemError(i, "field %q is required", f.name)
 		}
 	}
 	r := crossmap.Run{SourceStandard: *b.SourceStandard, TargetStandard: *b.TargetStandard, SourceEntity: *b.SourceEntity,
@@ -108,71 +108,40 @@ func (b crossRunBody) run(i int) (crossmap.Run, error) {
 	if b.Status != nil {
 		r.Status = *b.Status
 	}
-	if b.Revision != nil {
-		if *b.Revision < 1 {
-			return r, &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf("items[%d]: revision must be 1 or more (or null)", i)}
-		}
-		r.Revision = *b.Revision
+	var err error
+	if r.Revision, err = pushedRevision(i, b.Revision); err != nil {
+		return r, err
 	}
-	if err := r.Validate(); err != nil {
-		return r, &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf("items[%d]: %v", i, err)}
+	if err = r.Validate(); err != nil {
+		return r, pushItemError(i, "%v", err)
 	}
 	return r, nil
 }
 
 func (h *CrossMappings) push(c *fiber.Ctx) error {
-	project, p, err := projectAccess(c, h.Projects, "id")
+	project, _, err := authorizedProject(c, h.Projects, tenancy.Principal.CanWrite)
 	if err != nil {
 		return err
 	}
-	if !p.Operator {
-		if err := p.CanWrite(project.ID); err != nil {
-			return err
-		}
-	}
-	var body struct {
-		Items []crossRunBody `json:"items"`
-	}
-	if err := decodeJSON(c, &body, Lenient, false); err != nil {
+	runs, err := decodePushItems(c, itemsRequired, crossRunBody.run)
+	if err != nil {
 		return err
-	}
-	if body.Items == nil {
-		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: `field "items" is required: send {"items": [...]}`}
-	}
-	runs := make([]crossmap.Run, len(body.Items))
-	for i, b := range body.Items {
-		if runs[i], err = b.run(i); err != nil {
-			return err
-		}
 	}
 	res, err := h.Runs.Push(c.UserContext(), project.ID, runs)
 	if err != nil {
 		return err
 	}
-	out := make([]crossRun, len(res.Runs))
-	for i, r := range res.Runs {
-		out[i] = crossRunOf(r)
-	}
-	return c.JSON(fiber.Map{"created": res.Created, "updated": res.Updated, "unchanged": res.Unchanged, "items": out})
+	return c.JSON(fiber.Map{"created": res.Created, "updated": res.Updated, "unchanged": res.Unchanged, "items": viewsOf(res.Runs, crossRunOf)})
 }
 
 func (h *CrossMappings) pull(c *fiber.Ctx) error {
-	project, p, err := projectAccess(c, h.Projects, "id")
+	project, _, err := authorizedProject(c, h.Projects, tenancy.Principal.CanRead)
 	if err != nil {
 		return err
-	}
-	if !p.Operator {
-		if err := p.CanRead(project.ID); err != nil {
-			return err
-		}
 	}
 	runs, err := h.Runs.Runs(c.UserContext(), project.ID)
 	if err != nil {
 		return err
 	}
-	out := make([]crossRun, len(runs))
-	for i, r := range runs {
-		out[i] = crossRunOf(r)
-	}
-	return c.JSON(fiber.Map{"items": out})
+	return c.JSON(fiber.Map{"items": viewsOf(runs, crossRunOf)})
 }

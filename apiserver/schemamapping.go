@@ -211,73 +211,42 @@ func (b schemaItemBody) item(i int) (schemamap.Item, error) {
 	if b.Status != nil {
 		it.Status = schemamap.Status(*b.Status)
 	}
-	if b.Revision != nil {
-		if *b.Revision < 1 {
-			return it, &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf("items[%d]: revision must be 1 or more (or null)", i)}
-		}
-		it.Revision = *b.Revision
+	var err error
+	if it.Revision, err = pushedRevision(i, b.Revision); err != nil {
+		return it, err
 	}
-	if err := it.Validate(); err != nil {
-		return it, &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf("items[%d]: %v", i, err)}
+	if err = it.Validate(); err != nil {
+		return it, pushItemError(i, "%v", err)
 	}
 	return it, nil
 }
 
 func (h *SchemaMappings) push(c *fiber.Ctx) error {
-	project, p, err := projectAccess(c, h.Projects, "id")
+	project, p, err := authorizedProject(c, h.Projects, tenancy.Principal.CanWrite)
 	if err != nil {
 		return err
 	}
-	if !p.Operator {
-		if err := p.CanWrite(project.ID); err != nil {
-			return err
-		}
-	}
-	var body struct {
-		Items []schemaItemBody `json:"items"`
-	}
-	if err := decodeJSON(c, &body, Lenient, false); err != nil {
+	items, err := decodePushItems(c, itemsRequired, schemaItemBody.item)
+	if err != nil {
 		return err
-	}
-	if body.Items == nil {
-		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: `field "items" is required: send {"items": [...]}`}
-	}
-	items := make([]schemamap.Item, len(body.Items))
-	for i, b := range body.Items {
-		if items[i], err = b.item(i); err != nil {
-			return err
-		}
 	}
 	res, err := h.Items.Push(c.UserContext(), project.ID, actorOf(p), items)
 	if err != nil {
 		return err
 	}
-	out := make([]schemaItem, len(res.Items))
-	for i, it := range res.Items {
-		out[i] = schemaItemOf(it)
-	}
-	return c.JSON(fiber.Map{"created": res.Created, "updated": res.Updated, "unchanged": res.Unchanged, "items": out})
+	return c.JSON(fiber.Map{"created": res.Created, "updated": res.Updated, "unchanged": res.Unchanged, "items": viewsOf(res.Items, schemaItemOf)})
 }
 
 func (h *SchemaMappings) pull(c *fiber.Ctx) error {
-	project, p, err := projectAccess(c, h.Projects, "id")
+	project, _, err := authorizedProject(c, h.Projects, tenancy.Principal.CanRead)
 	if err != nil {
 		return err
-	}
-	if !p.Operator {
-		if err := p.CanRead(project.ID); err != nil {
-			return err
-		}
 	}
 	items, err := h.Items.Items(c.UserContext(), project.ID)
 	if err != nil {
 		return err
 	}
-	out := make([]schemaItem, len(items))
-	for i, it := range items {
-		out[i] = schemaItemOf(it)
-	}
-	return c.JSON(fiber.Map{"items": out})
+	return c.JSON(fiber.Map{"items": viewsOf(items, schemaItemOf)})
 }
 
 // schemaDecision is the review routes' answer: the Review API doc's item
@@ -312,14 +281,9 @@ func schemaDecisionOf(it schemamap.Item) schemaDecision {
 // the caller may decide. An id that is not a number names no item: 404
 // like any unknown id.
 func (h *SchemaMappings) reviewTarget(c *fiber.Ctx) (project string, id int64, p tenancy.Principal, err error) {
-	proj, p, err := projectAccess(c, h.Projects, "id")
+	proj, p, err := authorizedProject(c, h.Projects, tenancy.Principal.CanDecide)
 	if err != nil {
 		return "", 0, p, err
-	}
-	if !p.Operator {
-		if err := p.CanDecide(proj.ID); err != nil {
-			return "", 0, p, err
-		}
 	}
 	id, perr := strconv.ParseInt(c.Params("mid"), 10, 64)
 	if perr != nil || id <= 0 {

@@ -611,3 +611,22 @@ func TestSchemaReviewDecisions(t *testing.T) {
 		t.Errorf("operator approving: %d %v", st, got)
 	}
 }
+
+// The pushes' 422 details, word for word, as the SDK shows them.
+func TestSchemaSyncPushDetails(t *testing.T) {
+	t.Parallel()
+	w := newSchemaWorld(t)
+	base := "/api/v1/sync/projects/" + w.project.ID
+	schema, cross := base+"/schema-mappings/bulk", base+"/cross-mappings/bulk"
+	for _, tc := range []struct{ path, body, detail string }{
+		{schema, `{}`, `field "items" is required: send {"items": [...]}`},
+		{cross, `{"other": 1}`, `field "items" is required: send {"items": [...]}`},
+		{schema, `{"items": [{"source_column": "a"}, {"source_column": "b", "revision": 0}]}`, "items[1]: revision must be 1 or more (or null)"},
+		{cross, `{"items": [{"source_standard": "a", "target_standard": "b", "source_entity": "c", "revision": -1}]}`, "items[0]: revision must be 1 or more (or null)"},
+		{cross, `{"items": [{"source_standard": "a", "source_entity": "c"}]}`, `items[0]: field "target_standard" is required`},
+	} {
+		if st, body := w.call(t, "POST", tc.path, w.write, tc.body); st != 422 || body["detail"] != tc.detail {
+			t.Errorf("%s %s: %d %v, want detail %q", tc.path, tc.body, st, body, tc.detail)
+		}
+	}
+}

@@ -6,13 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/portiere/portiere/crossmap"
+	"github.com/portiere/portiere/platform/pgsync"
 )
 
 // Store implements crossmap.Store on a pool. It is safe for concurrent use.
@@ -34,6 +34,8 @@ func scanRun(row pgx.Row) (crossmap.Run, error) {
 		&r.Status, &r.CrossmapFile, &r.RunCreatedAt, &r.Revision, &r.CreatedAt, &r.UpdatedAt)
 	return r, err
 }
+
+func collectRun(row pgx.CollectableRow) (crossmap.Run, error) { return scanRun(row) }
 
 // identity is what tells runs apart (the unique index of migration 0009).
 type identity struct{ source, target, entity, created string }
@@ -81,21 +83,15 @@ func (s *Store) Push(ctx context.Context, project string, runs []crossmap.Run) (
 	return res, nil
 }
 
+// distinct validates runs and keeps the last of each identity, in the
+// order of first appearance.
 func distinct(runs []crossmap.Run) ([]crossmap.Run, error) {
-	at := make(map[identity]int, len(runs))
-	out := make([]crossmap.Run, 0, len(runs))
 	for i, r := range runs {
 		if err := r.Validate(); err != nil {
 			return nil, fmt.Errorf("run %d: %w", i+1, err)
 		}
-		if j, ok := at[identityOf(r)]; ok {
-			out[j] = r
-			continue
-		}
-		at[identityOf(r)] = len(out)
-		out = append(out, r)
 	}
-	return out, nil
+	return pgsync.Distinct(runs, identityOf), nil
 }
 
 // storedByIdentity reads the project's runs; a project has few (one per
@@ -106,16 +102,7 @@ func storedByIdentity(ctx context.Context, tx pgx.Tx, project string) (map[ident
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[identity]crossmap.Run{}
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out[identityOf(r)] = r
-	}
-	return out, rows.Err()
+	return pgsync.CollectByKey(rows, scanRun, identityOf)
 }
 
 func name(r crossmap.Run) string {
@@ -126,29 +113,16 @@ func name(r crossmap.Run) string {
 	return fmt.Sprintf("%s %s → %s (%s)", r.SourceEntity, r.SourceStandard, r.TargetStandard, created)
 }
 
+// checkRevisions refuses the push when a run carries a revision that is
+// not the stored one, naming up to five such runs.
 func checkRevisions(runs []crossmap.Run, stored map[identity]crossmap.Run) error {
-	var stale []string
-	for _, r := range runs {
-		if r.Revision == 0 {
-			continue
+	stale := pgsync.StaleRevisions(runs, stored, identityOf, func(r crossmap.Run) int { return r.Revision })
+	return pgsync.Conflict(crossmap.ErrConflict, stale, func(st pgsync.Stale[crossmap.Run]) string {
+		if !st.Exists {
+			return fmt.Sprintf("%s: revision %d, but it does not exist", name(st.Item), st.Revision)
 		}
-		cur, ok := stored[identityOf(r)]
-		switch {
-		case !ok:
-			stale = append(stale, fmt.Sprintf("%s: revision %d, but it does not exist", name(r), r.Revision))
-		case cur.Revision != r.Revision:
-			stale = append(stale, fmt.Sprintf("%s: revision %d, stored %d", name(r), r.Revision, cur.Revision))
-		}
-	}
-	if len(stale) == 0 {
-		return nil
-	}
-	more := ""
-	if len(stale) > 5 {
-		more = fmt.Sprintf(" and %d more", len(stale)-5)
-		stale = stale[:5]
-	}
-	return fmt.Errorf("%w: %s%s; nothing of this push was written", crossmap.ErrConflict, strings.Join(stale, "; "), more)
+		return fmt.Sprintf("%s: revision %d, stored %d", name(st.Item), st.Revision, st.Stored)
+	}, "; ")
 }
 
 // upsert writes runs in one statement and returns those it created or
@@ -188,40 +162,12 @@ func upsert(ctx context.Context, tx pgx.Tx, project string, runs []crossmap.Run)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []crossmap.Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return pgx.CollectRows(rows, collectRun)
 }
 
 func tally(runs []crossmap.Run, stored map[identity]crossmap.Run, changed []crossmap.Run) crossmap.PushResult {
-	now := make(map[identity]crossmap.Run, len(changed))
-	for _, r := range changed {
-		now[identityOf(r)] = r
-	}
-	res := crossmap.PushResult{Runs: make([]crossmap.Run, 0, len(runs))}
-	for _, r := range runs {
-		id := identityOf(r)
-		c, isChanged := now[id]
-		_, existed := stored[id]
-		switch {
-		case isChanged && existed:
-			res.Updated++
-		case isChanged:
-			res.Created++
-		default:
-			res.Unchanged++
-			c = stored[id]
-		}
-		res.Runs = append(res.Runs, c)
-	}
-	return res
+	o := pgsync.Tally(runs, stored, changed, identityOf)
+	return crossmap.PushResult{Created: o.Created, Updated: o.Updated, Unchanged: o.Unchanged, Runs: o.Items}
 }
 
 // Runs implements crossmap.Store.
@@ -230,16 +176,8 @@ func (s *Store) Runs(ctx context.Context, project string) ([]crossmap.Run, error
 	if err != nil {
 		return nil, translate(err)
 	}
-	defer rows.Close()
-	out := []crossmap.Run{}
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, translate(err)
-		}
-		out = append(out, r)
-	}
-	return out, translate(rows.Err())
+	runs, err := pgx.CollectRows(rows, collectRun)
+	return runs, translate(err)
 }
 
 // translate maps PostgreSQL errors to crossmap's: an unknown project

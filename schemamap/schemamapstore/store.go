@@ -9,12 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/portiere/portiere/platform/pgsync"
 	"github.com/portiere/portiere/schemamap"
 )
 
@@ -49,6 +49,8 @@ func scanItem(row pgx.Row) (schemamap.Item, error) {
 	}
 	return it, nil
 }
+
+func collectItem(row pgx.CollectableRow) (schemamap.Item, error) { return scanItem(row) }
 
 // lockProject serialises the pushes and decisions of one project's schema
 // items, so a revision read in the transaction is still the stored one
@@ -96,8 +98,7 @@ func keyOf(it schemamap.Item) key { return key{it.SourceTable, it.SourceColumn} 
 // distinct validates items and keeps the last of each key, in the order
 // of first appearance.
 func distinct(items []schemamap.Item) ([]schemamap.Item, error) {
-	at := make(map[key]int, len(items))
-	out := make([]schemamap.Item, 0, len(items))
+	valid := make([]schemamap.Item, len(items))
 	for i, it := range items {
 		if it.Candidates == nil {
 			it.Candidates = []json.RawMessage{}
@@ -105,14 +106,9 @@ func distinct(items []schemamap.Item) ([]schemamap.Item, error) {
 		if err := it.Validate(); err != nil {
 			return nil, fmt.Errorf("item %d: %w", i+1, err)
 		}
-		if j, ok := at[keyOf(it)]; ok {
-			out[j] = it
-			continue
-		}
-		at[keyOf(it)] = len(out)
-		out = append(out, it)
+		valid[i] = it
 	}
-	return out, nil
+	return pgsync.Distinct(valid, keyOf), nil
 }
 
 // storedByKey reads (and, under the project lock, pins) the stored items
@@ -128,43 +124,19 @@ func storedByKey(ctx context.Context, tx pgx.Tx, project string, items []schemam
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[key]schemamap.Item{}
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, err
-		}
-		out[keyOf(it)] = it
-	}
-	return out, rows.Err()
+	return pgsync.CollectByKey(rows, scanItem, keyOf)
 }
 
 // checkRevisions refuses the push when an item carries a revision that is
 // not the stored one, naming up to five such items.
 func checkRevisions(items []schemamap.Item, stored map[key]schemamap.Item) error {
-	var stale []string
-	for _, it := range items {
-		if it.Revision == 0 {
-			continue
+	stale := pgsync.StaleRevisions(items, stored, keyOf, func(it schemamap.Item) int { return it.Revision })
+	return pgsync.Conflict(schemamap.ErrConflict, stale, func(st pgsync.Stale[schemamap.Item]) string {
+		if !st.Exists {
+			return fmt.Sprintf("%s (revision %d, but it does not exist)", name(st.Item), st.Revision)
 		}
-		cur, ok := stored[keyOf(it)]
-		switch {
-		case !ok:
-			stale = append(stale, fmt.Sprintf("%s (revision %d, but it does not exist)", name(it), it.Revision))
-		case cur.Revision != it.Revision:
-			stale = append(stale, fmt.Sprintf("%s (revision %d, stored %d)", name(it), it.Revision, cur.Revision))
-		}
-	}
-	if len(stale) == 0 {
-		return nil
-	}
-	more := ""
-	if len(stale) > 5 {
-		more = fmt.Sprintf(" and %d more", len(stale)-5)
-		stale = stale[:5]
-	}
-	return fmt.Errorf("%w: %s%s; nothing of this push was written", schemamap.ErrConflict, strings.Join(stale, ", "), more)
+		return fmt.Sprintf("%s (revision %d, stored %d)", name(st.Item), st.Revision, st.Stored)
+	}, ", ")
 }
 
 // name is how errors name an item: table.column, or the column alone.
@@ -225,16 +197,7 @@ func upsert(ctx context.Context, tx pgx.Tx, project, actor string, items []schem
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []schemamap.Item
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, rows.Err()
+	return pgx.CollectRows(rows, collectItem)
 }
 
 // snapshot is an item as review_events' before and after record it: the
@@ -295,27 +258,8 @@ func auditPush(ctx context.Context, tx pgx.Tx, project, actor string, changed []
 }
 
 func tally(items []schemamap.Item, stored map[key]schemamap.Item, changed []schemamap.Item) schemamap.PushResult {
-	now := make(map[key]schemamap.Item, len(changed))
-	for _, it := range changed {
-		now[keyOf(it)] = it
-	}
-	res := schemamap.PushResult{Items: make([]schemamap.Item, 0, len(items))}
-	for _, it := range items {
-		k := keyOf(it)
-		c, isChanged := now[k]
-		_, existed := stored[k]
-		switch {
-		case isChanged && existed:
-			res.Updated++
-		case isChanged:
-			res.Created++
-		default:
-			res.Unchanged++
-			c = stored[k]
-		}
-		res.Items = append(res.Items, c)
-	}
-	return res
+	o := pgsync.Tally(items, stored, changed, keyOf)
+	return schemamap.PushResult{Created: o.Created, Updated: o.Updated, Unchanged: o.Unchanged, Items: o.Items}
 }
 
 // Items implements schemamap.Store.
@@ -325,16 +269,8 @@ func (s *Store) Items(ctx context.Context, project string) ([]schemamap.Item, er
 	if err != nil {
 		return nil, translate(err)
 	}
-	defer rows.Close()
-	out := []schemamap.Item{}
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, translate(err)
-		}
-		out = append(out, it)
-	}
-	return out, translate(rows.Err())
+	items, err := pgx.CollectRows(rows, collectItem)
+	return items, translate(err)
 }
 
 // Item implements schemamap.Store.
