@@ -2,12 +2,10 @@ package apiserver
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
@@ -20,9 +18,7 @@ import (
 
 // AcceptedReader walks a project's approved and overridden items;
 // mappingjobstore.Store is one.
-type AcceptedReader interface {
-	Accepted(ctx context.Context, project string, fn func(mappingjob.Accepted) error) error
-}
+type AcceptedReader = mappingjob.AcceptedReader
 
 // Exports is the export resource: GET /api/v1/projects/{id}/exports/{format}
 // writes the project's approved and overridden mappings (never rejected,
@@ -62,9 +58,6 @@ func (h *Exports) Routes(r *Router) {
 	}, h.export)
 }
 
-// shortID is a source name usable as a source vocabulary id as is.
-var shortID = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,20}$`)
-
 func (h *Exports) export(c *fiber.Ctx) error {
 	project, p, err := projectAccess(c, h.Projects, "id")
 	if err != nil {
@@ -80,7 +73,7 @@ func (h *Exports) export(c *fiber.Ctx) error {
 		return &Error{Status: fiber.StatusNotFound, Detail: fmt.Sprintf("unknown export format %q: want source_to_concept_map, usagi, sssom or fhir", c.Params("format"))}
 	}
 	vocabulary := c.Query("source_vocabulary_id")
-	if c.Context().QueryArgs().Has("source_vocabulary_id") && !shortID.MatchString(vocabulary) {
+	if c.Context().QueryArgs().Has("source_vocabulary_id") && !mappingjob.ValidSourceVocabulary(vocabulary) {
 		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "source_vocabulary_id must be 1 to 20 letters, digits, '_', '.' or '-'"}
 	}
 	now := time.Now
@@ -102,38 +95,9 @@ func (h *Exports) export(c *fiber.Ctx) error {
 		}
 	}()
 	buf := bufio.NewWriterSize(f, 64<<10)
-	w, err := export.New(format, buf, export.Options{
-		SetID: "urn:portiere:project:" + project.ID, Title: project.Name, Date: now().UTC(),
+	err = mappingjob.Export(c.UserContext(), h.Items, buf, mappingjob.ExportRequest{
+		ProjectID: project.ID, ProjectName: project.Name, Format: format, SourceVocabularyID: vocabulary, Date: now(),
 	})
-	if err != nil {
-		return err
-	}
-	err = h.Items.Accepted(c.UserContext(), project.ID, func(a mappingjob.Accepted) error {
-		src := vocabulary
-		if src == "" {
-			src = "LOCAL"
-			if shortID.MatchString(a.Source) {
-				src = a.Source
-			}
-		}
-		d := export.Decision{
-			SourceVocabularyID: src, SourceCode: a.Code, SourceDescription: a.Description, SourceCount: a.SourceCount,
-			TargetConceptID: int64(a.ConceptID), TargetConceptName: a.TargetName, TargetVocabularyID: a.TargetVocabulary,
-			TargetConceptCode: a.ConceptCode, TargetDomainID: a.TargetDomain,
-			Status: export.StatusApproved, Method: string(a.InferenceMethod), Confidence: min(max(a.Confidence, 0), 1),
-			Reviewer: a.Reviewer,
-		}
-		if a.Review == mappingjob.ReviewOverridden {
-			d.Status = export.StatusOverridden
-		}
-		if a.DecidedAt != nil {
-			d.DecidedAt = *a.DecidedAt
-		}
-		return w.Write(d)
-	})
-	if err == nil {
-		err = w.Close()
-	}
 	if err == nil {
 		err = buf.Flush()
 	}
@@ -143,12 +107,8 @@ func (h *Exports) export(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	name := strings.Trim(nonName.ReplaceAllString(strings.ToLower(project.Name), "-"), "-")
-	if name == "" {
-		name = "project"
-	}
 	c.Set(fiber.HeaderContentType, format.ContentType())
-	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-%s%s"`, name, format, format.Extension()))
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s"`, mappingjob.ExportFileName(project.Name, format)))
 	size, err := f.Seek(0, io.SeekCurrent)
 	if err == nil {
 		_, err = f.Seek(0, io.SeekStart)
@@ -160,6 +120,3 @@ func (h *Exports) export(c *fiber.Ctx) error {
 	sent = true
 	return c.SendStream(f, int(size))
 }
-
-// nonName matches what a file name leaves out of a project's name.
-var nonName = regexp.MustCompile(`[^a-z0-9_.-]+`)

@@ -287,17 +287,12 @@ func (h *Review) decide(review mappingjob.ReviewStatus) fiber.Handler {
 		if b.Revision != nil {
 			d.Revision = int(*b.Revision)
 		}
-		action := mappingjob.ActionApprove
-		switch review {
-		case mappingjob.ReviewOverridden:
-			action = mappingjob.ActionOverride
+		if review == mappingjob.ReviewOverridden {
 			if err := h.resolveConcept(c.UserContext(), *b.TargetConceptID, &d); err != nil {
 				return err
 			}
-		case mappingjob.ReviewRejected:
-			action = mappingjob.ActionReject
 		}
-		d.SecondReview = mappingjob.SecondReviewRule(string(project.Settings.SecondReviewer), action)
+		d.SecondReview = mappingjob.SecondReviewRule(string(project.Settings.SecondReviewer), mappingjob.ActionOf(review))
 		d.Adjudication = p.Operator || p.CanAdminProject(project.ID) == nil
 		it, err := h.Items.Decide(c.UserContext(), project.ID, d)
 		if err != nil {

@@ -394,18 +394,8 @@ func uploadError(err error) error {
 }
 
 func (h *Sources) store(c *fiber.Ctx, project, user, name string, res *sourcefile.Result) error {
-	cols := mappingjob.SourceColumns{Code: res.Columns.Code, Description: res.Columns.Description, Count: res.Columns.Count,
-		Specimen: res.Columns.Specimen, Unit: res.Columns.Unit, DomainHint: res.Columns.DomainHint, Category: res.Columns.Category}
-	codes := make([]mappingjob.SourceCode, len(res.Codes))
-	for i, rc := range res.Codes {
-		codes[i] = mappingjob.SourceCode{Code: rc.Code, Description: rc.Description, Count: rc.Count, Column: res.Columns.Code,
-			Specimen: rc.Specimen, Unit: rc.Unit, DomainHint: rc.DomainHint, Category: rc.Category}
-	}
-	src, err := h.Sources.CreateSource(c.UserContext(), mappingjob.Source{
-		ProjectID: project, Name: name, Format: "csv", Kind: mappingjob.SourceUpload, Header: res.Header, Columns: cols,
-		Delimiter: string(res.Delimiter), Rows: int64(res.Rows), DistinctCodes: int64(len(res.Codes)), TotalCount: res.TotalCount,
-		CreatedBy: user,
-	}, codes)
+	src, codes := mappingjob.UploadedSource(project, name, user, res)
+	src, err := h.Sources.CreateSource(c.UserContext(), src, codes)
 	if err != nil {
 		return err
 	}

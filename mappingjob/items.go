@@ -10,6 +10,7 @@ type ItemFilter struct {
 	// MinConfidence and MaxConfidence bound the confidence, inclusive.
 	MinConfidence, MaxConfidence *float64
 	Domain                       string // the target's domain, case-insensitive
+	Vocabulary                   string // the target's vocabulary, case-insensitive
 	// Text is found, case-insensitive, in the source code or description.
 	Text string
 }

@@ -9,11 +9,11 @@ import (
 	"github.com/portiere/portiere/search"
 )
 
-// explanation is the engine's account of one candidate, stored in
+// Explanation is the engine's account of one candidate, stored in
 // Candidate.Explanation: its ranks and scores in the lexical and dense
 // tiers, the text and field that matched, and the non-standard concept
 // the match went through ("Maps to"), if any.
-type explanation struct {
+type Explanation struct {
 	LexicalRank    int     `json:"lexical_rank,omitempty"`
 	LexicalScore   float64 `json:"lexical_score,omitempty"`
 	DenseRank      int     `json:"dense_rank,omitempty"`
@@ -29,7 +29,7 @@ type explanation struct {
 // SDK requires a string).
 func CandidateOf(c search.Candidate) Candidate {
 	con := c.Concept
-	ex := explanation{
+	ex := Explanation{
 		LexicalRank: c.LexicalRank, LexicalScore: c.LexicalScore, DenseRank: c.DenseRank, DenseScore: c.DenseScore,
 		MatchedText: c.MatchedText, MatchedField: c.MatchedField,
 	}
@@ -133,4 +133,13 @@ func Propose(ctx context.Context, e *search.Engine, mem Memory, scope MemoryScop
 		}
 	}
 	return items, nil
+}
+
+// Explain decodes c's Explanation; ok is false when the candidate has
+// none (an SDK push may carry none, or another shape).
+func (c Candidate) Explain() (e Explanation, ok bool) {
+	if len(c.Explanation) == 0 {
+		return e, false
+	}
+	return e, json.Unmarshal(c.Explanation, &e) == nil
 }

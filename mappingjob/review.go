@@ -124,6 +124,23 @@ type Filter struct {
 	MinConfidence *float64 // inclusive
 	MaxConfidence *float64 // inclusive
 	Domain        string   // the target's domain
+	Vocabulary    string   // the target's vocabulary
+	// Text is found, case-insensitive, in the source code or description.
+	Text string
+}
+
+// ActionOf is the audit action of review decision r: approve, reject or
+// override ("" for any other status).
+func ActionOf(r ReviewStatus) Action {
+	switch r {
+	case ReviewApproved:
+		return ActionApprove
+	case ReviewRejected:
+		return ActionReject
+	case ReviewOverridden:
+		return ActionOverride
+	}
+	return ""
 }
 
 // SecondReviewRule says which decisions a project's second-reviewer

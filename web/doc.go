@@ -16,7 +16,9 @@
 //   - Every state-changing request (POST) carries a CSRF token: the
 //     session's synchronizer token once signed in, a double-submit cookie
 //     on the sign-up and log-in forms before; a cross-site Origin or
-//     Sec-Fetch-Site is refused as well.
+//     Sec-Fetch-Site is refused as well. An upload (multipart) carries
+//     it as X-CSRF-Token (htmx) or as the form's first field, so its
+//     body streams to the handler unparsed (sources.go).
 //   - Roles are credential's rules on a Principal built per request from
 //     the user's current membership: a viewer reads, admins and owners
 //     change settings and keys, another organization's project is 404.

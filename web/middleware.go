@@ -206,6 +206,11 @@ func (s *Server) checkCSRF(w http.ResponseWriter, r *http.Request, cookieToken s
 			return errCSRF
 		}
 	}
+	if isMultipart(r) {
+		// An upload: its handler streams the body, so it is not parsed
+		// here (checkUploadCSRF, sources.go).
+		return s.checkUploadCSRF(w, r, cookieToken)
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		return &pageError{Status: http.StatusBadRequest, Message: "The form could not be read."}

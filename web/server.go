@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/portiere/portiere/credential"
+	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/searchindex"
 	"github.com/portiere/portiere/session"
 	"github.com/portiere/portiere/tenancy"
@@ -84,6 +85,31 @@ type Config struct {
 	// Index, when set, reports the search index's state; nil shows it as
 	// unknown.
 	Index func(ctx context.Context) IndexState
+	// Review, when set, serves each project's review queue and exports
+	// (mappingjobstore.Store); Concepts (vocabstore.Store) must be set
+	// with it, to resolve overrides and show concept details.
+	Review   ReviewItems
+	Concepts ConceptReader
+	// Search, when set, answers the override's search-as-you-type (the
+	// live search index); nil leaves override by concept id only.
+	Search SearchProvider
+	// Billing, when set, fills the billing page (billing.Service);
+	// Payments says Stripe is configured (Checkout and portal buttons).
+	Billing  BillingService
+	Payments bool
+	// Sources, when set, stores the source CSVs uploaded on a project's
+	// sources page (mappingjobstore.Store is one); nil hides uploads.
+	Sources mappingjob.SourceStore
+	// UploadMaxBytes bounds an uploaded CSV (UPLOAD_MAX_BYTES); 0 means
+	// sourcefile.DefaultMaxBytes.
+	UploadMaxBytes int64
+	// Mapping, when set, starts, follows and cancels bulk mappings
+	// (*workflows.Client is one); nil (no Temporal) shows that bulk
+	// mapping needs the worker.
+	Mapping BulkMapping
+	// Items, when set, feeds the results overview's charts
+	// (mappingjobstore.Store is one).
+	Items mappingjob.ItemLister
 	// APIURL is the API's public address (NEXT_PUBLIC_API_URL), shown in
 	// pages.
 	APIURL string
@@ -234,6 +260,11 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /invite/{token}", s.page(s.acceptInvitation))
 	mux.Handle("GET /vocabulary", s.member(s.vocabulary))
 	mux.Handle("GET /vocabulary/index", s.member(s.indexState))
+	s.sourceRoutes(mux)
+
+	s.reviewRoutes(mux)
+	s.exportRoutes(mux)
+	s.billingRoutes(mux)
 
 	mux.Handle("/", s.page(func(w http.ResponseWriter, r *http.Request) error {
 		return &pageError{Status: http.StatusNotFound}

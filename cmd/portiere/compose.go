@@ -308,14 +308,23 @@ type webStores struct {
 	tenants    *tenancystore.Store
 	vocabulary *vocabstore.Store
 	sessions   *sessionstore.Store
-	// billing holds projects and members to the plan (quotas only: the
-	// web app takes no payments).
-	billing *billing.Service
+	// billing holds projects and members to the plan and fills the
+	// billing page; payments says it runs Stripe (only beside the API).
+	billing  *billing.Service
+	payments bool
+	// jobs are the mapping items the review queue and exports read.
+	jobs *mappingjobstore.Store
+	// search answers the review queue's override search; nil where the
+	// process does not hold the engine (`portiere web`).
+	search web.SearchProvider
+	// mapping starts and follows bulk mappings; nil without Temporal (the
+	// pages then say bulk mapping needs the worker).
+	mapping web.BulkMapping
 }
 
 func newWebStores(pool *pgxpool.Pool) webStores {
 	return webStores{tenants: tenancystore.New(pool), vocabulary: vocabstore.New(pool), sessions: sessionstore.New(pool),
-		billing: billing.NewService(billingstore.New(pool), billing.Options{})}
+		billing: billing.NewService(billingstore.New(pool), billing.Options{}), jobs: mappingjobstore.New(pool)}
 }
 
 // webApp builds web app app (`portiere web --app`, and the dashboard of
@@ -328,6 +337,8 @@ func webApp(app string, cfg config.Config, st webStores, index func(context.Cont
 	}
 	return web.New(web.Config{
 		App: app, Tenants: st.tenants, Sessions: st.sessions, Vocabulary: st.vocabulary, Quota: st.billing,
+		Review: st.jobs, Concepts: st.vocabulary, Search: st.search, Billing: st.billing, Payments: st.payments,
+		Sources: st.jobs, Items: st.jobs, Mapping: st.mapping, UploadMaxBytes: cfg.HTTP.UploadMaxBytes,
 		Passwords: credential.NewPasswordGate(passwordSlots), Keys: hasher, Index: index,
 		APIURL: cfg.Web.APIURL, SessionTTL: cfg.Web.SessionTTL, CookieSecure: cfg.Web.CookieSecure, Logger: log,
 	})
@@ -338,6 +349,10 @@ func webApp(app string, cfg config.Config, st webStores, index func(context.Cont
 func (b *backends) web() (*web.Server, error) {
 	st := newWebStores(b.pool)
 	st.tenants, st.vocabulary, st.billing = b.tenants, b.vocabulary, b.billing
+	st.jobs, st.search, st.payments = b.jobs, b.search, b.cfg.Stripe.Configured()
+	if b.temporal != nil {
+		st.mapping = b.workflows
+	}
 	cfg := b.cfg
 	if !cfg.IsSet("NEXT_PUBLIC_API_URL") {
 		// The API is beside it on this machine: show its real port.

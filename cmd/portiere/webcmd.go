@@ -9,12 +9,15 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 
 	"github.com/portiere/portiere/config"
 	"github.com/portiere/portiere/platform/postgres"
+	"github.com/portiere/portiere/platform/temporal"
 	"github.com/portiere/portiere/searchindex"
 	"github.com/portiere/portiere/session/sessionstore"
 	"github.com/portiere/portiere/web"
+	"github.com/portiere/portiere/workflows"
 )
 
 // sessionSweepInterval is how often a web process deletes expired
@@ -33,6 +36,9 @@ not built yet (issue #11).
 
 The dashboard uses the API's database (DB_*) and API_KEY_SALT (it issues
 API keys); NEXT_PUBLIC_API_URL is the API address its pages show.
+With TEMPORAL_ADDRESS set it starts and follows bulk mappings of uploaded
+sources (a worker runs them); without it, those pages say bulk mapping
+needs the worker.
 Run it behind HTTPS: its session cookies are Secure unless
 SESSION_COOKIE_SECURE=false.`,
 		Args: cobra.NoArgs,
@@ -53,6 +59,16 @@ SESSION_COOKIE_SECURE=false.`,
 			}
 			defer pool.Close()
 			st := newWebStores(pool)
+			if cfg.IsSet("TEMPORAL_ADDRESS") {
+				// Bulk mapping from the dashboard: lazy, so the dashboard
+				// starts while Temporal is down and its pages say so.
+				tc, err := client.NewLazyClient(temporal.Options(cfg.Temporal.Address, cfg.Temporal.Namespace, logger))
+				if err != nil {
+					return err
+				}
+				defer tc.Close()
+				st.mapping = &workflows.Client{Temporal: tc}
+			}
 			srv, err := webApp(app, cfg, st, savedIndexState(cfg.Search.FAISSIndexPath), logger)
 			if err != nil {
 				return err

@@ -113,6 +113,7 @@ func (s *Store) ListItems(ctx context.Context, project string, f mappingjob.Item
 		  and ($6::float8 is null or confidence <= $6)
 		  and ($7 = '' or lower(target_domain_id) = lower($7))
 		  and ($8 = '' or source_code ilike $8 or source_description ilike $8)
+		  and ($10 = '' or lower(target_vocabulary_id) = lower($10))
 		order by id
 		limit $9`
 	var reviews, methods []string
@@ -129,7 +130,7 @@ func (s *Store) ListItems(ctx context.Context, project string, f mappingjob.Item
 	if f.Text != "" {
 		text = likePattern(f.Text)
 	}
-	rows, err := s.pool.Query(ctx, q, project, after, reviews, methods, f.MinConfidence, f.MaxConfidence, f.Domain, text, limit)
+	rows, err := s.pool.Query(ctx, q, project, after, reviews, methods, f.MinConfidence, f.MaxConfidence, f.Domain, text, limit, f.Vocabulary)
 	if err != nil {
 		return nil, translate(err)
 	}

@@ -149,12 +149,18 @@ func (s *Store) ApproveWhere(ctx context.Context, project string, f mappingjob.F
 		  and ($4::float8 is null or confidence >= $4)
 		  and ($5::float8 is null or confidence <= $5)
 		  and ($6 = '' or coalesce(target_domain_id, candidates -> 0 ->> 'domain_id') = $6)
+		  and ($7 = '' or lower(coalesce(target_vocabulary_id, candidates -> 0 ->> 'vocabulary_id')) = lower($7))
+		  and ($8 = '' or source_code ilike $8 or source_description ilike $8)
 		order by id
 		for update`
 	d.Review, d.ItemID, d.Revision = mappingjob.ReviewApproved, 0, 0
 	n := 0
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, q, project, f.Source, string(f.Method), f.MinConfidence, f.MaxConfidence, f.Domain)
+		text := ""
+		if f.Text != "" {
+			text = likePattern(f.Text)
+		}
+		rows, err := tx.Query(ctx, q, project, f.Source, string(f.Method), f.MinConfidence, f.MaxConfidence, f.Domain, f.Vocabulary, text)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/portiere/portiere/config"
+	"github.com/portiere/portiere/internal/browsertest"
+	"github.com/portiere/portiere/platform/postgres"
+	"github.com/portiere/portiere/worker"
+	"github.com/portiere/portiere/workflows"
+)
+
+// TestWholeLoopThroughTheDashboard runs the dashboard's source pages on
+// the production composition (openBackends, web, the worker with the real
+// activities) over a migrated PostgreSQL and a Temporal dev server, with
+// the demo vocabulary imported and indexed. First without script, as a
+// plain HTTP client: sign up, create a project, upload
+// testdata/demo-source-codes.csv (preview, then confirm), start its bulk
+// mapping, poll the progress panel as the page does until it reports every
+// code done, and read the result charts. Then the same flow in headless
+// Chromium at a laptop's and a phone's width (browsertest.SourceFlow),
+// failing on any console error or failed request, with a screenshot of
+// each step in the test's artifact folder. Every failure names its step.
+func TestWholeLoopThroughTheDashboard(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Temporal and PostgreSQL")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	cli := temporalCLI(t)
+	tPort := freePort(t)
+	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:  cli,
+		ClientOptions: &client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", tPort), Namespace: "default"},
+		LogLevel:      "error",
+		ExtraArgs:     []string{"--ip", "127.0.0.1"},
+	})
+	if err != nil {
+		t.Fatalf("step start Temporal: %v", err)
+	}
+	t.Cleanup(func() { dev.Stop() })
+
+	setDBEnv(t)
+	t.Setenv("TEMPORAL_ADDRESS", fmt.Sprintf("127.0.0.1:%d", tPort))
+	t.Setenv("API_KEY_SALT", "dash-salt-dash-salt-dash-salt-dash-salt-0")
+	t.Setenv("JWT_SECRET", "dash-jwt-secret-dash-jwt-secret-dash-jwt0")
+	t.Setenv("EMBEDDING_MODEL", "hash")
+	t.Setenv("FAISS_INDEX_PATH", t.TempDir()+"/faiss.index")
+	runOK(t, "", "migrate")
+
+	cfg, err := config.LoadEnv(config.ModeAPI)
+	if err != nil {
+		t.Fatalf("step config: %v", err)
+	}
+	pool, err := postgres.Open(ctx, cfg.DB.ConnString(), postgres.Options{})
+	if err != nil {
+		t.Fatalf("step open database: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	b, err := openBackends(cfg, pool, dev.Client(), "test", logger)
+	if err != nil {
+		t.Fatalf("step openBackends: %v", err)
+	}
+	t.Cleanup(b.Close)
+	b.startSearch(ctx)
+	workerDone := make(chan error, 1)
+	go func() {
+		workerDone <- worker.Run(ctx, dev.Client(), logger, worker.Options{Activities: b.activities(), Schedules: []workflows.Schedule{}})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-workerDone
+	})
+
+	// The demo vocabulary and its index, as `portiere vocab import` makes
+	// them.
+	var imp, impErr bytes.Buffer
+	if err := run([]string{"vocab", "import", "../../testdata/demo-vocab", "--json"}, &imp, &impErr); err != nil {
+		t.Fatalf("step vocab import: %v\n%s", err, impErr.String())
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		st, err := b.workflows.State(ctx, workflows.IndexBuildWorkflowID)
+		if err == nil && st.Status == "completed" {
+			break
+		}
+		if time.Now().After(deadline) || (err == nil && st.Status != "running") {
+			t.Fatalf("step index build: %+v %v", st, err)
+		}
+	}
+
+	srv, err := b.web()
+	if err != nil {
+		t.Fatalf("step web: %v", err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	d := newDashClient(t, hs.URL)
+
+	d.get("signup", "/signup", 200)
+	res := d.post("signup", "/signup", url.Values{"organization": {"Dashboard Hospital"}, "name": {"Dana"},
+		"email": {"dana@dash.example"}, "password": {"correct horse battery"}}, http.StatusSeeOther)
+	d.get("projects", res.Header.Get("Location"), 200)
+	d.get("new project", "/projects/new", 200)
+	res = d.post("create project", "/projects", url.Values{"name": {"Laboratory"}}, http.StatusSeeOther)
+	project, _, _ := strings.Cut(strings.TrimPrefix(res.Header.Get("Location"), "/projects/"), "?")
+	base := "/projects/" + project
+
+	body := d.get("sources page", base+"/sources", 200)
+	if strings.Contains(body, "needs the worker") {
+		t.Fatalf("step sources page: the dashboard beside Temporal says it has none")
+	}
+	csvFile, err := os.ReadFile("../../testdata/demo-source-codes.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body = d.upload("preview", base+"/sources/preview", csvFile, 200)
+	if !strings.Contains(body, `<dd id="preview-distinct">40</dd>`) {
+		t.Fatalf("step preview: %.2000s", body)
+	}
+	res, _ = d.upload("import", base+"/sources", csvFile, http.StatusSeeOther)
+	srcs, err := b.jobs.Sources(ctx, project)
+	if err != nil || len(srcs) != 1 || srcs[0].DistinctCodes != 40 {
+		t.Fatalf("step import: %+v %v", srcs, err)
+	}
+	d.get("imported", res.Header.Get("Location"), 200)
+
+	res = d.post("start mapping", base+"/sources/"+srcs[0].ID+"/mapping", url.Values{}, http.StatusSeeOther)
+	d.get("mapping page", res.Header.Get("Location"), 200)
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		body = d.get("progress", base+"/sources/"+srcs[0].ID+"/mapping/progress", 200)
+		if strings.Contains(body, `<span id="progress-state">completed</span>`) {
+			break
+		}
+		if time.Now().After(deadline) || !strings.Contains(body, "hx-trigger") {
+			t.Fatalf("step progress: the mapping did not complete:\n%.2000s", body)
+		}
+	}
+	for _, want := range []string{`<span id="progress-percent">100%</span>`, `value="40"`, `max="40"`, `id="results-link"`, `codes/s`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("step progress: the completed panel lacks %q:\n%.2000s", want, body)
+		}
+	}
+
+	body = d.get("results", base+"/results", 200)
+	for _, want := range []string{`<svg id="confidence-chart"`, `<svg id="status-chart"`, "40 mapped items", `<desc id="status-desc">Items by target domain and review status.`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("step results: lacks %q", want)
+		}
+	}
+
+	// The same in a browser, on the same stack, one organization per
+	// viewport.
+	chromium := browsertest.ChromiumPath(t)
+	csvPath, err := filepath.Abs("../../testdata/demo-source-codes.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, vp := range browsertest.Viewports {
+		t.Run("browser-"+vp.Name, func(t *testing.T) {
+			s := browsertest.Start(t, chromium, vp)
+			r := browsertest.SourceFlow{
+				BaseURL: hs.URL, Org: "Browser Hospital " + vp.Name, Email: vp.Name + "@dash.example", CSV: csvPath,
+				Sources: func(project string) []string {
+					list, err := b.jobs.Sources(ctx, project)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var ids []string
+					for _, src := range list {
+						ids = append(ids, src.ID)
+					}
+					return ids
+				},
+			}.Run(s)
+			if r.Distinct != "40" || r.UploadStatus != "Done." {
+				t.Errorf("preview: %s distinct codes, upload status %q", r.Distinct, r.UploadStatus)
+			}
+			if r.Percents[len(r.Percents)-1] != "100%" || !strings.Contains(r.StatusDesc, "Items by target domain and review status.") {
+				t.Errorf("progress %v, status chart %q", r.Percents, r.StatusDesc)
+			}
+			items, err := b.jobs.Items(ctx, r.Project)
+			if err != nil || len(items) != 40 {
+				t.Fatalf("step items: %d items after the browser's mapping (%v), want 40", len(items), err)
+			}
+		})
+	}
+}
+
+// dashClient is a signed-in browser without script: cookies, and the CSRF
+// token of the last page read.
+type dashClient struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+	csrf string
+}
+
+var dashCSRF = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+func newDashClient(t *testing.T, base string) *dashClient {
+	jar, _ := cookiejar.New(nil)
+	return &dashClient{t: t, base: base, c: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (d *dashClient) do(step string, req *http.Request, want int) (*http.Response, string) {
+	d.t.Helper()
+	res, err := d.c.Do(req)
+	if err != nil {
+		d.t.Fatalf("step %s: %v", step, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		d.t.Fatalf("step %s: %s %s: %d, want %d\n%.1500s", step, req.Method, req.URL.Path, res.StatusCode, want, b)
+	}
+	if m := dashCSRF.FindSubmatch(b); m != nil {
+		d.csrf = string(m[1])
+	}
+	return res, string(b)
+}
+
+func (d *dashClient) get(step, path string, want int) string {
+	d.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, d.base+path, nil)
+	_, body := d.do(step, req, want)
+	return body
+}
+
+func (d *dashClient) post(step, path string, form url.Values, want int) *http.Response {
+	d.t.Helper()
+	form.Set("csrf_token", d.csrf)
+	req, _ := http.NewRequest(http.MethodPost, d.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, _ := d.do(step, req, want)
+	return res
+}
+
+// upload sends the demo file as the upload form does without script:
+// the CSRF token first, then the file.
+func (d *dashClient) upload(step, path string, file []byte, want int) (*http.Response, string) {
+	d.t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("csrf_token", d.csrf)
+	fw, _ := mw.CreateFormFile("file", "demo-source-codes.csv")
+	fw.Write(file)
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, d.base+path, &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return d.do(step, req, want)
+}
