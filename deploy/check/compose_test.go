@@ -262,6 +262,10 @@ func checkPortiereServices(t *testing.T, p *types.Project) {
 				need = append(need, "REDIS_HOST")
 			}
 		}
+		if role == "web" {
+			// The dashboard starts and follows bulk mappings (web/progress.go).
+			need = append(need, "TEMPORAL_ADDRESS")
+		}
 		for _, k := range need {
 			if e[k] == "" {
 				t.Errorf("%s (portiere %s) does not set %s", name, role, k)
