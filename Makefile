@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 GO      ?= go
 export GOFLAGS := -buildvcs=false
 
-.PHONY: run test tools build vet bench clean help
+.PHONY: run test tools build vet bench fuzz clean help
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -53,6 +53,24 @@ bench: tools ## quality and speed benchmarks (results recorded in docs/benchmark
 	$(GO) run ./internal/testenv -- $(GO) test -count=1 -run '^$$' -bench 'MemoryRecall' -benchtime 20x ./mappingjob/mappingjobstore/ | grep -E '^Benchmark'
 	@echo "make: vocabulary import speed"
 	PORTIERE_REQUIRE_TOOLS=1 $(GO) run ./internal/testenv -- $(GO) test -count=1 -run '^$$' -bench 'ImportAthenaDev' -benchtime 3x ./vocab/vocabstore/
+
+# FUZZ_TARGETS lists package:FuzzTarget; go test -fuzz takes one target per
+# package invocation, so make fuzz runs them one after another. FUZZFLAGS
+# passes more flags (FUZZFLAGS=-parallel=1 on a small shared machine).
+FUZZTIME ?= 30s
+FUZZFLAGS ?=
+FUZZ_TARGETS := \
+	./vocab/athena:FuzzConceptRows ./vocab/athena:FuzzConceptRoundTrip \
+	./sourcefile:FuzzParse ./sourcefile:FuzzParseRoundTrip \
+	./search:FuzzAnalyze ./search:FuzzParseUnit ./search:FuzzRewriteLab ./search:FuzzSearch \
+	./apiserver:FuzzDecodeJSON ./credential:FuzzAuthenticate
+
+fuzz: ## run each fuzz target for FUZZTIME (default 30s), one at a time (FUZZTIME=5m make fuzz); seeds also run in make test
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "make: fuzzing $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $$pkg; \
+	done
 
 clean: ## remove build outputs (keeps ./.portiere data)
 	rm -f bin/portiere

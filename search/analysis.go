@@ -78,10 +78,12 @@ func (a *Analyzer) each(text string, out func(Token)) {
 	emit := func(t Token) {
 		if pending != nil {
 			if f, ok := massToMG[t.Term]; ok {
-				out(Token{Term: scaleNumber(pending.Term, f), Numeric: true})
-				out(Token{Term: "mg"})
-				pending = nil
-				return
+				if mg, ok := scaleNumber(pending.Term, f); ok {
+					out(Token{Term: mg, Numeric: true})
+					out(Token{Term: "mg"})
+					pending = nil
+					return
+				}
 			}
 			out(*pending)
 			pending = nil
@@ -169,12 +171,19 @@ func scanNumber(s string, i int) int {
 var massToMG = map[string]float64{"mcg": 0.001, "g": 1000, "ng": 0.000001}
 
 // scaleNumber multiplies a canonical number by f and writes it canonically.
-func scaleNumber(n string, f float64) string {
+// ok is false when the product is not a finite number that rounds to
+// non-zero (a 300-digit number of grams overflows, "0.0000000000001 mcg"
+// rounds to 0): the number is then kept with the unit as written.
+func scaleNumber(n string, f float64) (string, bool) {
 	v, err := strconv.ParseFloat(n, 64)
 	if err != nil {
-		return n
+		return n, false
 	}
-	return strconv.FormatFloat(math.Round(v*f*1e9)/1e9, 'f', -1, 64)
+	mg := math.Round(v*f*1e9) / 1e9
+	if math.IsInf(mg, 0) || math.IsNaN(mg) || mg == 0 && v != 0 {
+		return n, false
+	}
+	return strconv.FormatFloat(mg, 'f', -1, 64), true
 }
 
 // canonicalNumber writes a number one way: "0,50" and ".5" become "0.5",
