@@ -3,103 +3,16 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/portiere/portiere/credential"
+	"github.com/portiere/portiere/internal/browsertest"
 	"github.com/portiere/portiere/tenancy"
 )
-
-// chromiumPath finds Debian's chromium (make tools installs it). Without it
-// the browser tests skip, unless PORTIERE_REQUIRE_TOOLS says they must run.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("PORTIERE_REQUIRE_TOOLS") != "" {
-		t.Fatal("chromium not found (make tools installs it)")
-	}
-	t.Skip("chromium not found: run make tools")
-	return ""
-}
-
-// problems collects what makes a browser run fail: console errors,
-// uncaught exceptions, browser log errors (CSP violations among them),
-// failed requests and HTTP error responses.
-type problems struct {
-	mu   sync.Mutex
-	list []string
-}
-
-func (p *problems) add(format string, args ...any) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.list = append(p.list, fmt.Sprintf(format, args...))
-}
-
-func (p *problems) take() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	l := p.list
-	p.list = nil
-	return l
-}
-
-func (p *problems) listen(ev any) {
-	switch ev := ev.(type) {
-	case *runtime.EventConsoleAPICalled:
-		if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeAssert {
-			var parts []string
-			for _, a := range ev.Args {
-				parts = append(parts, string(a.Value)+a.Description)
-			}
-			p.add("console.%s: %s", ev.Type, strings.Join(parts, " "))
-		}
-	case *runtime.EventExceptionThrown:
-		p.add("uncaught exception: %s", ev.ExceptionDetails.Text)
-	case *log.EventEntryAdded:
-		if ev.Entry.Level == log.EntryLevelError {
-			p.add("browser log (%s): %s %s", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL)
-		}
-	case *network.EventLoadingFailed:
-		p.add("request failed: %s %s (blocked: %s)", ev.Type, ev.ErrorText, ev.BlockedReason)
-	case *network.EventResponseReceived:
-		if ev.Response.Status >= 400 {
-			p.add("HTTP %d for %s", ev.Response.Status, ev.Response.URL)
-		}
-	}
-}
-
-// waitLocation waits until the page's address contains part: the
-// navigation a form submission starts has arrived.
-func waitLocation(part string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		for {
-			loc, err := chromedp.Location()(ctx, tg)
-			if err != nil || strings.Contains(loc, part) {
-				return err
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("address %s never contained %q: %w", loc, part, ctx.Err())
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	})
-}
 
 // TestBrowserSignUpToAPIKey drives headless Chromium through the
 // dashboard's first flow — sign up, create a project, change its
@@ -111,72 +24,14 @@ func TestBrowserSignUpToAPIKey(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Chromium")
 	}
-	chromium := chromiumPath(t)
-	for _, vp := range []struct {
-		name          string
-		width, height int64
-		mobile        bool
-	}{
-		{"desktop", 1280, 800, false},
-		{"phone", 390, 844, true},
-	} {
-		t.Run(vp.name, func(t *testing.T) {
+	chromium := browsertest.ChromiumPath(t)
+	for _, vp := range browsertest.Viewports {
+		t.Run(vp.Name, func(t *testing.T) {
 			t.Parallel()
 			a := newApp(t)
-			dir := t.ArtifactDir()
-			t.Logf("screenshots: %s", dir)
-
-			opts := append(chromedp.DefaultExecAllocatorOptions[:],
-				chromedp.ExecPath(chromium), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-				chromedp.WindowSize(int(vp.width), int(vp.height)))
-			actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-			defer cancelAlloc()
-			ctx, cancel := chromedp.NewContext(actx)
-			defer cancel()
-			var probs problems
-			if err := chromedp.Listen(ctx, probs.listen); err != nil {
-				t.Fatal(err)
-			}
-			viewport := chromedp.EmulateViewport(vp.width, vp.height)
-			if vp.mobile {
-				viewport = chromedp.EmulateViewport(vp.width, vp.height, chromedp.EmulateMobile, chromedp.EmulateScale(2))
-			}
-			if err := chromedp.Do(ctx, viewport); err != nil {
-				t.Fatal(err)
-			}
-
-			step := 0
-			// check runs one step with a time limit, fails on any problem the
-			// browser reported, checks the page fits the viewport's width,
-			// and saves a screenshot.
-			check := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-				t.Helper()
-				step++
-				sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
-				defer scancel()
-				if err := chromedp.Do(sctx, actions...); err != nil {
-					loc, _ := chromedp.Run(ctx, chromedp.Location())
-					t.Fatalf("step %d %s: %v (at %s)", step, name, err, loc)
-				}
-				shot, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
-				if err != nil {
-					t.Fatalf("step %d %s: screenshot: %v", step, name, err)
-				}
-				file := filepath.Join(dir, fmt.Sprintf("%s-%02d-%s.png", vp.name, step, name))
-				if err := os.WriteFile(file, shot, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				fits, err := chromedp.Run(sctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth`))
-				if err != nil || !fits {
-					t.Errorf("step %d %s: the page is wider than the %dpx viewport (%v)", step, name, vp.width, err)
-				}
-				// Let late events (subresources, htmx) arrive before judging.
-				chromedp.Do(sctx, chromedp.Sleep(100*time.Millisecond))
-				if p := probs.take(); len(p) > 0 {
-					t.Fatalf("step %d %s: the browser reported:\n%s", step, name, strings.Join(p, "\n"))
-				}
-			}
-			email := vp.name + "@example.org"
+			s := browsertest.Start(t, chromium, vp)
+			check := s.Check
+			email := vp.Name + "@example.org"
 
 			// 1. The sign-up page; keyboard focus is visible (the first Tab
 			// lands on the skip link, outlined).
@@ -197,12 +52,12 @@ func TestBrowserSignUpToAPIKey(t *testing.T) {
 
 			// 2. Sign up: the projects page welcomes the new organization.
 			check("signed-up",
-				chromedp.SendKeys(`#organization`, "Browser Hospital "+vp.name),
+				chromedp.SendKeys(`#organization`, "Browser Hospital "+vp.Name),
 				chromedp.SendKeys(`#name`, "Dana"),
 				chromedp.SendKeys(`#email`, email),
 				chromedp.SendKeys(`#password`, "correct horse battery"),
 				chromedp.Click(`main form button[type=submit]`),
-				waitLocation("/projects?welcome=1"),
+				browsertest.WaitLocation("/projects?welcome=1"),
 				chromedp.WaitVisible(`a[href="/projects/new"]`),
 			)
 
@@ -213,7 +68,7 @@ func TestBrowserSignUpToAPIKey(t *testing.T) {
 				chromedp.SendKeys(`#project-name`, "Cardiology"),
 				chromedp.SendKeys(`#project-description`, "Cardiology codes of the 2026 extract"),
 				chromedp.Click(`main form button[type=submit]`),
-				waitLocation("?created=1"),
+				browsertest.WaitLocation("?created=1"),
 				chromedp.WaitVisible(`#settings`),
 			)
 
@@ -227,7 +82,7 @@ func TestBrowserSignUpToAPIKey(t *testing.T) {
 				chromedp.SendKeys(`#auto-threshold`, "0.9"),
 				chromedp.Clear(`#review-threshold`),
 				chromedp.SendKeys(`#review-threshold`, "0.6\r"),
-				waitLocation("saved=1"),
+				browsertest.WaitLocation("saved=1"),
 				chromedp.WaitVisible(`p.notice.ok[role=status]`),
 			)
 			org := a.org(t, email)
@@ -257,9 +112,9 @@ func TestBrowserSignUpToAPIKey(t *testing.T) {
 				chromedp.Click(`button[data-copy="new-key"]`),
 				chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 					for {
-						s, err := chromedp.Text(`#copy-status`)(ctx, tg)
-						if err != nil || s != "" {
-							copied = s
+						msg, err := chromedp.Text(`#copy-status`)(ctx, tg)
+						if err != nil || msg != "" {
+							copied = msg
 							return err
 						}
 						time.Sleep(50 * time.Millisecond)
@@ -294,7 +149,7 @@ func TestBrowserSignUpToAPIKey(t *testing.T) {
 			if k, err := a.tenants.APIKeyByHash(context.Background(), stored.Hash); err != nil || k.RevokedAt == nil {
 				t.Fatalf("key after revoking in the browser: %+v %v", k, err)
 			}
-			if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasSuffix(loc, "/api-keys") {
+			if loc, _ := chromedp.Run(s.Context(), chromedp.Location()); !strings.HasSuffix(loc, "/api-keys") {
 				t.Errorf("the revoke navigated to %s instead of swapping the row", loc)
 			}
 
@@ -319,12 +174,12 @@ func TestBrowserSignUpToAPIKey(t *testing.T) {
 			}
 			check("joined",
 				chromedp.Click(`form[action="/logout"] button`),
-				waitLocation("/login"),
+				browsertest.WaitLocation("/login"),
 				chromedp.Navigate(link),
 				chromedp.WaitVisible(`#password`),
 				chromedp.SendKeys(`#name`, "Colleague"),
 				chromedp.SendKeys(`#password`, "another good passphrase\r"),
-				waitLocation("/projects"),
+				browsertest.WaitLocation("/projects"),
 				chromedp.WaitVisible(`a[href="/projects/`+projects[0].ID+`"]`),
 				chromedp.WaitNotPresent(`a[href="/projects/new"]`),
 			)

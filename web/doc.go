@@ -21,7 +21,9 @@
 //     body streams to the handler unparsed (sources.go).
 //   - Roles are credential's rules on a Principal built per request from
 //     the user's current membership: a viewer reads, admins and owners
-//     change settings and keys, another organization's project is 404.
+//     change settings and keys and start the deployment-wide index build
+//     (credential.CanOperate, as in the API), another organization's
+//     project is 404.
 //   - Log-in failures are throttled per email and client address.
 //   - Responses carry a strict Content-Security-Policy (no inline script
 //     or style), frame denial, nosniff and no-store caching of pages.

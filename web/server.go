@@ -107,6 +107,10 @@ type Config struct {
 	// (*workflows.Client is one); nil (no Temporal) shows that bulk
 	// mapping needs the worker.
 	Mapping BulkMapping
+	// IndexBuilds, when set, lets organization owners and admins start
+	// the search index build from the vocabulary page, which then follows
+	// it (*workflows.Client is one); nil (no Temporal) hides the button.
+	IndexBuilds IndexBuilder
 	// Items, when set, feeds the results overview's charts
 	// (mappingjobstore.Store is one).
 	Items mappingjob.ItemLister
@@ -260,6 +264,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /invite/{token}", s.page(s.acceptInvitation))
 	mux.Handle("GET /vocabulary", s.member(s.vocabulary))
 	mux.Handle("GET /vocabulary/index", s.member(s.indexState))
+	mux.Handle("POST /vocabulary/index-build", s.member(s.startIndexBuild))
 	s.sourceRoutes(mux)
 
 	s.reviewRoutes(mux)

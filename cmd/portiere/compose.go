@@ -320,6 +320,9 @@ type webStores struct {
 	// mapping starts and follows bulk mappings; nil without Temporal (the
 	// pages then say bulk mapping needs the worker).
 	mapping web.BulkMapping
+	// indexBuilds starts and follows the search index build from the
+	// vocabulary page; nil without Temporal (no build button).
+	indexBuilds web.IndexBuilder
 }
 
 func newWebStores(pool *pgxpool.Pool) webStores {
@@ -338,7 +341,7 @@ func webApp(app string, cfg config.Config, st webStores, index func(context.Cont
 	return web.New(web.Config{
 		App: app, Tenants: st.tenants, Sessions: st.sessions, Vocabulary: st.vocabulary, Quota: st.billing,
 		Review: st.jobs, Concepts: st.vocabulary, Search: st.search, Billing: st.billing, Payments: st.payments,
-		Sources: st.jobs, Items: st.jobs, Mapping: st.mapping, UploadMaxBytes: cfg.HTTP.UploadMaxBytes,
+		Sources: st.jobs, Items: st.jobs, Mapping: st.mapping, IndexBuilds: st.indexBuilds, UploadMaxBytes: cfg.HTTP.UploadMaxBytes,
 		Passwords: credential.NewPasswordGate(passwordSlots), Keys: hasher, Index: index,
 		APIURL: cfg.Web.APIURL, SessionTTL: cfg.Web.SessionTTL, CookieSecure: cfg.Web.CookieSecure, Logger: log,
 	})
@@ -351,7 +354,7 @@ func (b *backends) web() (*web.Server, error) {
 	st.tenants, st.vocabulary, st.billing = b.tenants, b.vocabulary, b.billing
 	st.jobs, st.search, st.payments = b.jobs, b.search, b.cfg.Stripe.Configured()
 	if b.temporal != nil {
-		st.mapping = b.workflows
+		st.mapping, st.indexBuilds = b.workflows, b.workflows
 	}
 	cfg := b.cfg
 	if !cfg.IsSet("NEXT_PUBLIC_API_URL") {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
@@ -14,15 +15,19 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/portiere/portiere/config"
 	"github.com/portiere/portiere/internal/browsertest"
+	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/platform/postgres"
 	"github.com/portiere/portiere/worker"
 	"github.com/portiere/portiere/workflows"
@@ -35,10 +40,15 @@ import (
 // plain HTTP client: sign up, create a project, upload
 // testdata/demo-source-codes.csv (preview, then confirm), start its bulk
 // mapping, poll the progress panel as the page does until it reports every
-// code done, and read the result charts. Then the same flow in headless
-// Chromium at a laptop's and a phone's width (browsertest.SourceFlow),
-// failing on any console error or failed request, with a screenshot of
-// each step in the test's artifact folder. Every failure names its step.
+// code done, and read the result charts. Then the issue's whole flow in
+// headless Chromium, at a laptop's and at a phone's size, one organization
+// each: sign up, create a project, upload, map to 100% and read the charts
+// (browsertest.SourceFlow), then open the review queue, approve its first
+// item with the keyboard (j, a), override the next through the search box
+// and download the source_to_concept_map export, which must hold exactly
+// those two decisions (browsertest.ReviewFlow). Any console error or
+// failed request fails it; each step leaves a screenshot in the test's
+// artifact folder, whose path is logged. Every failure names its step.
 func TestWholeLoopThroughTheDashboard(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Temporal and PostgreSQL")
@@ -202,8 +212,99 @@ func TestWholeLoopThroughTheDashboard(t *testing.T) {
 			if err != nil || len(items) != 40 {
 				t.Fatalf("step items: %d items after the browser's mapping (%v), want 40", len(items), err)
 			}
+
+			// The review queue on those items: approve its first with the
+			// keyboard, override the next through the search box, and
+			// export exactly those two decisions.
+			queue, err := b.jobs.ListItems(ctx, r.Project, mappingjob.ItemFilter{Reviews: []mappingjob.ReviewStatus{mappingjob.ReviewPending}}, 0, 2)
+			if err != nil || len(queue) != 2 {
+				t.Fatalf("step review queue: %d open items (%v), want the queue's first two", len(queue), err)
+			}
+			approve, override := queue[0], queue[1]
+			if approve.ConceptID == 0 {
+				t.Fatalf("step review queue: the first open item %s %q has no proposed concept to approve", approve.Code, approve.Description)
+			}
+			query, concept := "potassium serum", int32(3023103) // Potassium [Moles/volume] in Serum or Plasma
+			if override.ConceptID == concept {
+				query, concept = "glucose serum", 3004501 // Glucose [Mass/volume] in Serum or Plasma
+			}
+			rr := browsertest.ReviewFlow{
+				BaseURL: hs.URL, Project: r.Project, Approve: approve.ID, Override: override.ID,
+				Query: query, Concept: strconv.Itoa(int(concept)),
+			}.Run(s)
+			want := []string{fmt.Sprintf("%s→%d", approve.Code, approve.ConceptID), fmt.Sprintf("%s→%d", override.Code, concept)}
+			slices.Sort(want)
+			if !slices.Equal(rr.Rows, want) {
+				t.Fatalf("step export: source_to_concept_map rows %v, want exactly %v\n%s", rr.Rows, want, rr.Export)
+			}
+			decided := map[string]mappingjob.ReviewStatus{}
+			items, err = b.jobs.Items(ctx, r.Project)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range items {
+				if it.Review != mappingjob.ReviewPending && it.Review != mappingjob.ReviewUnset {
+					decided[it.Code] = it.Review
+				}
+			}
+			if wantDecided := map[string]mappingjob.ReviewStatus{approve.Code: mappingjob.ReviewApproved, override.Code: mappingjob.ReviewOverridden}; !maps.Equal(decided, wantDecided) {
+				t.Fatalf("step decisions: stored %v, want %v", decided, wantDecided)
+			}
 		})
 	}
+
+	// The owner rebuilds the search index from the vocabulary page and
+	// follows the run to its end, on the real Temporal and worker (after
+	// the browsers, whose override searches it would otherwise race).
+	body = d.get("vocabulary", "/vocabulary", 200)
+	if !strings.Contains(body, `id="start-index-build"`) || !strings.Contains(body, `<span id="index-build-status">completed</span>`) {
+		t.Fatalf("step vocabulary: no build button or no earlier build shown:\n%.3000s", body)
+	}
+	before, err := b.workflows.State(ctx, workflows.IndexBuildWorkflowID)
+	if err != nil {
+		t.Fatalf("step index build: %v", err)
+	}
+	res = d.post("start index build", "/vocabulary/index-build", url.Values{}, http.StatusSeeOther)
+	if body = d.get("index build started", res.Header.Get("Location"), 200); !strings.Contains(body, "Index build started") {
+		t.Fatalf("step index build started: no notice:\n%.3000s", body)
+	}
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		body = d.get("index build progress", "/vocabulary/index", 200)
+		st, err := b.workflows.State(ctx, workflows.IndexBuildWorkflowID)
+		if err == nil && st.RunID != before.RunID && strings.Contains(body, `<span id="index-build-status">completed</span>`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("step index build progress: never completed:\n%s", body)
+		}
+	}
+
+	// The same by clicking: the desktop organization's owner starts a
+	// build and watches the vocabulary page's index card follow it.
+	t.Run("browser-index-build", func(t *testing.T) {
+		before, err := b.workflows.State(ctx, workflows.IndexBuildWorkflowID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := browsertest.Start(t, chromium, browsertest.Viewports[0])
+		s.LogIn(hs.URL, "desktop@dash.example", "correct horse battery")
+		s.Check("vocabulary",
+			chromedp.Navigate(hs.URL+"/vocabulary"),
+			chromedp.WaitVisible(`#start-index-build`),
+		)
+		var seen []string
+		s.Check("index-build-started",
+			chromedp.Click(`#start-index-build`),
+			browsertest.WaitLocation("build=started"),
+			chromedp.WaitVisible(`#index-build-status`),
+		)
+		s.Check("index-built", browsertest.WaitText(`#index-build-status`, "completed", &seen))
+		after, err := b.workflows.State(ctx, workflows.IndexBuildWorkflowID)
+		if err != nil || after.RunID == before.RunID || after.Status != "completed" {
+			t.Fatalf("step index built: the page read %v; the latest run is %+v (%v), the one before %s", seen, after, err, before.RunID)
+		}
+	})
+
 }
 
 // dashClient is a signed-in browser without script: cookies, and the CSRF

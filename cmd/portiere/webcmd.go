@@ -60,14 +60,16 @@ SESSION_COOKIE_SECURE=false.`,
 			defer pool.Close()
 			st := newWebStores(pool)
 			if cfg.IsSet("TEMPORAL_ADDRESS") {
-				// Bulk mapping from the dashboard: lazy, so the dashboard
-				// starts while Temporal is down and its pages say so.
+				// Bulk mapping and index builds from the dashboard: lazy,
+				// so the dashboard starts while Temporal is down and its
+				// pages say so.
 				tc, err := client.NewLazyClient(temporal.Options(cfg.Temporal.Address, cfg.Temporal.Namespace, logger))
 				if err != nil {
 					return err
 				}
 				defer tc.Close()
-				st.mapping = &workflows.Client{Temporal: tc}
+				wc := &workflows.Client{Temporal: tc}
+				st.mapping, st.indexBuilds = wc, wc
 			}
 			srv, err := webApp(app, cfg, st, savedIndexState(cfg.Search.FAISSIndexPath), logger)
 			if err != nil {

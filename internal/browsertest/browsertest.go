@@ -10,6 +10,7 @@ package browsertest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -101,15 +102,25 @@ func (s *Session) Context() context.Context { return s.ctx }
 
 // Check runs one step within StepTimeout, saves its screenshot
 // (<viewport>-<step>-<name>.png), checks the page is no wider than the
-// viewport, and fails the test on anything the browser reported.
+// viewport and that every form control has a label or accessible name,
+// logs the step's time, and fails the test on anything the browser
+// reported.
 func (s *Session) Check(name string, actions ...chromedp.Action[chromedp.Void]) {
 	s.t.Helper()
 	s.step++
+	start := time.Now()
+	defer func() { s.t.Logf("step %d %s: %s", s.step, name, time.Since(start).Round(time.Millisecond)) }()
 	sctx, cancel := context.WithTimeout(s.ctx, StepTimeout)
 	defer cancel()
 	if err := chromedp.Do(sctx, actions...); err != nil {
 		loc, _ := chromedp.Run(s.ctx, chromedp.Location())
 		s.t.Fatalf("step %d %s: %v (at %s)", s.step, name, err, loc)
+	}
+	// A navigation the step started may still be loading: the page has no
+	// size to photograph until it is laid out.
+	settled := chromedp.Poll[chromedp.Void](`document.readyState === "complete" && document.documentElement.getBoundingClientRect().width > 0`)
+	if err := chromedp.Do(sctx, settled); err != nil {
+		s.t.Fatalf("step %d %s: the page never finished loading: %v", s.step, name, err)
 	}
 	shot, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
 	if err != nil {
@@ -123,12 +134,39 @@ func (s *Session) Check(name string, actions ...chromedp.Action[chromedp.Void]) 
 	if err != nil || !fits {
 		s.t.Errorf("step %d %s: the page is wider than the %dpx viewport (%v)", s.step, name, s.vp.Width, err)
 	}
+	unnamed, err := chromedp.Run(sctx, chromedp.Evaluate[[]string](unnamedControls))
+	if err != nil || len(unnamed) > 0 {
+		s.t.Errorf("step %d %s: controls without a label or accessible name (%v):\n%s", s.step, name, err, strings.Join(unnamed, "\n"))
+	}
 	// Let late events (subresources, htmx) arrive before judging.
 	chromedp.Do(sctx, chromedp.Sleep(100*time.Millisecond))
 	if p := s.probs.take(); len(p) > 0 {
 		s.t.Fatalf("step %d %s: the browser reported:\n%s", s.step, name, strings.Join(p, "\n"))
 	}
 }
+
+// LogIn signs email in through the log-in form, as the step "logged-in".
+func (s *Session) LogIn(baseURL, email, password string) {
+	s.t.Helper()
+	s.Check("logged-in",
+		chromedp.Navigate(baseURL+"/login"),
+		chromedp.WaitVisible(`#email`),
+		chromedp.SendKeys(`#email`, email),
+		chromedp.SendKeys(`#password`, password+"\r"),
+		WaitLocation("/projects"),
+	)
+}
+
+// unnamedControls lists the page's form controls a screen reader could
+// not name: no <label>, aria-label, aria-labelledby or title, and for a
+// button no text either.
+const unnamedControls = `Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea, button")).filter(function (el) {
+	if (el.labels && el.labels.length > 0) { return false; }
+	if (el.getAttribute("aria-label") || el.getAttribute("aria-labelledby") || el.title) { return false; }
+	if (el.tagName === "BUTTON" && el.textContent.trim() !== "") { return false; }
+	if ((el.type === "submit" || el.type === "button") && el.value) { return false; }
+	return true;
+}).map(function (el) { return el.outerHTML.slice(0, 160); })`
 
 // WaitLocation waits until the page's address contains part: the
 // navigation a form submission starts has arrived.
@@ -158,11 +196,15 @@ func Text(sel string, into *string) chromedp.Action[chromedp.Void] {
 }
 
 // WaitText waits until the text of sel is want, appending each distinct
-// text seen to seen (when not nil): a progress bar's way to 100%.
+// text seen to seen (when not nil): a progress bar's way to 100%. It reads
+// the text in one script call, so an element htmx swaps out between
+// finding and reading it is read again at the next poll, not an error.
 func WaitText(sel, want string, seen *[]string) chromedp.Action[chromedp.Void] {
+	quoted, _ := json.Marshal(sel)
+	read := fmt.Sprintf(`(function () { var el = document.querySelector(%s); return el ? el.innerText : ""; })()`, quoted)
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		for {
-			got, err := chromedp.Text(sel)(ctx, tg)
+			got, err := chromedp.Evaluate[string](read)(ctx, tg)
 			if err != nil {
 				return err
 			}
