@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/portiere/portiere/billing"
 	"github.com/portiere/portiere/credential"
@@ -90,6 +91,8 @@ func statusOf(err error) (status int, detail string, internal bool) {
 		return ae.Status, ae.Detail, false
 	case errors.As(err, &fe):
 		return fe.Code, fe.Message, false
+	case isNULText(err):
+		return fiber.StatusUnprocessableEntity, "text may not contain the NUL character (\\u0000)", false
 	}
 	for _, k := range errorKinds {
 		if errors.Is(err, k.err) {
@@ -170,4 +173,13 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		s.cfg.Logger.Error("request failed", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "status", status, "error", err)
 	}
 	return c.Status(status).JSON(fiber.Map{"detail": detail})
+}
+
+// isNULText reports whether err is PostgreSQL refusing a NUL character in
+// text (SQLSTATE 22021, "invalid byte sequence for encoding UTF8: 0x00"):
+// JSON and form fields can carry one, no text column can store it, and it
+// is the client's input, not a failure of the server.
+func isNULText(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "22021" && strings.Contains(pe.Message, "0x00")
 }
