@@ -226,6 +226,21 @@ func (s *Server) checkCSRF(w http.ResponseWriter, r *http.Request, cookieToken s
 	if !session.SameToken(sent, want) {
 		return errCSRF
 	}
+	return refuseNUL(r.Form)
+}
+
+// refuseNUL refuses a form carrying a NUL character: no text column can
+// store one (PostgreSQL answers an encoding error), and it is the sender's
+// input, not a failure of the server.
+func refuseNUL(form url.Values) error {
+	for name, values := range form {
+		for _, v := range values {
+			if strings.ContainsRune(v, 0) {
+				return &pageError{Status: http.StatusUnprocessableEntity,
+					Message: "The field “" + name + "” contains a NUL character (\\u0000), which cannot be stored. Remove it and try again."}
+			}
+		}
+	}
 	return nil
 }
 
