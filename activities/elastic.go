@@ -99,8 +99,9 @@ type ESChunkInput struct {
 	Chunk       ESChunk
 }
 
-// IndexESChunk bulk-indexes one chunk. Document ids derive from concept ids,
-// so a retried chunk overwrites its own documents.
+// IndexESChunk bulk-indexes one chunk, heartbeating while the bulk request
+// runs. Document ids derive from concept ids, so a retried chunk overwrites
+// its own documents.
 func (a *ESPopulate) IndexESChunk(ctx context.Context, in ESChunkInput) (int, error) {
 	es, err := a.es()
 	if err != nil {
@@ -117,6 +118,8 @@ func (a *ESPopulate) IndexESChunk(ctx context.Context, in ESChunkInput) (int, er
 	for i := in.Chunk.From; i < in.Chunk.To; i++ {
 		docs = append(docs, elastic.ConceptDocuments(c, &c.Concepts[i])...)
 	}
+	stop := keepAlive(ctx)
+	defer stop()
 	if err := es.BulkIndex(ctx, in.Index, docs); err != nil {
 		return 0, err
 	}

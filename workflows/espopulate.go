@@ -18,6 +18,9 @@ type ESPopulateInput struct {
 	Alias       string // the alias moved at the end; required
 	ChunkSize   int    // documents per bulk request; 0 means 2000
 	Parallelism int    // chunk activities in flight; 0 means 4
+	// HeartbeatTimeout is how soon a chunk whose worker died is retried
+	// elsewhere; 0 means 1m.
+	HeartbeatTimeout time.Duration
 }
 
 // ESPopulateResult describes the populated index.
@@ -39,6 +42,9 @@ func ESPopulateWorkflow(ctx workflow.Context, in ESPopulateInput) (ESPopulateRes
 	if in.Parallelism <= 0 {
 		in.Parallelism = 4
 	}
+	if in.HeartbeatTimeout <= 0 {
+		in.HeartbeatTimeout = time.Minute
+	}
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
@@ -50,7 +56,10 @@ func ESPopulateWorkflow(ctx workflow.Context, in ESPopulateInput) (ESPopulateRes
 	if err := workflow.ExecuteActivity(ctx, a.CreateESIndex, activities.ESPlanInput{Alias: in.Alias, ChunkSize: in.ChunkSize}).Get(ctx, &plan); err != nil {
 		return ESPopulateResult{}, err
 	}
-	// At most Parallelism chunks in flight, waited for in order.
+	// At most Parallelism chunks in flight, waited for in order. Chunks
+	// heartbeat, so one whose worker died is retried within
+	// HeartbeatTimeout, not StartToCloseTimeout.
+	chunkCtx := workflow.WithHeartbeatTimeout(ctx, in.HeartbeatTimeout)
 	var inFlight []workflow.Future
 	for _, ch := range plan.Chunks {
 		if len(inFlight) == in.Parallelism {
@@ -59,7 +68,7 @@ func ESPopulateWorkflow(ctx workflow.Context, in ESPopulateInput) (ESPopulateRes
 			}
 			inFlight = inFlight[1:]
 		}
-		inFlight = append(inFlight, workflow.ExecuteActivity(ctx, a.IndexESChunk, activities.ESChunkInput{
+		inFlight = append(inFlight, workflow.ExecuteActivity(chunkCtx, a.IndexESChunk, activities.ESChunkInput{
 			Index: plan.Index, Fingerprint: plan.Fingerprint, Chunk: ch,
 		}))
 	}

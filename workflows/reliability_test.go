@@ -63,6 +63,10 @@ func workerProcessMain() int {
 	if u := os.Getenv(envWorkerStripe); u != "" {
 		acts.Billing = newBilling(pool, u)
 	}
+	if err := faultWorkerOptions(acts); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	if err := worker.Run(ctx, tc, log, worker.Options{Activities: acts, TaskQueue: os.Getenv(envWorkerQueue), Schedules: []workflows.Schedule{}}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
