@@ -108,7 +108,7 @@ func (h *ConceptItems) Routes(r *Router) {
 
 // readProject checks the caller may read the route's project.
 func (h *ConceptItems) readProject(c *fiber.Ctx) (string, error) {
-	project, _, err := authorizedProject(c, h.Projects, tenancy.Principal.CanRead)
+	project, _, err := projectAccess(c, h.Projects, "id", tenancy.Principal.CanRead)
 	if err != nil {
 		return "", err
 	}
@@ -377,7 +377,7 @@ func (in pushItem) item(i int) (mappingjob.Item, error) {
 }
 
 func (h *ConceptItems) push(c *fiber.Ctx) error {
-	project, p, err := authorizedProject(c, h.Projects, tenancy.Principal.CanWrite)
+	project, p, err := projectAccess(c, h.Projects, "id", tenancy.Principal.CanWrite)
 	if err != nil {
 		return err
 	}

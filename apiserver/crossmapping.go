@@ -119,7 +119,7 @@ func (b crossRunBody) run(i int) (crossmap.Run, error) {
 }
 
 func (h *CrossMappings) push(c *fiber.Ctx) error {
-	project, _, err := authorizedProject(c, h.Projects, tenancy.Principal.CanWrite)
+	project, _, err := projectAccess(c, h.Projects, "id", tenancy.Principal.CanWrite)
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func (h *CrossMappings) push(c *fiber.Ctx) error {
 }
 
 func (h *CrossMappings) pull(c *fiber.Ctx) error {
-	project, _, err := authorizedProject(c, h.Projects, tenancy.Principal.CanRead)
+	project, _, err := projectAccess(c, h.Projects, "id", tenancy.Principal.CanRead)
 	if err != nil {
 		return err
 	}

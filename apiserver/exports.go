@@ -14,6 +14,7 @@ import (
 	"github.com/portiere/portiere/apiserver/openapi"
 	"github.com/portiere/portiere/export"
 	"github.com/portiere/portiere/mappingjob"
+	"github.com/portiere/portiere/tenancy"
 )
 
 // AcceptedReader walks a project's approved and overridden items;
@@ -59,14 +60,9 @@ func (h *Exports) Routes(r *Router) {
 }
 
 func (h *Exports) export(c *fiber.Ctx) error {
-	project, p, err := projectAccess(c, h.Projects, "id")
+	project, _, err := projectAccess(c, h.Projects, "id", tenancy.Principal.CanRead)
 	if err != nil {
 		return err
-	}
-	if !p.Operator {
-		if err := p.CanRead(project.ID); err != nil {
-			return err
-		}
 	}
 	format, err := export.ParseFormat(c.Params("format"))
 	if err != nil {

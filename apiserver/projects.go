@@ -297,27 +297,17 @@ func (h *ProjectCatalog) list(c *fiber.Ctx) error {
 }
 
 func (h *ProjectCatalog) get(c *fiber.Ctx) error {
-	project, p, err := projectAccess(c, h.Projects, "id")
+	project, _, err := projectAccess(c, h.Projects, "id", tenancy.Principal.CanRead)
 	if err != nil {
 		return err
-	}
-	if !p.Operator {
-		if err := p.CanRead(project.ID); err != nil {
-			return err
-		}
 	}
 	return c.JSON(projectOf(project))
 }
 
 func (h *ProjectCatalog) delete(c *fiber.Ctx) error {
-	project, p, err := projectAccess(c, h.Projects, "id")
+	project, _, err := projectAccess(c, h.Projects, "id", tenancy.Principal.CanAdminProject)
 	if err != nil {
 		return err
-	}
-	if !p.Operator {
-		if err := p.CanAdminProject(project.ID); err != nil {
-			return err
-		}
 	}
 	if err := h.Projects.DeleteProject(c.UserContext(), project.ID); err != nil {
 		return err
@@ -326,27 +316,17 @@ func (h *ProjectCatalog) delete(c *fiber.Ctx) error {
 }
 
 func (h *ProjectCatalog) settings(c *fiber.Ctx) error {
-	project, p, err := projectAccess(c, h.Projects, "id")
+	project, _, err := projectAccess(c, h.Projects, "id", tenancy.Principal.CanRead)
 	if err != nil {
 		return err
-	}
-	if !p.Operator {
-		if err := p.CanRead(project.ID); err != nil {
-			return err
-		}
 	}
 	return c.JSON(settingsOf(project.Settings))
 }
 
 func (h *ProjectCatalog) updateSettings(c *fiber.Ctx) error {
-	project, p, err := projectAccess(c, h.Projects, "id")
+	project, _, err := projectAccess(c, h.Projects, "id", tenancy.Principal.CanAdminProject)
 	if err != nil {
 		return err
-	}
-	if !p.Operator {
-		if err := p.CanAdminProject(project.ID); err != nil {
-			return err
-		}
 	}
 	var body struct {
 		Vocabularies    *[]string `json:"vocabularies"`
@@ -454,16 +434,11 @@ func (h *Projects) startBulkMapping(c *fiber.Ctx) error {
 	if body.ChunkSize < 0 || body.ChunkSize > 10000 || body.TopK < 0 || body.TopK > 100 {
 		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "chunk_size must be in 1..10000 and top_k in 1..100"}
 	}
-	project, p, err := projectAccess(c, h.Projects, "id")
+	project, _, err := projectAccess(c, h.Projects, "id", tenancy.Principal.CanWrite)
 	if err != nil {
 		return err
 	}
 	id := project.ID
-	if !p.Operator {
-		if err := p.CanWrite(id); err != nil {
-			return err
-		}
-	}
 	in := workflows.BulkMappingInput{ProjectID: id, OrganizationID: project.OrganizationID, ChunkSize: body.ChunkSize, TopK: body.TopK}
 	if sid := strings.TrimSpace(deref(body.SourceID)); sid != "" {
 		if h.Sources == nil {

@@ -201,34 +201,6 @@ func actorOf(p tenancy.Principal) string {
 	return "operator"
 }
 
-// deciding is the start of every deciding route: the project (404 across
-// organizations) and the decider's right (403).
-func (h *Review) deciding(c *fiber.Ctx) (tenancy.Project, tenancy.Principal, error) {
-	project, p, err := projectAccess(c, h.Projects, "pid")
-	if err != nil {
-		return project, p, err
-	}
-	if !p.Operator {
-		if err := p.CanDecide(project.ID); err != nil {
-			return project, p, err
-		}
-	}
-	return project, p, nil
-}
-
-func (h *Review) reading(c *fiber.Ctx) (tenancy.Project, error) {
-	project, p, err := projectAccess(c, h.Projects, "pid")
-	if err != nil {
-		return project, err
-	}
-	if !p.Operator {
-		if err := p.CanRead(project.ID); err != nil {
-			return project, err
-		}
-	}
-	return project, nil
-}
-
 // itemNotFound is the doc's 404 for a mapping item.
 func itemNotFound(kind, mid, pid string) error {
 	what := "Concept"
@@ -260,7 +232,7 @@ type decisionBody struct {
 
 func (h *Review) decide(review mappingjob.ReviewStatus) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		project, p, err := h.deciding(c)
+		project, p, err := projectAccess(c, h.Projects, "pid", tenancy.Principal.CanDecide)
 		if err != nil {
 			return err
 		}
@@ -333,7 +305,7 @@ func reviewError(err error, kind string, c *fiber.Ctx) error {
 }
 
 func (h *Review) approveAll(c *fiber.Ctx) error {
-	project, p, err := h.deciding(c)
+	project, p, err := projectAccess(c, h.Projects, "pid", tenancy.Principal.CanDecide)
 	if err != nil {
 		return err
 	}
@@ -353,7 +325,7 @@ func (h *Review) approveAll(c *fiber.Ctx) error {
 }
 
 func (h *Review) approveWhere(c *fiber.Ctx) error {
-	project, p, err := h.deciding(c)
+	project, p, err := projectAccess(c, h.Projects, "pid", tenancy.Principal.CanDecide)
 	if err != nil {
 		return err
 	}
@@ -395,7 +367,7 @@ func (h *Review) approve(c *fiber.Ctx, project tenancy.Project, p tenancy.Princi
 }
 
 func (h *Review) comment(c *fiber.Ctx) error {
-	project, p, err := h.deciding(c)
+	project, p, err := projectAccess(c, h.Projects, "pid", tenancy.Principal.CanDecide)
 	if err != nil {
 		return err
 	}
@@ -444,7 +416,7 @@ func eventOf(e mappingjob.Event) eventDTO {
 // first push on), so an empty trail is the doc's 404.
 func (h *Review) history(kind string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		project, err := h.reading(c)
+		project, _, err := projectAccess(c, h.Projects, "pid", tenancy.Principal.CanRead)
 		if err != nil {
 			return err
 		}
@@ -473,7 +445,7 @@ func (h *Review) history(kind string) fiber.Handler {
 }
 
 func (h *Review) queue(c *fiber.Ctx) error {
-	project, err := h.reading(c)
+	project, _, err := projectAccess(c, h.Projects, "pid", tenancy.Principal.CanRead)
 	if err != nil {
 		return err
 	}
@@ -503,7 +475,7 @@ type pairDTO struct {
 }
 
 func (h *Review) agreement(c *fiber.Ctx) error {
-	project, err := h.reading(c)
+	project, _, err := projectAccess(c, h.Projects, "pid", tenancy.Principal.CanRead)
 	if err != nil {
 		return err
 	}

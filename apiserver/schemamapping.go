@@ -222,7 +222,7 @@ func (b schemaItemBody) item(i int) (schemamap.Item, error) {
 }
 
 func (h *SchemaMappings) push(c *fiber.Ctx) error {
-	project, p, err := authorizedProject(c, h.Projects, tenancy.Principal.CanWrite)
+	project, p, err := projectAccess(c, h.Projects, "id", tenancy.Principal.CanWrite)
 	if err != nil {
 		return err
 	}
@@ -238,7 +238,7 @@ func (h *SchemaMappings) push(c *fiber.Ctx) error {
 }
 
 func (h *SchemaMappings) pull(c *fiber.Ctx) error {
-	project, _, err := authorizedProject(c, h.Projects, tenancy.Principal.CanRead)
+	project, _, err := projectAccess(c, h.Projects, "id", tenancy.Principal.CanRead)
 	if err != nil {
 		return err
 	}
@@ -281,7 +281,7 @@ func schemaDecisionOf(it schemamap.Item) schemaDecision {
 // the caller may decide. An id that is not a number names no item: 404
 // like any unknown id.
 func (h *SchemaMappings) reviewTarget(c *fiber.Ctx) (project string, id int64, p tenancy.Principal, err error) {
-	proj, p, err := authorizedProject(c, h.Projects, tenancy.Principal.CanDecide)
+	proj, p, err := projectAccess(c, h.Projects, "id", tenancy.Principal.CanDecide)
 	if err != nil {
 		return "", 0, p, err
 	}

@@ -21,12 +21,13 @@ type ProjectFinder interface {
 var errNoProject = &Error{Status: fiber.StatusNotFound, Detail: "no such project"}
 
 // projectAccess loads the project a project-scoped route names (route
-// parameter param) and checks it belongs to the caller's organization; the
-// operator reaches every project. It returns the principal too, so the
-// handler goes on with its role check (p.CanRead / CanWrite / CanDecide /
-// CanAdminProject with the project's id). Every project-scoped handler
-// starts here: the cross-organization test relies on it.
-func projectAccess(c *fiber.Ctx, finder ProjectFinder, param string) (tenancy.Project, tenancy.Principal, error) {
+// parameter param), checks it belongs to the caller's organization and that
+// the caller may act on it with allowed — one of tenancy.Principal's
+// CanRead, CanWrite, CanDecide or CanAdminProject; the operator reaches
+// every project and may always. It returns the principal too. Every
+// project-scoped handler starts here: the cross-organization test relies on
+// it.
+func projectAccess(c *fiber.Ctx, finder ProjectFinder, param string, allowed func(tenancy.Principal, string) error) (tenancy.Project, tenancy.Principal, error) {
 	p, _ := PrincipalFrom(c.UserContext())
 	project, err := finder.Project(c.UserContext(), c.Params(param))
 	if errors.Is(err, tenancy.ErrNotFound) {
@@ -35,8 +36,14 @@ func projectAccess(c *fiber.Ctx, finder ProjectFinder, param string) (tenancy.Pr
 	if err != nil {
 		return tenancy.Project{}, p, err
 	}
-	if !p.Operator && project.OrganizationID != p.OrganizationID {
+	if p.Operator {
+		return project, p, nil
+	}
+	if project.OrganizationID != p.OrganizationID {
 		return tenancy.Project{}, p, errNoProject
+	}
+	if err := allowed(p, project.ID); err != nil {
+		return tenancy.Project{}, p, err
 	}
 	return project, p, nil
 }

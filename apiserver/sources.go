@@ -18,6 +18,7 @@ import (
 	"github.com/portiere/portiere/apiserver/openapi"
 	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/sourcefile"
+	"github.com/portiere/portiere/tenancy"
 )
 
 // SourceStore keeps a project's sources; mappingjobstore.Store is one.
@@ -173,14 +174,9 @@ func (h *Sources) Routes(r *Router) {
 }
 
 func (h *Sources) create(c *fiber.Ctx) error {
-	project, p, err := projectAccess(c, h.Projects, "id")
+	project, p, err := projectAccess(c, h.Projects, "id", tenancy.Principal.CanWrite)
 	if err != nil {
 		return err
-	}
-	if !p.Operator {
-		if err := p.CanWrite(project.ID); err != nil {
-			return err
-		}
 	}
 	mediaType, _, _ := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	switch mediaType {
@@ -403,14 +399,9 @@ func (h *Sources) store(c *fiber.Ctx, project, user, name string, res *sourcefil
 }
 
 func (h *Sources) list(c *fiber.Ctx) error {
-	project, p, err := projectAccess(c, h.Projects, "id")
+	project, _, err := projectAccess(c, h.Projects, "id", tenancy.Principal.CanRead)
 	if err != nil {
 		return err
-	}
-	if !p.Operator {
-		if err := p.CanRead(project.ID); err != nil {
-			return err
-		}
 	}
 	all, err := h.Sources.Sources(c.UserContext(), project.ID)
 	if err != nil {
@@ -424,14 +415,9 @@ func (h *Sources) list(c *fiber.Ctx) error {
 }
 
 func (h *Sources) get(c *fiber.Ctx) error {
-	project, p, err := projectAccess(c, h.Projects, "id")
+	project, _, err := projectAccess(c, h.Projects, "id", tenancy.Principal.CanRead)
 	if err != nil {
 		return err
-	}
-	if !p.Operator {
-		if err := p.CanRead(project.ID); err != nil {
-			return err
-		}
 	}
 	src, err := h.Sources.Source(c.UserContext(), project.ID, c.Params("source_id"))
 	if errors.Is(err, mappingjob.ErrNotFound) {

@@ -4,30 +4,11 @@ import (
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
-
-	"github.com/portiere/portiere/tenancy"
 )
 
 // This file holds what the SDK's sync routes (ConceptItems, SchemaMappings,
-// CrossMappings) do alike: the access check, the push body, the pushed
-// revision and the answer's item list.
-
-// authorizedProject resolves the route's project (parameter "id") and
-// checks that the caller may act on it with allowed — one of
-// tenancy.Principal's CanRead, CanWrite or CanDecide; the operator may
-// always. Its errors are projectAccess's and allowed's.
-func authorizedProject(c *fiber.Ctx, projects ProjectFinder, allowed func(tenancy.Principal, string) error) (tenancy.Project, tenancy.Principal, error) {
-	project, p, err := projectAccess(c, projects, "id")
-	if err != nil {
-		return tenancy.Project{}, p, err
-	}
-	if !p.Operator {
-		if err := allowed(p, project.ID); err != nil {
-			return tenancy.Project{}, p, err
-		}
-	}
-	return project, p, nil
-}
+// CrossMappings) do alike: the push body, the pushed revision and the
+// answer's item list.
 
 // decodePushItems reads a sync push's body {"items": [...]} (unknown keys
 // ignored) and converts each item with convert, given its index. A body
