@@ -2,25 +2,15 @@ package web_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/portiere/portiere/billing"
 	"github.com/portiere/portiere/billing/billingstore"
-	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/platform/postgres/dbtest"
-	"github.com/portiere/portiere/session/sessionstore"
 	"github.com/portiere/portiere/tenancy"
-	"github.com/portiere/portiere/tenancy/tenancystore"
-	"github.com/portiere/portiere/vocab/vocabstore"
 	"github.com/portiere/portiere/web"
 )
 
@@ -110,30 +100,4 @@ func TestBillingPage(t *testing.T) {
 			}
 		}
 	})
-}
-
-// newAppWithPool is newApp on a database the caller made (a service the
-// configuration holds needs its pool first).
-func newAppWithPool(t *testing.T, pool *pgxpool.Pool, mod ...func(*web.Config)) *app {
-	t.Helper()
-	hasher, err := credential.NewKeyHasher(testSalt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &app{pool: pool, tenants: tenancystore.New(pool), hasher: hasher, clock: &clock{t: time.Now()}}
-	cfg := web.Config{
-		App: web.AppCloud, Tenants: a.tenants, Sessions: sessionstore.New(pool), Vocabulary: vocabstore.New(pool),
-		Passwords: credential.NewPasswordGate(2), Keys: hasher, APIURL: "https://api.example.org",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: a.clock.Now,
-	}
-	for _, m := range mod {
-		m(&cfg)
-	}
-	s, err := web.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.srv = httptest.NewServer(s)
-	t.Cleanup(a.srv.Close)
-	return a
 }

@@ -53,7 +53,13 @@ type app struct {
 
 func newApp(t *testing.T, mod ...func(*web.Config)) *app {
 	t.Helper()
-	pool := dbtest.New(t)
+	return newAppWithPool(t, dbtest.New(t), mod...)
+}
+
+// newAppWithPool is newApp on a database the caller made (a service the
+// configuration holds needs its pool first).
+func newAppWithPool(t *testing.T, pool *pgxpool.Pool, mod ...func(*web.Config)) *app {
+	t.Helper()
 	hasher, err := credential.NewKeyHasher(testSalt)
 	if err != nil {
 		t.Fatal(err)

@@ -39,17 +39,26 @@ var errTemporalDown = &pageError{Status: http.StatusServiceUnavailable,
 // stateTimeout bounds one progress query: the page polls every second.
 const stateTimeout = 3 * time.Second
 
-// sourceOfRoute loads the route's source of project; another project's is
-// 404.
-func (s *Server) sourceOfRoute(r *http.Request, project tenancy.Project) (mappingjob.Source, error) {
+// projectSource loads the route's project, checking the visitor may write
+// to it (or, when writable is false, read it), and the route's source of
+// that project; another project's source is not found.
+func (s *Server) projectSource(r *http.Request, v *visitor, writable bool) (tenancy.Project, mappingjob.Source, error) {
+	projectOf := s.readableProject
+	if writable {
+		projectOf = s.writableProject
+	}
+	project, err := projectOf(r, v)
+	if err != nil {
+		return project, mappingjob.Source{}, err
+	}
 	if s.cfg.Sources == nil {
-		return mappingjob.Source{}, &pageError{Status: http.StatusNotFound}
+		return project, mappingjob.Source{}, &pageError{Status: http.StatusNotFound}
 	}
 	src, err := s.cfg.Sources.Source(r.Context(), project.ID, r.PathValue("source"))
 	if errors.Is(err, mappingjob.ErrNotFound) {
-		return src, &pageError{Status: http.StatusNotFound, Message: "The project " + project.Name + " has no such source."}
+		return project, src, &pageError{Status: http.StatusNotFound, Message: "The project " + project.Name + " has no such source."}
 	}
-	return src, err
+	return project, src, err
 }
 
 func mappingID(project, source string) string {
@@ -149,6 +158,19 @@ func (s *Server) progress(ctx context.Context, v *visitor, project tenancy.Proje
 	return got, nil
 }
 
+// polledProgress is progress for a page that polls it: a page error
+// (Temporal down) shows in the panel as state "unknown", still running, so
+// the page keeps polling — Temporal may be back in a moment.
+func (s *Server) polledProgress(ctx context.Context, v *visitor, project tenancy.Project, source string) (progressView, error) {
+	pv, err := s.progress(ctx, v, project, source)
+	var pe *pageError
+	if errors.As(err, &pe) {
+		pv.Error, pv.State, pv.Running = pe.Message, "unknown", true
+		return pv, nil
+	}
+	return pv, err
+}
+
 type mappingData struct {
 	Project  tenancy.Project
 	Source   mappingjob.Source
@@ -157,11 +179,7 @@ type mappingData struct {
 }
 
 func (s *Server) startMapping(w http.ResponseWriter, r *http.Request, v *visitor) error {
-	project, err := s.writableProject(r, v)
-	if err != nil {
-		return err
-	}
-	src, err := s.sourceOfRoute(r, project)
+	project, src, err := s.projectSource(r, v, true)
 	if err != nil {
 		return err
 	}
@@ -187,23 +205,14 @@ func (s *Server) startMapping(w http.ResponseWriter, r *http.Request, v *visitor
 }
 
 func (s *Server) mappingPage(w http.ResponseWriter, r *http.Request, v *visitor) error {
-	project, err := s.readableProject(r, v)
-	if err != nil {
-		return err
-	}
-	src, err := s.sourceOfRoute(r, project)
+	project, src, err := s.projectSource(r, v, false)
 	if err != nil {
 		return err
 	}
 	d := mappingData{Project: project, Source: src, CanMap: s.cfg.Mapping != nil}
 	if d.CanMap {
-		if d.Progress, err = s.progress(r.Context(), v, project, src.ID); err != nil {
-			var pe *pageError
-			if !errors.As(err, &pe) {
-				return err
-			}
-			// Keep polling: Temporal may be back in a moment.
-			d.Progress.Error, d.Progress.State, d.Progress.Running = pe.Message, "unknown", true
+		if d.Progress, err = s.polledProgress(r.Context(), v, project, src.ID); err != nil {
+			return err
 		}
 	}
 	return s.render(w, r, http.StatusOK, "mapping", "Bulk mapping · "+src.Name, "projects", d)
@@ -212,35 +221,22 @@ func (s *Server) mappingPage(w http.ResponseWriter, r *http.Request, v *visitor)
 // mappingProgress is the progress panel alone: the mapping page polls it
 // every second while the mapping runs.
 func (s *Server) mappingProgress(w http.ResponseWriter, r *http.Request, v *visitor) error {
-	project, err := s.readableProject(r, v)
-	if err != nil {
-		return err
-	}
-	src, err := s.sourceOfRoute(r, project)
+	project, src, err := s.projectSource(r, v, false)
 	if err != nil {
 		return err
 	}
 	if s.cfg.Mapping == nil {
 		return errNoWorker
 	}
-	pv, err := s.progress(r.Context(), v, project, src.ID)
+	pv, err := s.polledProgress(r.Context(), v, project, src.ID)
 	if err != nil {
-		var pe *pageError
-		if !errors.As(err, &pe) {
-			return err
-		}
-		// Keep polling: Temporal may be back in a moment.
-		pv.Error, pv.State, pv.Running = pe.Message, "unknown", true
+		return err
 	}
 	return s.fragment(w, "mapping", "progress", pv)
 }
 
 func (s *Server) cancelMapping(w http.ResponseWriter, r *http.Request, v *visitor) error {
-	project, err := s.writableProject(r, v)
-	if err != nil {
-		return err
-	}
-	src, err := s.sourceOfRoute(r, project)
+	project, src, err := s.projectSource(r, v, true)
 	if err != nil {
 		return err
 	}
