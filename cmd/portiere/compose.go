@@ -355,9 +355,8 @@ func webApp(app string, cfg config.Config, st webStores, index func(context.Cont
 // web builds the dashboard `portiere dev` serves beside the API: it shares
 // the API's stores and shows the search index the process serves.
 func (b *backends) web() (*web.Server, error) {
-	st := newWebStores(b.pool)
-	st.tenants, st.vocabulary, st.billing = b.tenants, b.vocabulary, b.billing
-	st.jobs, st.search, st.payments = b.jobs, b.search, b.cfg.Stripe.Configured()
+	st := webStores{tenants: b.tenants, vocabulary: b.vocabulary, sessions: sessionstore.New(b.pool),
+		billing: b.billing, payments: b.cfg.Stripe.Configured(), jobs: b.jobs, search: b.search}
 	if b.temporal != nil {
 		st.mapping, st.indexBuilds = b.workflows, b.workflows
 	}

@@ -22,14 +22,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/portiere/portiere/config"
 	"github.com/portiere/portiere/internal/browsertest"
 	"github.com/portiere/portiere/mappingjob"
-	"github.com/portiere/portiere/platform/postgres"
-	"github.com/portiere/portiere/worker"
 	"github.com/portiere/portiere/workflows"
 )
 
@@ -56,51 +52,18 @@ func TestWholeLoopThroughTheDashboard(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	cli := temporalCLI(t)
-	tPort := freePort(t)
-	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:  cli,
-		ClientOptions: &client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", tPort), Namespace: "default"},
-		LogLevel:      "error",
-		ExtraArgs:     []string{"--ip", "127.0.0.1"},
-	})
-	if err != nil {
-		t.Fatalf("step start Temporal: %v", err)
-	}
-	t.Cleanup(func() { dev.Stop() })
+	dev := startTemporal(t)
 
 	setDBEnv(t)
-	t.Setenv("TEMPORAL_ADDRESS", fmt.Sprintf("127.0.0.1:%d", tPort))
+	t.Setenv("TEMPORAL_ADDRESS", dev.FrontendHostPort())
 	t.Setenv("API_KEY_SALT", "dash-salt-dash-salt-dash-salt-dash-salt-0")
 	t.Setenv("JWT_SECRET", "dash-jwt-secret-dash-jwt-secret-dash-jwt0")
 	t.Setenv("EMBEDDING_MODEL", "hash")
 	t.Setenv("FAISS_INDEX_PATH", t.TempDir()+"/faiss.index")
 	runOK(t, "", "migrate")
 
-	cfg, err := config.LoadEnv(config.ModeAPI)
-	if err != nil {
-		t.Fatalf("step config: %v", err)
-	}
-	pool, err := postgres.Open(ctx, cfg.DB.ConnString(), postgres.Options{})
-	if err != nil {
-		t.Fatalf("step open database: %v", err)
-	}
-	t.Cleanup(pool.Close)
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	b, err := openBackends(cfg, pool, dev.Client(), "test", logger)
-	if err != nil {
-		t.Fatalf("step openBackends: %v", err)
-	}
-	t.Cleanup(b.Close)
+	b := startWorkerStack(t, dev, config.ModeAPI, slog.LevelError)
 	b.startSearch(ctx)
-	workerDone := make(chan error, 1)
-	go func() {
-		workerDone <- worker.Run(ctx, dev.Client(), logger, worker.Options{Activities: b.activities(), Schedules: []workflows.Schedule{}})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-workerDone
-	})
 
 	// The demo vocabulary and its index, as `portiere vocab import` makes
 	// them.

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -16,7 +18,14 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/portiere/portiere/config"
 	"github.com/portiere/portiere/platform/ports"
+	"github.com/portiere/portiere/platform/postgres"
+	"github.com/portiere/portiere/worker"
+	"github.com/portiere/portiere/workflows"
 )
 
 // buildBinary compiles this command once per test.
@@ -58,6 +67,61 @@ func freePort(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// startTemporal starts a Temporal dev server (temporalCLI) on a free port of
+// 127.0.0.1, stopped when t ends.
+func startTemporal(t *testing.T) *testsuite.DevServer {
+	t.Helper()
+	dev, err := testsuite.StartDevServer(context.Background(), testsuite.DevServerOptions{
+		ExistingPath:  temporalCLI(t),
+		ClientOptions: &client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", freePort(t)), Namespace: "default"},
+		LogLevel:      "error",
+		ExtraArgs:     []string{"--ip", "127.0.0.1"},
+	})
+	if err != nil {
+		t.Fatalf("step start Temporal: %v", err)
+	}
+	t.Cleanup(func() { dev.Stop() })
+	return dev
+}
+
+// startWorkerStack composes, from the environment the test set, the
+// backends of mode on their own database pool — as `portiere dev` composes
+// them — and runs a worker on them against dev until t ends. logLevel
+// filters what the stack logs to stderr.
+func startWorkerStack(t *testing.T, dev *testsuite.DevServer, mode config.Mode, logLevel slog.Level) *backends {
+	t.Helper()
+	cfg, err := config.LoadEnv(mode)
+	if err != nil {
+		t.Fatalf("step config: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pool, err := postgres.Open(ctx, cfg.DB.ConnString(), postgres.Options{})
+	if err != nil {
+		cancel()
+		t.Fatalf("step open database: %v", err)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel}))
+	b, err := openBackends(cfg, pool, dev.Client(), "test", logger)
+	if err != nil {
+		cancel()
+		pool.Close()
+		t.Fatalf("step openBackends: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- worker.Run(ctx, dev.Client(), logger, worker.Options{Activities: b.activities(), Schedules: []workflows.Schedule{}})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+		b.Close()
+		pool.Close()
+	})
+	return b
 }
 
 // devEnv is the environment of a `portiere dev` under test: nothing

@@ -5,20 +5,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
-
 	"github.com/portiere/portiere/config"
-	"github.com/portiere/portiere/platform/postgres"
 	"github.com/portiere/portiere/search/faiss"
 	"github.com/portiere/portiere/searchindex"
 	"github.com/portiere/portiere/vocab/vocabstore"
-	"github.com/portiere/portiere/worker"
 	"github.com/portiere/portiere/workflows"
 )
 
@@ -27,18 +21,7 @@ import (
 // database holding the demo vocabulary: init waits for IndexBuildWorkflow,
 // and the index at FAISS_INDEX_PATH describes that vocabulary.
 func TestInitBuildsTheIndexThroughTheWorker(t *testing.T) {
-	cli := temporalCLI(t)
-	port := freePort(t)
-	dev, err := testsuite.StartDevServer(context.Background(), testsuite.DevServerOptions{
-		ExistingPath:  cli,
-		ClientOptions: &client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", port), Namespace: "default"},
-		LogLevel:      "error",
-		ExtraArgs:     []string{"--ip", "127.0.0.1"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dev.Stop() })
+	dev := startTemporal(t)
 
 	setDBEnv(t)
 	t.Setenv("TEMPORAL_ADDRESS", dev.FrontendHostPort())
@@ -56,33 +39,7 @@ func TestInitBuildsTheIndexThroughTheWorker(t *testing.T) {
 	t.Setenv("EMBEDDING_MODEL", "hash")
 	t.Setenv("ELASTICSEARCH_URL", "")
 
-	cfg, err := config.LoadEnv(config.ModeWorker)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	pool, err := postgres.Open(ctx, cfg.DB.ConnString(), postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	b, err := openBackends(cfg, pool, dev.Client(), "test", logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	acts := b.activities()
-	done := make(chan error, 1)
-	go func() {
-		done <- worker.Run(ctx, dev.Client(), logger, worker.Options{Activities: acts, Schedules: []workflows.Schedule{}})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-		pool.Close()
-	})
+	b := startWorkerStack(t, dev, config.ModeWorker, slog.LevelWarn)
 
 	out.Reset()
 	errOut.Reset()
@@ -91,7 +48,7 @@ func TestInitBuildsTheIndexThroughTheWorker(t *testing.T) {
 	}
 	t.Log(strings.TrimSpace(out.String()))
 
-	corpus, err := vocabstore.New(pool).LoadCorpus(context.Background())
+	corpus, err := vocabstore.New(b.pool).LoadCorpus(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/portiere/portiere/apiserver"
 	"github.com/portiere/portiere/apiserver/docsui"
@@ -250,18 +249,7 @@ func (w *isolationWorld) fill(path string, params [][]int) (concrete string, own
 func newIsolationWorld(t *testing.T) *isolationWorld {
 	t.Helper()
 	ctx := context.Background()
-	cli := temporalCLI(t)
-	port := freePort(t)
-	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:  cli,
-		ClientOptions: &client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", port), Namespace: "default"},
-		LogLevel:      "error",
-		ExtraArgs:     []string{"--ip", "127.0.0.1"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dev.Stop() })
+	dev := startTemporal(t)
 
 	env := map[string]string{
 		"DB_PASSWORD": "unused: the test hands openBackends its pool", "JWT_SECRET": "isolation-jwt-secret-isolation-jwt-secret",

@@ -11,20 +11,13 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
-
 	"github.com/portiere/portiere/config"
-	"github.com/portiere/portiere/platform/postgres"
-	"github.com/portiere/portiere/worker"
-	"github.com/portiere/portiere/workflows"
 )
 
 // loopCodes is the source the loop uploads: four codes of
@@ -58,21 +51,10 @@ func TestWholeLoopThroughTheAPI(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	cli := temporalCLI(t)
-	tPort := freePort(t)
-	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:  cli,
-		ClientOptions: &client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", tPort), Namespace: "default"},
-		LogLevel:      "error",
-		ExtraArgs:     []string{"--ip", "127.0.0.1"},
-	})
-	if err != nil {
-		t.Fatalf("step start Temporal: %v", err)
-	}
-	t.Cleanup(func() { dev.Stop() })
+	dev := startTemporal(t)
 
 	setDBEnv(t)
-	t.Setenv("TEMPORAL_ADDRESS", fmt.Sprintf("127.0.0.1:%d", tPort))
+	t.Setenv("TEMPORAL_ADDRESS", dev.FrontendHostPort())
 	t.Setenv("API_KEY_SALT", "loop-salt-loop-salt-loop-salt-loop-salt")
 	t.Setenv("JWT_SECRET", "loop-jwt-secret-loop-jwt-secret-loop-jwt")
 	t.Setenv("EMBEDDING_MODEL", "hash")
@@ -93,21 +75,7 @@ func TestWholeLoopThroughTheAPI(t *testing.T) {
 
 	// The production composition: API and worker on one set of backends,
 	// as `portiere dev` composes them.
-	cfg, err := config.LoadEnv(config.ModeAPI)
-	if err != nil {
-		t.Fatalf("step config: %v", err)
-	}
-	pool, err := postgres.Open(ctx, cfg.DB.ConnString(), postgres.Options{})
-	if err != nil {
-		t.Fatalf("step open database: %v", err)
-	}
-	t.Cleanup(pool.Close)
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	b, err := openBackends(cfg, pool, dev.Client(), "test", logger)
-	if err != nil {
-		t.Fatalf("step openBackends: %v", err)
-	}
-	t.Cleanup(b.Close)
+	b := startWorkerStack(t, dev, config.ModeAPI, slog.LevelError)
 	b.startSearch(ctx)
 	srv, err := b.api()
 	if err != nil {
@@ -119,14 +87,9 @@ func TestWholeLoopThroughTheAPI(t *testing.T) {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, ln, time.Second) }()
-	workerDone := make(chan error, 1)
-	go func() {
-		workerDone <- worker.Run(ctx, dev.Client(), logger, worker.Options{Activities: b.activities(), Schedules: []workflows.Schedule{}})
-	}()
 	t.Cleanup(func() {
 		cancel()
 		<-served
-		<-workerDone
 	})
 	api := &loopClient{t: t, base: "http://" + ln.Addr().String() + "/api/v1", key: key}
 

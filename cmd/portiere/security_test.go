@@ -23,8 +23,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/portiere/portiere/apiserver"
 	"github.com/portiere/portiere/config"
@@ -317,18 +315,7 @@ type securityStack struct {
 func newSecurityStack(t *testing.T, env map[string]string) *securityStack {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cli := temporalCLI(t)
-	port := freePort(t)
-	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:  cli,
-		ClientOptions: &client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", port), Namespace: "default"},
-		LogLevel:      "error",
-		ExtraArgs:     []string{"--ip", "127.0.0.1"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dev.Stop() })
+	dev := startTemporal(t)
 	all := map[string]string{
 		"DB_PASSWORD": "unused: the test hands openBackends its pool", "JWT_SECRET": secJWTSecret,
 		"API_KEY_SALT": secSalt, "ADMIN_TOKEN": secAdminToken, "LOG_LEVEL": "DEBUG",
