@@ -134,16 +134,8 @@ func (s *Store) ListItems(ctx context.Context, project string, f mappingjob.Item
 	if err != nil {
 		return nil, translate(err)
 	}
-	defer rows.Close()
-	out := []mappingjob.Item{}
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, translate(rows.Err())
+	items, err := collectItems(rows)
+	return items, translate(err)
 }
 
 // sdkFields is an item as the SDK's ConceptMappingItem has it: the fields

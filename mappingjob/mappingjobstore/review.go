@@ -164,17 +164,8 @@ func (s *Store) ApproveWhere(ctx context.Context, project string, f mappingjob.F
 		if err != nil {
 			return err
 		}
-		var items []mappingjob.Item
-		for rows.Next() {
-			it, err := scanItem(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			items = append(items, it)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		items, err := collectItems(rows)
+		if err != nil {
 			return err
 		}
 		// One round trip for all the updates and audit rows.
@@ -273,16 +264,8 @@ func (s *Store) Queue(ctx context.Context, project string, st mappingjob.ReviewS
 	if err != nil {
 		return nil, translate(err)
 	}
-	defer rows.Close()
-	out := []mappingjob.Item{}
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, translate(rows.Err())
+	items, err := collectItems(rows)
+	return items, translate(err)
 }
 
 // Accepted calls fn with each approved or overridden item of project that

@@ -212,6 +212,11 @@ const itemColumns = `id, source, source_code, source_description, source_column,
 	coalesce(decided_by::text, ''), decided_at, revision,
 	first_decision, second_decision, flagged`
 
+// collectItems scans every row of rows (itemColumns) and closes them.
+func collectItems(rows pgx.Rows) ([]mappingjob.Item, error) {
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (mappingjob.Item, error) { return scanItem(row) })
+}
+
 func scanItem(row pgx.Row) (mappingjob.Item, error) {
 	var it mappingjob.Item
 	var cand, prov []byte
@@ -255,16 +260,8 @@ func (s *Store) Items(ctx context.Context, project string) ([]mappingjob.Item, e
 	if err != nil {
 		return nil, translate(err)
 	}
-	defer rows.Close()
-	var out []mappingjob.Item
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, translate(rows.Err())
+	items, err := collectItems(rows)
+	return items, translate(err)
 }
 
 // Item returns project's item for source and code.
