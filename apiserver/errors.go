@@ -6,12 +6,12 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/portiere/portiere/billing"
 	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/crossmap"
 	"github.com/portiere/portiere/mappingjob"
+	"github.com/portiere/portiere/platform/postgres"
 	"github.com/portiere/portiere/schemamap"
 	"github.com/portiere/portiere/search"
 	"github.com/portiere/portiere/sourcefile"
@@ -91,7 +91,7 @@ func statusOf(err error) (status int, detail string, internal bool) {
 		return ae.Status, ae.Detail, false
 	case errors.As(err, &fe):
 		return fe.Code, fe.Message, false
-	case isNULText(err):
+	case postgres.IsNULText(err):
 		return fiber.StatusUnprocessableEntity, "text may not contain the NUL character (\\u0000)", false
 	}
 	for _, k := range errorKinds {
@@ -173,13 +173,4 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		s.cfg.Logger.Error("request failed", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "status", status, "error", err)
 	}
 	return c.Status(status).JSON(fiber.Map{"detail": detail})
-}
-
-// isNULText reports whether err is PostgreSQL refusing a NUL character in
-// text (SQLSTATE 22021, "invalid byte sequence for encoding UTF8: 0x00"):
-// JSON and form fields can carry one, no text column can store it, and it
-// is the client's input, not a failure of the server.
-func isNULText(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "22021" && strings.Contains(pe.Message, "0x00")
 }
