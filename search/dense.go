@@ -3,11 +3,8 @@ package search
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
-	"time"
 
 	"github.com/portiere/portiere/search/embed"
 	"github.com/portiere/portiere/search/faiss"
@@ -165,32 +162,4 @@ func BuildDenseIndex(ctx context.Context, c *Corpus, e Embedder, opts faiss.Opti
 		return nil, err
 	}
 	return faiss.Build(vecs, e.Dim(), opts)
-}
-
-// LoadOrBuildDenseIndex loads the index saved at path if it was built from
-// c with e; otherwise it builds one and saves it there atomically. built
-// says which happened; rebuilt, when built, says why the saved one was not
-// used: absent (os.ErrNotExist), from another vocabulary or embedder
-// (faiss.ErrMismatch), or damaged (any other error).
-func LoadOrBuildDenseIndex(ctx context.Context, c *Corpus, e Embedder, path string, opts faiss.Options, progress DenseProgress) (ix *faiss.Index, built bool, rebuilt error, err error) {
-	meta := DenseIndexMeta(c, e)
-	ix, rebuilt = faiss.Load(path, meta)
-	if rebuilt == nil {
-		return ix, false, nil, nil
-	}
-	start := time.Now()
-	ix, err = BuildDenseIndex(ctx, c, e, opts, progress)
-	if err != nil {
-		return nil, false, rebuilt, err
-	}
-	meta.CreatedAt = start.UTC()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		ix.Close()
-		return nil, false, rebuilt, fmt.Errorf("search: %w", err)
-	}
-	if err := ix.Save(path, meta); err != nil {
-		ix.Close()
-		return nil, false, rebuilt, err
-	}
-	return ix, true, rebuilt, nil
 }

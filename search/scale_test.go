@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"sort"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/portiere/portiere/search"
+	"github.com/portiere/portiere/search/faiss"
 	"github.com/portiere/portiere/searchindex"
 )
 
@@ -118,12 +120,20 @@ func benchScale(b *testing.B, n int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		ix, err := search.BuildDenseIndex(context.Background(), corpus, emb, searchindex.FAISSOptions(corpus.TextCount()), nil)
+		// The deployment's pipeline (`portiere index build`): embedded
+		// batches on disk, the FAISS index built from them and saved.
+		path := filepath.Join(b.TempDir(), "faiss.index")
+		if _, err := searchindex.BuildAndSave(context.Background(), corpus, emb, path); err != nil {
+			b.Fatal(err)
+		}
+		ix, err := faiss.Load(path, search.DenseIndexMeta(corpus, emb))
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer ix.Close()
-		b.Logf("dense index: %+v; peak RSS after the dense build %.0f MB", ix.Meta(), peakRSSMB())
+		m := ix.Meta()
+		m.ConceptIDs = nil
+		b.Logf("dense index: %+v; peak RSS after the dense build %.0f MB", m, peakRSSMB())
 		opts.Dense = &search.DenseTier{Embedder: emb, Index: ix}
 	}
 	e := search.NewEngine(corpus, opts)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -175,7 +176,8 @@ type Saved struct {
 }
 
 // SaveFromBatches reads the batches b, builds the FAISS index with
-// FAISSOptions and saves it at indexPath with its metadata (each file under
+// FAISSOptions (a batch at a time: the vectors are never all in memory) and
+// saves it at indexPath with its metadata (each file under
 // a temporary name, renamed into place), then removes the batches unless
 // keep. c and emb must still be the ones embedded (ErrVocabularyChanged).
 // beat, when set, is called every few seconds while FAISS builds.
@@ -183,29 +185,7 @@ func SaveFromBatches(c *search.Corpus, emb search.Embedder, b Batches, indexPath
 	if c.Fingerprint != b.Fingerprint || emb.ID() != b.EmbedderID {
 		return Saved{}, ErrVocabularyChanged
 	}
-	dim := emb.Dim()
-	flat := make([]float32, 0, b.Texts*dim)
-	size := 0
-	for start := 0; start < b.Texts; start += size {
-		raw, err := os.ReadFile(batchFile(b.Dir, start))
-		if err != nil {
-			// Lost batches (another machine's disk, a cleaned folder):
-			// embedding again resumes from what is there.
-			return Saved{}, fmt.Errorf("searchindex: embedded batch missing: %w", err)
-		}
-		n := len(raw) / 4
-		if n == 0 || n%dim != 0 {
-			return Saved{}, fmt.Errorf("searchindex: %s has %d bytes, not a multiple of the dimension", batchFile(b.Dir, start), len(raw))
-		}
-		for i := 0; i < n; i++ {
-			flat = append(flat, math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:])))
-		}
-		size = n / dim
-	}
-	if len(flat) != b.Texts*dim {
-		return Saved{}, fmt.Errorf("searchindex: %d vectors embedded, want %d", len(flat)/dim, b.Texts)
-	}
-	ix, err := faiss.Build(flat, dim, FAISSOptions(b.Texts))
+	ix, err := buildFromBatches(b, emb.Dim())
 	if err != nil {
 		return Saved{}, err
 	}
@@ -266,4 +246,130 @@ func CheckFreshness(c *search.Corpus, emb search.Embedder, indexPath string) Fre
 		res.IndexFingerprint = m.VocabularyFingerprint
 	}
 	return res
+}
+
+// batchFiles are the files of embedded vectors, in position order.
+type batchFiles struct {
+	dir   string
+	dim   int
+	start []int // start[i] is the position of file i's first vector
+	n     []int // n[i] is file i's vector count
+}
+
+// listBatches finds b's files by their sizes, without reading them.
+func listBatches(b Batches, dim int) (batchFiles, error) {
+	fs := batchFiles{dir: b.Dir, dim: dim}
+	for start := 0; start < b.Texts; {
+		path := batchFile(b.Dir, start)
+		st, err := os.Stat(path)
+		if err != nil {
+			// Lost batches (another machine's disk, a cleaned folder):
+			// embedding again resumes from what is there.
+			return batchFiles{}, fmt.Errorf("searchindex: embedded batch missing: %w", err)
+		}
+		if st.Size() == 0 || st.Size()%int64(4*dim) != 0 {
+			return batchFiles{}, fmt.Errorf("searchindex: %s has %d bytes, not a multiple of the dimension", path, st.Size())
+		}
+		n := int(st.Size() / int64(4*dim))
+		fs.start, fs.n = append(fs.start, start), append(fs.n, n)
+		start += n
+		if start > b.Texts {
+			return batchFiles{}, fmt.Errorf("searchindex: %d vectors embedded, want %d", start, b.Texts)
+		}
+	}
+	return fs, nil
+}
+
+// read returns the vectors of file i.
+func (fs batchFiles) read(i int) ([]float32, error) {
+	raw, err := os.ReadFile(batchFile(fs.dir, fs.start[i]))
+	if err != nil {
+		return nil, fmt.Errorf("searchindex: %w", err)
+	}
+	if len(raw) != fs.n[i]*fs.dim*4 {
+		return nil, fmt.Errorf("searchindex: %s changed while the index was built", batchFile(fs.dir, fs.start[i]))
+	}
+	return float32s(raw), nil
+}
+
+// at returns the vectors at positions, one after the other, reading only
+// those.
+func (fs batchFiles) at(positions []int) ([]float32, error) {
+	out := make([]float32, len(positions)*fs.dim)
+	order := make([]int, len(positions))
+	for i := range order {
+		order[i] = i
+	}
+	// File by file, each opened once.
+	slices.SortFunc(order, func(a, b int) int { return positions[a] - positions[b] })
+	buf := make([]byte, 4*fs.dim)
+	var f *os.File
+	open := -1
+	defer func() {
+		if f != nil {
+			f.Close()
+		}
+	}()
+	for _, i := range order {
+		p := positions[i]
+		file, _ := slices.BinarySearch(fs.start, p+1)
+		file--
+		if file < 0 || p >= fs.start[file]+fs.n[file] {
+			return nil, fmt.Errorf("searchindex: no embedded vector at position %d", p)
+		}
+		if file != open {
+			if f != nil {
+				f.Close()
+			}
+			var err error
+			if f, err = os.Open(batchFile(fs.dir, fs.start[file])); err != nil {
+				return nil, fmt.Errorf("searchindex: %w", err)
+			}
+			open = file
+		}
+		if _, err := f.ReadAt(buf, int64(p-fs.start[file])*int64(len(buf))); err != nil {
+			return nil, fmt.Errorf("searchindex: reading %s: %w", f.Name(), err)
+		}
+		copy(out[i*fs.dim:], float32s(buf))
+	}
+	return out, nil
+}
+
+func float32s(raw []byte) []float32 {
+	out := make([]float32, len(raw)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	return out
+}
+
+// buildFromBatches builds the FAISS index of b's vectors with FAISSOptions:
+// the training sample read where it lies, then one file at a time added.
+func buildFromBatches(b Batches, dim int) (*faiss.Index, error) {
+	fs, err := listBatches(b, dim)
+	if err != nil {
+		return nil, err
+	}
+	builder, err := faiss.NewBuilder(b.Texts, dim, FAISSOptions(b.Texts))
+	if err != nil {
+		return nil, err
+	}
+	defer builder.Close()
+	sample, err := fs.at(builder.Sample())
+	if err != nil {
+		return nil, err
+	}
+	if err := builder.Train(sample); err != nil {
+		return nil, err
+	}
+	for i := range fs.start {
+		vecs, err := fs.read(i)
+		if err != nil {
+			return nil, err
+		}
+		if err := builder.Add(vecs); err != nil {
+			return nil, err
+		}
+	}
+	return builder.Finish(fs.at)
 }
