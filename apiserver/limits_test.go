@@ -232,3 +232,22 @@ func TestConcurrentUploadsPerOrganization(t *testing.T) {
 	}
 	w.counts(t, id, 3, 3)
 }
+
+// A schema suggestion takes at most 10,000 columns a request.
+func TestSchemaSuggestColumnLimit(t *testing.T) {
+	t.Parallel()
+	w := newSchemaWorld(t)
+	cols := func(n int) string {
+		c := make([]string, n)
+		for i := range c {
+			c[i] = fmt.Sprintf(`{"name": "c%d"}`, i)
+		}
+		return `{"columns": [` + strings.Join(c, ",") + `]}`
+	}
+	if st, body := w.call(t, "POST", "/api/v1/schema-mapping/suggest", w.write, cols(10001)); st != 422 || !strings.Contains(detail(body), "10001 columns: at most 10000 per request") {
+		t.Errorf("10,001 columns: %d %v", st, detail(body))
+	}
+	if st, body := w.call(t, "POST", "/api/v1/schema-mapping/suggest", w.write, cols(3)); st != 200 {
+		t.Errorf("3 columns: %d %v", st, detail(body))
+	}
+}
