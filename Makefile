@@ -101,5 +101,16 @@ vulncheck: ## govulncheck ./... (both modules) against vuln.go.dev, or the golan
 	(cd deploy/check && $$gv -db $$db ./...) || rc=$$?; \
 	exit $$rc
 
+# soak: the production API over the 125k dev vocabulary, SOAK_RATE
+# requests/s of mixed traffic for SOAK_DURATION over loopback (TestSoak in
+# cmd/portiere, skipped by make test). Figures in docs/reliability.md.
+SOAK_VOCAB ?= /work/shared/data/athena-dev
+SOAK_GOLD ?= /work/shared/data/gold-dev
+SOAK_RATE ?= 500
+SOAK_DURATION ?= 60s
+soak: tools ## load test: SOAK_RATE (500) requests/s of mixed API traffic for SOAK_DURATION (60s) against the dev vocabulary
+	PORTIERE_SOAK=1 PORTIERE_SOAK_VOCAB=$(SOAK_VOCAB) PORTIERE_SOAK_GOLD=$(SOAK_GOLD) PORTIERE_SOAK_RATE=$(SOAK_RATE) PORTIERE_SOAK_DURATION=$(SOAK_DURATION) \
+		$(GO) run ./internal/testenv -- $(GO) test -count=1 -run '^TestSoak$$' -v -timeout 30m ./cmd/portiere/ | grep -E 'soak|^(---|ok|FAIL|PASS)'
+
 clean: ## remove build outputs (keeps ./.portiere data)
 	rm -f bin/portiere
