@@ -43,6 +43,12 @@ func TestQueryAndFieldLengthLimits(t *testing.T) {
 	if st, body := w.call(t, "GET", list+"?q="+strings.Repeat("x", apiserver.MaxQueryBytes+1), w.readA, ""); st != 422 || !strings.Contains(detail(body), "q: is 1001 bytes long, over the limit of 1000 bytes") {
 		t.Errorf("listing with q over the limit: %d %v", st, body)
 	}
+	for _, k := range []string{"0", "101"} {
+		st, body := w.call(t, "POST", "/api/v1/concepts/map", w.readA, `{"codes": [{"code": "c0", "description": "hemodialysis"}], "top_k": `+k+`}`)
+		if st != 422 || !strings.Contains(detail(body), "top_k must be between 1 and 100") {
+			t.Errorf("sync map with top_k %s: %d %v", k, st, body)
+		}
+	}
 	long := strings.Repeat("d", sourcefile.DefaultMaxFieldBytes+1)
 	for name, item := range map[string]string{
 		"description": `{"code": "c1", "description": "` + long + `"}`,

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/portiere/portiere/config"
 	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/mappingjob"
@@ -29,6 +32,8 @@ import (
 	"github.com/portiere/portiere/tenancy"
 	"github.com/portiere/portiere/vocab"
 	"github.com/portiere/portiere/vocab/vocabstore"
+	"github.com/portiere/portiere/worker"
+	"github.com/portiere/portiere/workflows"
 )
 
 // The soak (`make soak`, never part of `make test`): the production API
@@ -43,6 +48,9 @@ import (
 //	PORTIERE_SOAK_GOLD=dir           gold-set CSVs whose descriptions are the queries
 //	PORTIERE_SOAK_RATE=500           requests per second (the mixed traffic)
 //	PORTIERE_SOAK_DURATION=60s       how long
+//	PORTIERE_SOAK_BULK=0             codes of a bulk mapping run by a worker
+//	                                 (on a Temporal dev server) during the load
+//	PORTIERE_SOAK_BULK_WAIT=20m      how long the bulk mapping may take
 //
 // It reports throughput, p50/p99/max latency per kind of request, errors,
 // RSS and goroutines before and after, and checks the rate limiter: the
@@ -61,6 +69,14 @@ func TestSoak(t *testing.T) {
 	duration, err := time.ParseDuration(envOr("PORTIERE_SOAK_DURATION", "60s"))
 	if err != nil || duration <= 0 || duration > 10*time.Minute {
 		t.Fatalf("PORTIERE_SOAK_DURATION %q: want a duration up to 10m", os.Getenv("PORTIERE_SOAK_DURATION"))
+	}
+	bulkCodes, err := strconv.Atoi(envOr("PORTIERE_SOAK_BULK", "0"))
+	if err != nil || bulkCodes < 0 || bulkCodes > 1_000_000 {
+		t.Fatalf("PORTIERE_SOAK_BULK %q: want 0..1000000 codes", os.Getenv("PORTIERE_SOAK_BULK"))
+	}
+	bulkWait, err := time.ParseDuration(envOr("PORTIERE_SOAK_BULK_WAIT", "20m"))
+	if err != nil || bulkWait <= 0 {
+		t.Fatalf("PORTIERE_SOAK_BULK_WAIT %q: want a duration", os.Getenv("PORTIERE_SOAK_BULK_WAIT"))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -97,12 +113,25 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("soak: hash index built in %s", time.Since(indexStart).Round(time.Second))
-	b, err := openBackends(cfg, pool, nil, "soak", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var tc client.Client
+	if bulkCodes > 0 {
+		tc = startTemporal(t).Client()
+	}
+	b, err := openBackends(cfg, pool, tc, "soak", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
 	b.startSearch(ctx)
+	if tc != nil {
+		// The worker, as `portiere dev` runs it beside the API.
+		wctx, wcancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() {
+			done <- worker.Run(wctx, tc, slog.New(slog.NewTextHandler(io.Discard, nil)), worker.Options{Activities: b.activities(), Schedules: []workflows.Schedule{}})
+		}()
+		t.Cleanup(func() { wcancel(); <-done })
+	}
 	srv, err := b.api()
 	if err != nil {
 		t.Fatal(err)
@@ -288,6 +317,29 @@ func TestSoak(t *testing.T) {
 		}
 	}
 
+	// The bulk mapping's source: bulkCodes codes of the first
+	// organization's project, descriptions from the queries, each code
+	// distinct.
+	var bulkRun string
+	if bulkCodes > 0 {
+		codes := make([]mappingjob.SourceCode, bulkCodes)
+		for i := range codes {
+			codes[i] = mappingjob.SourceCode{Code: fmt.Sprintf("B%07d", i), Description: queries[i%len(queries)], Count: 1}
+		}
+		src, err := b.jobs.CreateSource(ctx, mappingjob.Source{ProjectID: orgs[0].project, Name: "bulk", Format: "csv", Kind: mappingjob.SourceUpload,
+			Rows: int64(bulkCodes), DistinctCodes: int64(bulkCodes), TotalCount: int64(bulkCodes)}, codes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run, err := b.workflows.StartBulkMapping(ctx, workflows.BulkMappingInput{ProjectID: orgs[0].project, SourceID: src.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bulkRun = run.WorkflowID
+		t.Logf("soak: bulk mapping of %d codes started (%s)", bulkCodes, bulkRun)
+	}
+	bulkStart := time.Now()
+
 	// Warm-up (not counted): the engine's first queries, connections.
 	for i := range 50 {
 		do("search", orgs[0].keys[0], "POST", "/api/v1/concepts/search", `{"query":`+strconv.Quote(queries[i%len(queries)])+`}`)
@@ -376,13 +428,59 @@ func TestSoak(t *testing.T) {
 	elapsed := time.Since(start)
 	cpu := soakCPU() - cpuBefore
 	atEnd := soakProcess()
+	if bulkRun != "" {
+		if st, err := b.workflows.State(ctx, bulkRun); err == nil && st.Progress != nil {
+			t.Logf("soak: bulk mapping at the end of the load: %d of %d codes (%s)", st.Progress.Done, st.Progress.Total, st.Status)
+		}
+	}
 	// The server's connection goroutines end when the client closes its
 	// idle connections, its worker goroutines after fasthttp's 10 s idle
 	// time: measure after both.
 	client.CloseIdleConnections()
-	time.Sleep(15 * time.Second)
-	runtime.GC()
-	after := soakProcess()
+	settle := time.Now()
+	var after soakSnapshot
+	for {
+		time.Sleep(time.Second)
+		runtime.GC()
+		after = soakProcess()
+		if after.goroutines <= before.goroutines+20 || time.Since(settle) > 30*time.Second {
+			break
+		}
+	}
+	settled := time.Since(settle).Round(time.Second)
+
+	if bulkRun != "" {
+		deadline := time.Now().Add(bulkWait)
+		for {
+			st, err := b.workflows.State(ctx, bulkRun)
+			if err == nil && st.ClosedAt != nil {
+				var p workflows.Progress
+				if st.Progress != nil {
+					p = *st.Progress
+				}
+				took := st.ClosedAt.Sub(bulkStart)
+				t.Logf("soak: bulk mapping %s after %s: %d of %d codes (auto %d, review %d, manual %d, failed %d), %.0f codes/s",
+					st.Status, took.Round(time.Second), p.Done, p.Total, p.Auto, p.Review, p.Manual, p.Failed, float64(p.Done)/took.Seconds())
+				if st.Status != "completed" || p.Done != int64(bulkCodes) {
+					t.Errorf("bulk mapping %s with %d of %d codes", st.Status, p.Done, bulkCodes)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				if err == nil && st.Progress != nil {
+					t.Errorf("bulk mapping not finished after %s: %d of %d codes", bulkWait, st.Progress.Done, st.Progress.Total)
+				} else {
+					t.Errorf("bulk mapping not finished after %s (%v)", bulkWait, err)
+				}
+				break
+			}
+			time.Sleep(2 * time.Second)
+		}
+		var n int
+		if err := pool.QueryRow(ctx, `select count(*) from concept_mapping_items where project_id = $1 and source = 'bulk'`, orgs[0].project).Scan(&n); err == nil {
+			t.Logf("soak: %d mapping items of the bulk source stored", n)
+		}
+	}
 
 	// The report.
 	byKind := map[string][]time.Duration{}
@@ -434,8 +532,8 @@ func TestSoak(t *testing.T) {
 		t.Logf("soak: %-12s n=%6d p50=%8s p99=%8s max=%8s statuses=%v", k, len(d), pct(d, 0.50), pct(d, 0.99), d[len(d)-1].Round(time.Microsecond), statuses[k])
 	}
 	t.Logf("soak: process (API and generator) CPU %.1f s in %s (%.2f cores of %d)", cpu.Seconds(), elapsed.Round(time.Millisecond), cpu.Seconds()/elapsed.Seconds(), runtime.NumCPU())
-	t.Logf("soak: process before: RSS %d MiB, %d goroutines; at the end of the load: RSS %d MiB, %d goroutines; 15 s later: RSS %d MiB, %d goroutines",
-		before.rss>>20, before.goroutines, atEnd.rss>>20, atEnd.goroutines, after.rss>>20, after.goroutines)
+	t.Logf("soak: process before: RSS %d MiB, %d goroutines; at the end of the load: RSS %d MiB, %d goroutines; %s later: RSS %d MiB, %d goroutines",
+		before.rss>>20, before.goroutines, atEnd.rss>>20, atEnd.goroutines, settled, after.rss>>20, after.goroutines)
 	for _, e := range errs {
 		t.Logf("soak: error: %s", e)
 	}
@@ -449,7 +547,9 @@ func TestSoak(t *testing.T) {
 		t.Errorf("search p99 %s is over the 50 ms target", p)
 	}
 	if after.goroutines > before.goroutines+20 {
-		t.Errorf("goroutines grew from %d to %d: a leak", before.goroutines, after.goroutines)
+		var dump strings.Builder
+		pprof.Lookup("goroutine").WriteTo(&dump, 1)
+		t.Errorf("goroutines grew from %d to %d and stayed 30 s after the load: a leak; goroutines:\n%.6000s", before.goroutines, after.goroutines, dump.String())
 	}
 
 	// The rate limiter: only the driven keys were refused, each for
