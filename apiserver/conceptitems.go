@@ -168,6 +168,9 @@ func itemFilterOf(c *fiber.Ctx) (f mappingjob.ItemFilter, after int64, limit int
 	}
 	f.Domain = strings.TrimSpace(c.Query("domain"))
 	f.Text = strings.TrimSpace(c.Query("q"))
+	if len(f.Text) > MaxQueryBytes {
+		return f, 0, 0, badParam("q", "is %d bytes long, over the limit of %d bytes", len(f.Text), MaxQueryBytes)
+	}
 	if v := c.Query("cursor"); v != "" {
 		if after, err = strconv.ParseInt(v, 10, 64); err != nil || after < 0 {
 			return f, 0, 0, badParam("cursor", "%q is not a cursor this listing returned", v)

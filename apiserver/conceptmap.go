@@ -15,6 +15,7 @@ import (
 	"github.com/portiere/portiere/mapping"
 	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/search"
+	"github.com/portiere/portiere/sourcefile"
 )
 
 // DefaultMapSyncMaxCodes is ConceptMapping.MaxCodes when it is 0
@@ -213,6 +214,10 @@ func (h *ConceptMapping) mapCodes(c *fiber.Ctx) error {
 		desc := ""
 		if rc.Description != nil {
 			desc = *rc.Description
+		}
+		if len(code) > sourcefile.DefaultMaxFieldBytes || len(desc) > sourcefile.DefaultMaxFieldBytes {
+			return &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf(
+				"codes[%d]: a code or description is longer than %d bytes, the limit of one field (as in an uploaded CSV)", i, sourcefile.DefaultMaxFieldBytes)}
 		}
 		codes[i] = mappingjob.SourceCode{Source: source, Code: code, Description: desc}
 		counts[i] = 1 // the SDK's default source_count

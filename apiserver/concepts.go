@@ -125,7 +125,7 @@ func (h *ConceptSearch) Routes(r *Router) {
 	r.Schema("ConceptSearchRequest", openapi.Schema{
 		"type": "object", "required": []string{"query"},
 		"properties": map[string]any{
-			"query":           openapi.Schema{"type": "string", "example": "paracetamol 500mg"},
+			"query":           openapi.Schema{"type": "string", "maxLength": MaxQueryBytes, "description": "at most 1000 bytes (422 past it)", "example": "paracetamol 500mg"},
 			"vocabulary":      openapi.Schema{"description": "vocabulary_id or list of them", "oneOf": []any{openapi.Schema{"type": "string"}, openapi.Schema{"type": "array", "items": openapi.Schema{"type": "string"}}}, "nullable": true},
 			"domain":          openapi.Schema{"description": "domain_id or list of them", "oneOf": []any{openapi.Schema{"type": "string"}, openapi.Schema{"type": "array", "items": openapi.Schema{"type": "string"}}}, "nullable": true},
 			"concept_class":   openapi.Schema{"description": "concept_class_id or list of them", "oneOf": []any{openapi.Schema{"type": "string"}, openapi.Schema{"type": "array", "items": openapi.Schema{"type": "string"}}}, "nullable": true},
@@ -167,6 +167,12 @@ func (h *ConceptSearch) Routes(r *Router) {
 	}, h.search)
 }
 
+// MaxQueryBytes bounds a concept search's query text (and the text filter
+// of the results listing). The longest Athena concept name is 255
+// characters; a longer query only costs analysis and BM25 time, so it is
+// refused (422) rather than searched.
+const MaxQueryBytes = 1000
+
 func (h *ConceptSearch) search(c *fiber.Ctx) error {
 	var req searchRequest
 	if err := json.Unmarshal(c.Body(), &req); err != nil {
@@ -175,6 +181,9 @@ func (h *ConceptSearch) search(c *fiber.Ctx) error {
 	req.Query = strings.TrimSpace(req.Query)
 	if req.Query == "" {
 		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: "query must not be empty"}
+	}
+	if len(req.Query) > MaxQueryBytes {
+		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf("query is %d bytes long, over the limit of %d bytes for a search query", len(req.Query), MaxQueryBytes)}
 	}
 	limit := 10
 	if req.Limit != nil {

@@ -72,6 +72,7 @@ var errorKinds = []struct {
 	{mappingjob.ErrInvalid, fiber.StatusUnprocessableEntity},
 	{tenancy.ErrForbidden, fiber.StatusForbidden},
 	{search.ErrNotReady, fiber.StatusServiceUnavailable},
+	{search.ErrLexicalUnavailable, fiber.StatusServiceUnavailable},
 	{workflows.ErrUnavailable, fiber.StatusServiceUnavailable},
 }
 

@@ -38,6 +38,12 @@ type Sources struct {
 	// MaxBytes bounds an uploaded file (UPLOAD_MAX_BYTES); 0 means
 	// sourcefile.DefaultMaxBytes.
 	MaxBytes int64
+	// Slots bounds each organization's uploads in progress (429 past
+	// it); the composition root shares one with the dashboard. Nil uses
+	// a set of the handler's own with the default limit.
+	Slots *mappingjob.UploadSlots
+
+	ownSlots mappingjob.UploadSlots
 }
 
 // multipartOverhead is what a multipart body may hold beside the file:
@@ -150,7 +156,8 @@ func (h *Sources) Routes(r *Router) {
 			201: {Description: "The source", Schema: sourceSchema},
 			403: errResp("Viewer or read-scope key"), 404: errResp("No such project"),
 			409: errResp("The project has a source with this name"),
-			413: errResp("The file exceeds UPLOAD_MAX_BYTES"),
+			413: errResp("The file exceeds UPLOAD_MAX_BYTES, or has more rows or columns than sourcefile's limits"),
+			429: errResp("The organization already has its limit of uploads in progress (Retry-After)"),
 			415: errResp("Neither multipart/form-data nor JSON"),
 			422: errResp("Malformed rows (by line), wrong encoding, missing column, empty file, or an invalid field"),
 		},
@@ -181,6 +188,19 @@ func (h *Sources) create(c *fiber.Ctx) error {
 	mediaType, _, _ := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	switch mediaType {
 	case fiber.MIMEMultipartForm:
+		slots := h.Slots
+		if slots == nil {
+			slots = &h.ownSlots
+		}
+		release, err := slots.Acquire(project.OrganizationID)
+		if err != nil {
+			// The body is left unread: the connection cannot carry
+			// another request.
+			c.Context().SetConnectionClose()
+			c.Set(fiber.HeaderRetryAfter, "5")
+			return &Error{Status: fiber.StatusTooManyRequests, Detail: strings.TrimPrefix(err.Error(), "mappingjob: ")}
+		}
+		defer release()
 		return h.upload(c, project.ID, p.UserID)
 	case fiber.MIMEApplicationJSON, "":
 		return h.register(c, project.ID, p.UserID)

@@ -141,6 +141,12 @@ const rerankDepth = 30
 // ErrEmptyQuery is returned for a query with no searchable text.
 var ErrEmptyQuery = errors.New("search: empty query")
 
+// ErrLexicalUnavailable is wrapped around the error of an external lexical
+// tier (Options.Lexical: Elasticsearch) that did not answer. Without its
+// retrieval a ranking would silently differ from the one the index was
+// built for, so the search fails instead; the API answers 503 naming it.
+var ErrLexicalUnavailable = errors.New("search: the external lexical tier (Elasticsearch) did not answer")
+
 // UnknownVocabularyError names a filter vocabulary the corpus lacks.
 type UnknownVocabularyError struct{ Vocabulary string }
 
@@ -291,8 +297,9 @@ func (e *Engine) targets(cf *compiledFilter, o int32) []int32 {
 // Limit defaults to 10. Search returns ErrEmptyQuery for a query with no
 // text and *UnknownVocabularyError for a filter naming a vocabulary the
 // corpus lacks; a query nothing matches gives a Result with no candidates
-// and RouteManual. Errors of the dense or external lexical tier are
-// returned wrapped. Search is safe for concurrent use.
+// and RouteManual. An error of the external lexical tier is returned
+// wrapped in ErrLexicalUnavailable; one of the dense tier is returned
+// wrapped. Search is safe for concurrent use.
 func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	if q.Limit <= 0 {
 		q.Limit = 10
@@ -626,7 +633,7 @@ func (e *Engine) lexical(ctx context.Context, text string, f Filter, qterms []qu
 		},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("search: lexical tier: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrLexicalUnavailable, err)
 	}
 	out := make([]textHit, 0, len(hits))
 	for _, h := range hits {

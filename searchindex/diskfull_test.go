@@ -138,3 +138,88 @@ func TestDiskFullWhileSavingIndex(t *testing.T) {
 		t.Errorf("still serving the index of %v after the new save", served.IndexCreatedAt)
 	}
 }
+
+// TestDiskFullWhileEmbeddingBatches: the disk holding FAISS_INDEX_PATH (a
+// 16 MiB tmpfs) fills up after the first embedded batch is saved, while
+// the next is written. EmbedBatches fails with the write error naming the
+// batch file; the saved batch is intact, no temporary file is left (it
+// would hold the space), and no index is saved. Once space is freed the
+// embedding resumes, skipping the saved batch, and the index saved from
+// the batches is byte-identical to one embedded on a disk with room.
+func TestDiskFullWhileEmbeddingBatches(t *testing.T) {
+	dir := smallDisk(t, "16m")
+	path := filepath.Join(dir, "faiss.index")
+	corpus := smallCorpus(t, 2000)
+	ctx := context.Background()
+	emb, err := searchindex.NewEmbedder(searchindex.Config{IndexPath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 500
+
+	// On a disk with room.
+	roomy := filepath.Join(t.TempDir(), "faiss.index")
+	rb, err := searchindex.EmbedBatches(ctx, corpus, emb, roomy, size, 0, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.Batches < 3 {
+		t.Fatalf("%d batches: too few to fill the disk between two", rb.Batches)
+	}
+	if _, err := searchindex.SaveFromBatches(corpus, emb, rb, roomy, false); err != nil {
+		t.Fatal(err)
+	}
+
+	var filler string
+	saved := 0
+	_, err = searchindex.EmbedBatches(ctx, corpus, emb, path, size, 0, func(int) {
+		saved++
+		if saved == 1 {
+			filler = fillDisk(t, dir, 4<<10)
+		}
+	}, nil)
+	t.Logf("embedding on a full disk: %v", err)
+	if err == nil {
+		t.Fatal("the embedding succeeded on a full disk")
+	}
+	batchDir := searchindex.BatchDir(path, corpus.Fingerprint, emb.ID())
+	if !strings.Contains(err.Error(), batchDir) || !strings.Contains(err.Error(), "no space left on device") {
+		t.Errorf("the error does not name the batch file in %s and the full disk: %v", batchDir, err)
+	}
+	if saved != 1 {
+		t.Errorf("%d batches reported saved, want 1", saved)
+	}
+	if m, _ := filepath.Glob(filepath.Join(batchDir, "*.tmp")); len(m) != 0 {
+		t.Errorf("temporary files left: %v", m)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Error("an index was saved")
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	b, err := searchindex.EmbedBatches(ctx, corpus, emb, path, size, 0, nil, nil)
+	if err != nil {
+		t.Fatalf("embedding after freeing space: %v", err)
+	}
+	if b.Skipped != 1 {
+		t.Errorf("the resumed embedding skipped %d batches, want the 1 saved before the disk filled", b.Skipped)
+	}
+	if _, err := searchindex.SaveFromBatches(corpus, emb, b, path, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"", ".ids"} {
+		want, err := os.ReadFile(roomy + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(path + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(want, got) {
+			t.Errorf("faiss.index%s differs from the one embedded on a disk with room", f)
+		}
+	}
+}

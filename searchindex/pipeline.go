@@ -137,12 +137,21 @@ func embedParallel(ctx context.Context, emb search.Embedder, texts []string) ([]
 	return out, nil
 }
 
-func writeFileAtomic(path string, data []byte) error {
+// writeFileAtomic writes data to path through a temporary file renamed
+// into place. On failure (a full disk) the temporary file is removed, so
+// it holds no space and no partial batch can be taken for a saved one;
+// the error names the file.
+func writeFileAtomic(path string, data []byte) (err error) {
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
 		return fmt.Errorf("searchindex: %w", err)
 	}
+	defer func() {
+		if err != nil {
+			os.Remove(tmp)
+		}
+	}()
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return fmt.Errorf("searchindex: %w", err)

@@ -103,6 +103,10 @@ type Config struct {
 	// UploadMaxBytes bounds an uploaded CSV (UPLOAD_MAX_BYTES); 0 means
 	// sourcefile.DefaultMaxBytes.
 	UploadMaxBytes int64
+	// UploadSlots bounds each organization's uploads in progress (a page
+	// with 429 past it), shared with the API beside it; nil gives the
+	// dashboard its own with the default limit.
+	UploadSlots *mappingjob.UploadSlots
 	// Mapping, when set, starts, follows and cancels bulk mappings
 	// (*workflows.Client is one); nil (no Temporal) shows that bulk
 	// mapping needs the worker.
@@ -147,6 +151,8 @@ type Server struct {
 	// first use (an argon2id hash costs 64 MiB and a moment).
 	dummyHash func() (string, error)
 	handler   http.Handler
+	// ownSlots bounds uploads when cfg.UploadSlots is nil.
+	ownSlots mappingjob.UploadSlots
 }
 
 // New checks cfg and builds the app. An app other than cloud is an error:

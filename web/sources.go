@@ -227,6 +227,22 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, v *visitor)
 	return s.render(w, r, http.StatusOK, "sources", "Sources · "+project.Name, "projects", d)
 }
 
+// uploadSlot takes one of the project's organization's upload slots; past
+// the limit the page says so (429) and the body is left unread.
+func (s *Server) uploadSlot(project tenancy.Project) (release func(), err error) {
+	slots := s.cfg.UploadSlots
+	if slots == nil {
+		slots = &s.ownSlots
+	}
+	release, err = slots.Acquire(project.OrganizationID)
+	var tm *mappingjob.TooManyUploadsError
+	if errors.As(err, &tm) {
+		return nil, &pageError{Status: http.StatusTooManyRequests, Message: fmt.Sprintf(
+			"Your organization already has %d uploads in progress, the most at once. Try again when one has finished.", tm.Limit)}
+	}
+	return release, err
+}
+
 // uploadFile reads an upload's form as it streams in: the name field and
 // the file, parsed by sourcefile as it arrives (never held whole).
 func (s *Server) uploadFile(r *http.Request) (name, filename string, res *sourcefile.Result, err error) {
@@ -350,7 +366,7 @@ func (s *Server) uploadFailed(w http.ResponseWriter, r *http.Request, v *visitor
 	if !errors.As(err, &pe) {
 		return err
 	}
-	if pe.Status == http.StatusRequestEntityTooLarge || pe.Status == http.StatusBadRequest {
+	if pe.Status == http.StatusRequestEntityTooLarge || pe.Status == http.StatusBadRequest || pe.Status == http.StatusTooManyRequests {
 		// The rest of the body is left unread.
 		w.Header().Set("Connection", "close")
 	}
@@ -368,6 +384,11 @@ func (s *Server) previewSource(w http.ResponseWriter, r *http.Request, v *visito
 	if s.cfg.Sources == nil {
 		return &pageError{Status: http.StatusNotFound}
 	}
+	release, err := s.uploadSlot(project)
+	if err != nil {
+		return s.uploadFailed(w, r, v, project, "", err)
+	}
+	defer release()
 	name, filename, res, err := s.uploadFile(r)
 	if err != nil {
 		return s.uploadFailed(w, r, v, project, filename, err)
@@ -394,6 +415,11 @@ func (s *Server) importSource(w http.ResponseWriter, r *http.Request, v *visitor
 	if s.cfg.Sources == nil {
 		return &pageError{Status: http.StatusNotFound}
 	}
+	release, err := s.uploadSlot(project)
+	if err != nil {
+		return s.uploadFailed(w, r, v, project, "", err)
+	}
+	defer release()
 	name, filename, res, err := s.uploadFile(r)
 	if err != nil {
 		return s.uploadFailed(w, r, v, project, filename, err)

@@ -584,3 +584,48 @@ func TestBulkMappingWhileTemporalIsDown(t *testing.T) {
 		t.Fatalf("progress once Temporal is back:\n%.1500s", res.body)
 	}
 }
+
+// An organization's uploads in progress are bounded by the slots shared
+// with the API: past the limit, preview and import answer 429 saying so
+// and store nothing; once a slot is free the upload goes through.
+func TestSourceUploadPastTheConcurrentUploadLimit(t *testing.T) {
+	t.Parallel()
+	slots := &mappingjob.UploadSlots{Max: 2}
+	a, _ := newSourcesApp(t, 0, func(c *web.Config) { c.UploadSlots = slots })
+	b := a.browser(t)
+	b.signUp("Busy Hospital", "owner@busy.example")
+	project := b.createProject("Labs")
+	b.get("/projects/" + project + "/sources")
+	var org string
+	if err := a.pool.QueryRow(context.Background(), `select organization_id from projects where id = $1`, project).Scan(&org); err != nil {
+		t.Fatal(err)
+	}
+	// Two uploads of the organization in progress (through the API, say).
+	var held []func()
+	for range 2 {
+		release, err := slots.Acquire(org)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, release)
+	}
+	for _, path := range []string{"/sources/preview", "/sources"} {
+		for _, htmx := range []bool{false, true} {
+			res := b.upload("/projects/"+project+path, b.csrf, "lab", "lab.csv", demoCSV(t), htmx)
+			if res.status != 429 || !strings.Contains(res.body, "already has 2 uploads in progress, the most at once") {
+				t.Errorf("%s htmx=%v with 2 uploads in progress: %d\n%.1500s", path, htmx, res.status, res.body)
+			}
+		}
+	}
+	if got := a.sources(t, project); len(got) != 0 {
+		t.Fatalf("refused uploads stored %v", got)
+	}
+	held[0]()
+	if res := b.upload("/projects/"+project+"/sources", b.csrf, "lab", "lab.csv", demoCSV(t), true); res.status != 204 {
+		t.Errorf("upload once a slot is free: %d\n%.1500s", res.status, res.body)
+	}
+	if got := a.sources(t, project); len(got) != 1 {
+		t.Fatalf("sources after the upload: %v", got)
+	}
+	held[1]()
+}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
+	"go.temporal.io/sdk/client"
 
 	"github.com/portiere/portiere/activities"
 	"github.com/portiere/portiere/platform/esnode/estest"
@@ -309,5 +310,88 @@ func TestKillWorkerMidESPopulation(t *testing.T) {
 	}
 	if len(seen) != len(want) || len(want) != wantDocs {
 		t.Errorf("%d distinct documents in the index, %d ids implied by the vocabulary, %d documents wanted", len(seen), len(want), wantDocs)
+	}
+}
+
+// TestKillWorkerMidIndexFreshness kills the worker process (SIGKILL) while
+// the nightly IndexFreshnessWorkflow it runs rebuilds a missing index (its
+// child IndexBuildWorkflow has saved a batch of embeddings, no index yet),
+// and starts another worker process. The workflow runs with its production
+// settings (the child's default batch size and one-minute heartbeat
+// timeout), so the resumption waits for that timeout: the check still
+// reports the stale index rebuilt, and the saved index is byte-identical
+// to the one an uninterrupted freshness run saves.
+func TestKillWorkerMidIndexFreshness(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	tc := devTemporal(t)
+	pool := demoDB(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	start := func(queue, id string) client.WorkflowRun {
+		t.Helper()
+		run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, workflows.IndexFreshnessWorkflow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return run
+	}
+	plainDir := t.TempDir()
+	queue := inProcessWorker(t, tc, newActivities(pool, filepath.Join(plainDir, "faiss.index")))
+	var plain workflows.IndexFreshnessResult
+	if err := start(queue, "index-freshness-plain-"+filepath.Base(plainDir)).Get(ctx, &plain); err != nil {
+		t.Fatal(err)
+	}
+	if !plain.Stale || !plain.Rebuilt {
+		t.Fatalf("uninterrupted check %+v, want the missing index rebuilt", plain)
+	}
+
+	dir := t.TempDir()
+	indexPath := filepath.Join(dir, "faiss.index")
+	queue = "test-freshness-kill-" + filepath.Base(dir)
+	env := []string{envWorkerDB + "=" + pool.Config().ConnString(), envWorkerAddr + "=" + devServer.FrontendHostPort(),
+		envWorkerQueue + "=" + queue, envWorkerIndex + "=" + indexPath, envWorkerEmbedDelay + "=3s"}
+	first := startWorkerProcess(t, env...)
+	run := start(queue, "index-freshness-kill-"+filepath.Base(dir))
+	batches := func() int {
+		m, _ := filepath.Glob(filepath.Join(dir, ".embed-*", "*.f32"))
+		return len(m)
+	}
+	waitFor(t, "a batch embedded", time.Minute, func() bool { return batches() >= 1 })
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	first.Wait()
+	killedAt := batches()
+	if _, err := os.Stat(indexPath); err == nil {
+		t.Fatal("an index was saved before the kill")
+	}
+	restarted := time.Now()
+	startWorkerProcess(t, env...)
+	var resumed workflows.IndexFreshnessResult
+	if err := run.Get(ctx, &resumed); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("killed with %d batches saved; resumed and done %s later: %+v", killedAt, time.Since(restarted).Round(time.Millisecond), resumed)
+	if resumed != plain {
+		t.Errorf("uninterrupted %+v, resumed %+v", plain, resumed)
+	}
+	for _, f := range []string{"faiss.index", "faiss.index.ids"} {
+		a, err := os.ReadFile(filepath.Join(plainDir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs between the uninterrupted and the resumed check", f)
+		}
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, ".embed-*", "*")); len(m) != 0 {
+		t.Errorf("left behind: %v", m)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/portiere/portiere/config"
 	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/crossmap/crossmapstore"
+	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/mappingjob/mappingjobstore"
 	"github.com/portiere/portiere/platform/cache"
 	"github.com/portiere/portiere/platform/ratelimit"
@@ -69,6 +70,9 @@ type backends struct {
 	// searchCfg (set by startSearch).
 	search    *searchindex.Live
 	searchCfg searchindex.Config
+	// uploads bounds each organization's source uploads in progress in
+	// this process, shared by the API and the dashboard beside it.
+	uploads *mappingjob.UploadSlots
 
 	close []func()
 }
@@ -85,6 +89,7 @@ func openBackends(cfg config.Config, pool *pgxpool.Pool, tc client.Client, versi
 		schemaItems: schemamapstore.New(pool),
 		crossRuns:   crossmapstore.New(pool),
 		workflows:   &workflows.Client{Temporal: tc, ESAlias: workflows.ElasticsearchAlias},
+		uploads:     &mappingjob.UploadSlots{},
 	}
 	cdm, err := schemamap.LoadCDM54()
 	if err != nil {
@@ -219,7 +224,7 @@ func (b *backends) api() (*apiserver.Server, error) {
 		&apiserver.ConceptSearch{Search: b.search, Cache: c, Metering: b.billing},
 		&apiserver.ConceptDetail{Concepts: b.vocabulary, Cache: c},
 		&apiserver.ProjectCatalog{Projects: b.tenants, Metering: b.billing},
-		&apiserver.Sources{Projects: b.tenants, Sources: b.jobs, MaxBytes: b.cfg.HTTP.UploadMaxBytes},
+		&apiserver.Sources{Projects: b.tenants, Sources: b.jobs, MaxBytes: b.cfg.HTTP.UploadMaxBytes, Slots: b.uploads},
 		&apiserver.ConceptMapping{Search: b.search, Memory: b.jobs, MaxCodes: b.cfg.Mapping.SyncMaxCodes, Metering: b.billing},
 		&apiserver.ConceptItems{Projects: b.tenants, Items: b.jobs},
 		&apiserver.Review{Projects: b.tenants, Items: b.jobs, Concepts: b.vocabulary},
@@ -328,6 +333,9 @@ type webStores struct {
 	// indexBuilds starts and follows the search index build from the
 	// vocabulary page; nil without Temporal (no build button).
 	indexBuilds web.IndexBuilder
+	// uploads bounds each organization's uploads in progress; nil gives
+	// the dashboard its own (`portiere web`).
+	uploads *mappingjob.UploadSlots
 }
 
 func newWebStores(pool *pgxpool.Pool) webStores {
@@ -347,7 +355,7 @@ func webApp(app string, cfg config.Config, st webStores, index func(context.Cont
 		App: app, Tenants: st.tenants, Sessions: st.sessions, Vocabulary: st.vocabulary, Quota: st.billing,
 		Review: st.jobs, Concepts: st.vocabulary, Search: st.search, Billing: st.billing, Payments: st.payments,
 		Sources: st.jobs, Items: st.jobs, Mapping: st.mapping, IndexBuilds: st.indexBuilds, UploadMaxBytes: cfg.HTTP.UploadMaxBytes,
-		Passwords: credential.NewPasswordGate(passwordSlots), Keys: hasher, Index: index,
+		UploadSlots: st.uploads, Passwords: credential.NewPasswordGate(passwordSlots), Keys: hasher, Index: index,
 		APIURL: cfg.Web.APIURL, SessionTTL: cfg.Web.SessionTTL, CookieSecure: cfg.Web.CookieSecure, Logger: log,
 	})
 }
@@ -356,7 +364,7 @@ func webApp(app string, cfg config.Config, st webStores, index func(context.Cont
 // the API's stores and shows the search index the process serves.
 func (b *backends) web() (*web.Server, error) {
 	st := webStores{tenants: b.tenants, vocabulary: b.vocabulary, sessions: sessionstore.New(b.pool),
-		billing: b.billing, payments: b.cfg.Stripe.Configured(), jobs: b.jobs, search: b.search}
+		billing: b.billing, payments: b.cfg.Stripe.Configured(), jobs: b.jobs, search: b.search, uploads: b.uploads}
 	if b.temporal != nil {
 		st.mapping, st.indexBuilds = b.workflows, b.workflows
 	}
