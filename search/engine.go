@@ -132,6 +132,8 @@ type Engine struct {
 	// drugFormTerms are the analysed drugFormWords: the other words of a
 	// drug term name its ingredients.
 	drugFormTerms map[string]bool
+	// doseFormTerms are the analysed dose forms and routes among them.
+	doseFormTerms map[string]bool
 }
 
 // rerankDepth is how many leading candidates get a dense score computed
@@ -167,10 +169,13 @@ func NewEngine(c *Corpus, opts Options) *Engine {
 		opts.Weights = DefaultWeights
 	}
 	an := &Analyzer{}
-	e := &Engine{corpus: c, an: an, lex: NewBM25Index(c, an), opts: opts, vocab: map[string]bool{}, cal: defaultCalibration, operations: operationTerms(an), units: newUnitIndex(c), specimenTerms: map[string]bool{}, drugFormTerms: map[string]bool{}}
+	e := &Engine{corpus: c, an: an, lex: NewBM25Index(c, an), opts: opts, vocab: map[string]bool{}, cal: defaultCalibration, operations: operationTerms(an), units: newUnitIndex(c), specimenTerms: map[string]bool{}, drugFormTerms: map[string]bool{}, doseFormTerms: map[string]bool{}}
 	for _, w := range drugFormWords {
 		for _, t := range an.Terms(w) {
 			e.drugFormTerms[t] = true
+			if !drugUnitWords[w] {
+				e.doseFormTerms[t] = true
+			}
 		}
 	}
 	for k, v := range labSpecimens {
@@ -325,8 +330,10 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	// analyte: the query slots (distinct terms, as expand numbers them) that
 	// name what a lab test measures rather than its specimen.
 	var pairs []drugPair
+	var dq drugQuery
 	if kind == TermDrug {
 		pairs = e.queryDrugPairs(text)
+		dq = e.readDrugQuery(terms)
 	}
 	// For a drug, the slots of its ingredients: not numbers, units, dose
 	// forms or routes.
@@ -406,6 +413,9 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 
 	keep := cf.keepFunc(e.corpus)
 	qterms, slots := e.lex.expand(terms)
+	if kind == TermDrug {
+		qterms = e.percentStrengths(terms, qterms)
+	}
 	if e.opts.Fusion != FusionDense {
 		hits, err := e.lexical(ctx, lq.text, q.Filter, qterms, keep)
 		if err != nil {
@@ -534,6 +544,9 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		}
 		if pairs != nil && con.Domain == "Drug" {
 			ev.features.Parts += e.drugPairsAgree(pairs, con.Name)
+		}
+		if kind == TermDrug && con.Domain == "Drug" {
+			ev.features.Parts += drugGranularity(dq, con)
 		}
 		if analyte != 0 && ev.features.slots&analyte == 0 && !ev.codeHit {
 			// Only the specimen of a lab name matched, or only the strength

@@ -159,7 +159,9 @@ func labCue(w string) bool {
 
 var (
 	// A strength: a number and a unit of amount or concentration.
-	strengthRe = regexp.MustCompile(`(?i)\d\s*(mg|mcg|µg|ug|g|gm|ml|l|%|iu|units?|meq|mmol|mg/ml|mcg/ml|mg/hr)\b`)
+	// The number stands alone ("CD4 %" names a lymphocyte share, not a
+	// strength); "%" is not a word character, so it takes no \b.
+	strengthRe = regexp.MustCompile(`(?i)(^|[^a-z0-9.,])\d*[.,]?\d+\s*(%|(mg|mcg|µg|ug|g|gm|ml|l|iu|units?|meq|mmol|mg/ml|mcg/ml|mg/hr)\b)`)
 	// Dose forms and routes as formularies write them.
 	doseFormRe = regexp.MustCompile(`(?i)\b(tab|tabs|tablets?|caps?|capsules?|inj|injection|injectable|soln|solution|susp|suspension|syrup|cream|ointment|oint|gel|patch|inhaler|spray|drops|suppository|supp|oral|po|iv|im|sc|subcut|intravenous|intramuscular|subcutaneous|ophthalmic|opht|otic|topical|transdermal|nasal|rectal|vaginal|sublingual|er|xl|sr|xr|elixir|lozenge|powder)\b`)
 	wordRe     = regexp.MustCompile(`[A-Za-z][A-Za-z0-9]*`)
