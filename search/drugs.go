@@ -1,6 +1,9 @@
 package search
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // drugQuery is what a drug term says about the product it names: the
 // granularity it supports. "metformin" names an ingredient; "metformin 500
@@ -119,4 +122,160 @@ func (e *Engine) percentStrengths(terms []string, qterms []queryTerm) []queryTer
 		}
 	}
 	return qterms
+}
+
+// brandIndex maps brand names, analysed (terms joined by a space), to the
+// names of their ingredients: "Lipitor" → "atorvastatin". It is read from
+// RxNorm — Brand Name concepts and their relationships, and the "[Brand]"
+// that ends every branded drug's name — so a formulary's "Lipitor 20 mg
+// tab" also finds "atorvastatin 20 MG Oral Tablet" when the vocabulary has
+// no branded drug of that strength.
+type brandIndex struct {
+	ingredients map[string][]string
+	maxTerms    int
+}
+
+// newBrandIndex reads c's brands. A brand whose name is an ingredient's, a
+// dose form or a number is left out: it would expand every term.
+func newBrandIndex(c *Corpus, an *Analyzer, formTerms map[string]bool) *brandIndex {
+	bi := &brandIndex{ingredients: map[string][]string{}}
+	isIngredient := map[string]bool{}
+	for i := range c.Concepts {
+		if con := &c.Concepts[i]; con.Class == "Ingredient" && con.Domain == "Drug" {
+			isIngredient[strings.Join(an.Terms(con.Name), " ")] = true
+		}
+	}
+	sets := map[string]map[string]bool{}
+	add := func(brand string, o int32) {
+		terms := an.Terms(brand)
+		key := strings.Join(terms, " ")
+		if key == "" || isIngredient[key] || len(key) < 3 {
+			return
+		}
+		for _, t := range terms {
+			if isNumber(t) || formTerms[t] {
+				return
+			}
+		}
+		var names []string
+		for _, i := range c.ingredientOrdinals(o) {
+			names = append(names, c.Concepts[i].Name)
+		}
+		if len(names) == 0 && c.Concepts[o].Class != "Brand Name" {
+			names = ingredientsInName(c.Concepts[o].Name)
+		}
+		if len(names) == 0 {
+			return
+		}
+		if sets[key] == nil {
+			sets[key] = map[string]bool{}
+		}
+		for _, n := range names {
+			sets[key][n] = true
+		}
+		bi.maxTerms = max(bi.maxTerms, len(terms))
+	}
+	for i := range c.Concepts {
+		con := &c.Concepts[i]
+		if !strings.HasPrefix(con.Vocabulary, "RxNorm") || con.Domain != "Drug" {
+			continue
+		}
+		switch says := drugClassSays[con.Class]; {
+		case con.Class == "Brand Name":
+			add(con.Name, int32(i))
+		case says.brand:
+			if j := strings.LastIndex(con.Name, " ["); j > 0 && strings.HasSuffix(con.Name, "]") {
+				add(con.Name[j+2:len(con.Name)-1], int32(i))
+			}
+		}
+	}
+	// A Brand Name without a tradename link to its ingredient: the drugs
+	// that carry it say which.
+	for _, l := range c.drugLinks {
+		if l.rel == relHasBrandName {
+			add(c.Concepts[l.to].Name, l.from)
+		}
+	}
+	for key, set := range sets {
+		names := make([]string, 0, len(set))
+		for n := range set {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		bi.ingredients[key] = names
+	}
+	return bi
+}
+
+// ingredientsInName reads the ingredients of an RxNorm drug name
+// ("amlodipine 5 MG / benazepril 10 MG Oral Capsule [Lotrel]" → amlodipine,
+// benazepril): each " / " part up to its first number, past a leading
+// quantity ("1 ML epoetin alfa …"). Packs ("{…} Pack") are not read.
+func ingredientsInName(name string) []string {
+	if strings.HasPrefix(name, "{") {
+		return nil
+	}
+	if j := strings.LastIndex(name, " ["); j > 0 {
+		name = name[:j]
+	}
+	var out []string
+	for _, part := range strings.Split(name, " / ") {
+		words := strings.Fields(part)
+		if len(out) == 0 && len(words) > 2 && startsWithDigit(words[0]) && strings.ToUpper(words[1]) == words[1] {
+			words = words[2:] // a quantity: "1 ML", "72 HR"
+		}
+		var ing []string
+		for _, w := range words {
+			if startsWithDigit(w) {
+				break
+			}
+			ing = append(ing, w)
+		}
+		if len(ing) > 0 && len(ing) < len(words) {
+			out = append(out, strings.Join(ing, " "))
+		}
+	}
+	return out
+}
+
+func startsWithDigit(w string) bool { return w != "" && w[0] >= '0' && w[0] <= '9' }
+
+// lookup finds the brands among a term's analysed words. It returns
+// whether any was found and the names of their ingredients the term does
+// not already name.
+func (bi *brandIndex) lookup(an *Analyzer, terms []string) (found bool, brandTerms map[string]bool, extra []string) {
+	if len(bi.ingredients) == 0 {
+		return false, nil, nil
+	}
+	have := map[string]bool{}
+	for _, t := range terms {
+		have[t] = true
+	}
+	for i := 0; i < len(terms); i++ {
+		for n := min(bi.maxTerms, len(terms)-i); n >= 1; n-- {
+			ings, ok := bi.ingredients[strings.Join(terms[i:i+n], " ")]
+			if !ok {
+				continue
+			}
+			found = true
+			if brandTerms == nil {
+				brandTerms = map[string]bool{}
+			}
+			for _, t := range terms[i : i+n] {
+				brandTerms[t] = true
+			}
+			for _, ing := range ings {
+				named := true
+				for _, t := range an.Terms(ing) {
+					named = named && have[t]
+				}
+				if !named && !slices.Contains(extra, ing) {
+					extra = append(extra, ing)
+				}
+			}
+			i += n - 1
+			break
+		}
+	}
+	return found, brandTerms, extra
 }

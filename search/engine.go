@@ -132,6 +132,8 @@ type Engine struct {
 	// drugFormTerms are the analysed drugFormWords: the other words of a
 	// drug term name its ingredients.
 	drugFormTerms map[string]bool
+	// brands are the vocabulary's brand names and their ingredients.
+	brands *brandIndex
 	// doseFormTerms are the analysed dose forms and routes among them.
 	doseFormTerms map[string]bool
 }
@@ -186,6 +188,7 @@ func NewEngine(c *Corpus, opts Options) *Engine {
 	for i := range c.Concepts {
 		e.vocab[c.Concepts[i].Vocabulary] = true
 	}
+	e.brands = newBrandIndex(c, an, e.drugFormTerms)
 	return e
 }
 
@@ -327,6 +330,16 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		lq = lq.withContext(text, q.Context)
 	}
 	terms := e.an.Terms(lq.text)
+	// A brand name ("Lipitor 20 mg tab", "Xalatan") adds its ingredients
+	// to the searched words: clinical drugs name ingredients, not brands.
+	brand := false
+	if kind == TermDrug {
+		var extra []string
+		if brand, _, extra = e.brands.lookup(e.an, terms); len(extra) > 0 {
+			lq.text += " " + strings.Join(extra, " ")
+			terms = e.an.Terms(lq.text)
+		}
+	}
 	// analyte: the query slots (distinct terms, as expand numbers them) that
 	// name what a lab test measures rather than its specimen.
 	var pairs []drugPair
@@ -334,6 +347,7 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	if kind == TermDrug {
 		pairs = e.queryDrugPairs(text)
 		dq = e.readDrugQuery(terms)
+		dq.brand = brand
 	}
 	// For a drug, the slots of its ingredients: not numbers, units, dose
 	// forms or routes.

@@ -232,9 +232,21 @@ func (e *Engine) classify(text string) (TermKind, labQuery) {
 	if strengthRe.MatchString(text) || doseFormRe.MatchString(text) && len(words) > 1 {
 		return TermDrug, lq
 	}
-	for _, t := range e.an.Terms(text) {
+	terms := e.an.Terms(text)
+	for _, t := range terms {
 		if e.operations[t] {
 			return TermProcedure, lq
+		}
+	}
+	// A brand name with nothing but strengths and dose forms beside it
+	// ("Xalatan", "Lipitor 20"): brands are also ordinary words, so one
+	// inside a longer phrase does not make it a drug.
+	if found, brandTerms, _ := e.brands.lookup(e.an, terms); found {
+		for _, t := range terms {
+			found = found && (brandTerms[t] || isNumber(t) || e.drugFormTerms[t])
+		}
+		if found {
+			return TermDrug, lq
 		}
 	}
 	if isDiagnosisText(words) {
