@@ -78,6 +78,10 @@ type Result struct {
 	Candidates []Candidate
 	Confidence float64 // calibrated probability that Candidates[0] is right
 	Route      Route
+	// Parts are the terms a cell holding several ("Asthma; Essential
+	// hypertension") was split into, each searched on its own and ranked
+	// together; nil when the text was searched whole.
+	Parts []string
 }
 
 // RouteWith is r's route under thresholds t (zero fields take the
@@ -85,9 +89,10 @@ type Result struct {
 // that route with their own (a request's auto and review thresholds).
 func (r Result) RouteWith(t Thresholds) Route {
 	route := t.Route(r.Confidence)
-	if route == RouteAuto && (r.Kind == TermUnknown || r.Conflict) {
-		// Without knowing what the term is, or when its text and its
-		// context disagree, a person confirms.
+	if route == RouteAuto && (r.Kind == TermUnknown || r.Conflict || len(r.Parts) > 1) {
+		// Without knowing what the term is, when its text and its context
+		// disagree, or when one cell names several things, a person
+		// confirms.
 		route = RouteReview
 	}
 	return route
@@ -308,6 +313,12 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	text := strings.TrimSpace(q.Text)
 	if strings.Contains(text, "|") {
 		text, q.Context = e.splitParts(text, q.Context)
+	} else if parts, c, ok := e.splitCell(text, q.Context); ok {
+		q.Context = c
+		if len(parts) > 1 {
+			return e.searchParts(ctx, q, parts)
+		}
+		text = parts[0]
 	}
 	if text == "" {
 		return Result{}, ErrEmptyQuery
