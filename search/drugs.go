@@ -1,6 +1,7 @@
 package search
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -278,4 +279,70 @@ func (bi *brandIndex) lookup(an *Analyzer, terms []string) (found bool, brandTer
 		}
 	}
 	return found, brandTerms, extra
+}
+
+// doseFormPhrases are the dose forms as European formularies print them —
+// the EDQM standard-term phrasing ("film-coated tablet", "solution for
+// injection in pre-filled syringe") — with the words of the RxNorm dose
+// form they are (RxNorm's dose-form names, NLM). Written for this
+// project; a term that matches gains these words, its own stay.
+var doseFormPhrases = []struct {
+	re  *regexp.Regexp
+	add string
+}{
+	{regexp.MustCompile(`pre-?filled pen|\bpen\b`), "pen injector"},
+	{regexp.MustCompile(`pre-?filled syringe`), "prefilled syringe"},
+	{regexp.MustCompile(`(prolonged|modified|sustained|controlled|extended)[- ]release`), "extended release"},
+	{regexp.MustCompile(`gastro-?resistant|enteric[- ]coated|delayed[- ]release`), "delayed release"},
+	{regexp.MustCompile(`(oro)?dispersible tablet|oral lyophilisate`), "disintegrating oral tablet"},
+	{regexp.MustCompile(`effervescent tablet`), "effervescent oral tablet"},
+	{regexp.MustCompile(`\beye (drops|gel|ointment)`), "ophthalmic"},
+	{regexp.MustCompile(`\bear drops`), "otic"},
+	{regexp.MustCompile(`(solution|suspension|emulsion|powder)( and solvent)? for (solution for |suspension for |concentrate for solution for )?(injection|infusion)`), "injectable injection"},
+	{regexp.MustCompile(`cutaneous (solution|spray|emulsion|foam)`), "topical"},
+	{regexp.MustCompile(`nebuli[sz]er solution`), "inhalation solution"},
+	{regexp.MustCompile(`pressuri[sz]ed inhalation`), "metered dose inhaler"},
+	{regexp.MustCompile(`inhalation powder`), "dry powder inhaler"},
+	{regexp.MustCompile(`transdermal patch`), "transdermal system"},
+	{regexp.MustCompile(`rectal (suspension|solution)`), "enema"},
+}
+
+// routeWords name a route other than by mouth: a tablet or capsule
+// without one is taken by mouth ("film-coated tablet" is RxNorm's "Oral
+// Tablet").
+var routeWordRe = regexp.MustCompile(`(?i)\b(oral|vaginal|rectal|buccal|sublingual|oromucosal|chewable|effervescent|dispersible|orodispersible|lyophilisate)\b`)
+var solidOralRe = regexp.MustCompile(`(?i)\b(tablets?|capsules?|caps?|tabs?)\b`)
+
+// prefilledContentRe is what a pre-filled syringe or pen holds ("solution
+// for injection in pre-filled syringe"): RxNorm names the device alone
+// ("Prefilled Syringe", "Pen Injector"), so these words are dropped.
+var prefilledContentRe = regexp.MustCompile(`(?i)(powder and solvent for )?(solution|suspension|emulsion)( and solvent)? for (injection|infusion)(/infusion)? in (a )?(?:pre-?filled|cartridge)`)
+
+// rewriteDoseForms returns a drug term with its formulary dose-form
+// phrasing followed by the words of the RxNorm dose form it stands for.
+func rewriteDoseForms(text string) string {
+	lt := strings.ToLower(text)
+	prefilled := false
+	if loc := prefilledContentRe.FindStringIndex(text); loc != nil {
+		prefilled = true
+		device := "pre-filled"
+		if strings.HasSuffix(strings.ToLower(text[loc[0]:loc[1]]), "cartridge") {
+			device = "cartridge"
+		}
+		text = text[:loc[0]] + device + text[loc[1]:]
+		lt = strings.ToLower(text)
+	}
+	var add []string
+	for _, p := range doseFormPhrases {
+		if p.re.MatchString(lt) && !(prefilled && p.add == "injectable injection") {
+			add = append(add, p.add)
+		}
+	}
+	if solidOralRe.MatchString(lt) && !routeWordRe.MatchString(lt) {
+		add = append(add, "oral")
+	}
+	if len(add) == 0 {
+		return text
+	}
+	return text + " " + strings.Join(add, " ")
 }

@@ -182,3 +182,37 @@ func TestBrandNames(t *testing.T) {
 		}
 	}
 }
+
+// TestFormularyDoseForms: EDQM-style dose forms meet RxNorm's, and the
+// added dose-form words never stand in for the ingredient.
+func TestFormularyDoseForms(t *testing.T) {
+	b := NewCorpusBuilder()
+	for _, c := range []Concept{
+		{ID: 1, Name: "sildenafil 50 MG Disintegrating Oral Tablet", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "1"},
+		{ID: 2, Name: "diclofenac sodium 50 MG Delayed Release Oral Tablet", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "2"},
+		{ID: 3, Name: "diclofenac sodium 50 MG Extended Release Oral Tablet", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "3"},
+		{ID: 4, Name: "Etanercept 25 MG Injectable Solution", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "4"},
+		{ID: 5, Name: "Etanercept 25 MG Prefilled Syringe", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "5"},
+		{ID: 6, Name: "fentanyl 0.025 MG/HR Transdermal System", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "6"},
+		{ID: 7, Name: "fentanyl 0.025 MG/ACTUAT Nasal Spray", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "7"},
+	} {
+		if err := b.AddConcept(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := int32(0); i < 300; i++ {
+		b.AddConcept(Concept{ID: 1000 + i, Name: "Unrelated finding " + strconv.Itoa(int(i)), Domain: "Observation", Vocabulary: "SNOMED", Class: "Observable Entity", Standard: "S", Code: strconv.Itoa(int(1000 + i))})
+	}
+	e := NewEngine(b.Build(), Options{})
+	for text, want := range map[string]int32{
+		"diclofenac;50mg;;dispersible tablet":                                       2, // not sildenafil
+		"diclofenac;50mg;;gastro-resistant tablet":                                  2,
+		"diclofenac 50 mg prolonged-release tablet":                                 3,
+		"etanercept;25mg;Subcutaneous;solution for injection in pre-filled syringe": 5,
+		"fentanyl;25mcg/h;;transdermal patch":                                       6,
+	} {
+		if res, got := top(t, e, Query{Text: text}); got != want {
+			t.Errorf("%q: top %s, want %d", text, res.Candidates[0].Concept.Name, want)
+		}
+	}
+}

@@ -345,6 +345,10 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	// to the searched words: clinical drugs name ingredients, not brands.
 	brand := false
 	if kind == TermDrug {
+		if rw := rewriteDoseForms(lq.text); rw != lq.text {
+			lq.text = rw
+			terms = e.an.Terms(lq.text)
+		}
 		var extra []string
 		if brand, _, extra = e.brands.lookup(e.an, terms); len(extra) > 0 {
 			lq.text += " " + strings.Join(extra, " ")
@@ -520,9 +524,11 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		maxLex = math.Max(maxLex, ev.lexScore)
 	}
 	qinfo := e.lex.queryInfo(terms, qterms, slots)
+	// In a drug term "injection" or "infusion" is a dose form, not an
+	// operation.
 	wantsProcedure := false
 	for _, t := range terms {
-		wantsProcedure = wantsProcedure || e.operations[t]
+		wantsProcedure = wantsProcedure || e.operations[t] && kind != TermDrug
 	}
 	score := func(ev *candState) float64 {
 		var s float64

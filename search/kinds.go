@@ -185,6 +185,10 @@ var drugFormWords = []string{
 	"route", "use", "film", "coated", "gastro", "resistant", "enteric", "prolonged", "modified", "extended", "delayed",
 	"release", "er", "xl", "sr", "xr", "cr", "la", "chewable", "effervescent", "soluble", "dispersible", "orodispersible",
 	"concentrate", "for", "pressurised", "pressurized", "metered", "mouthwash", "gargle", "liquid", "kit",
+	// RxNorm's own dose-form words ("Disintegrating Oral Tablet",
+	// "Transdermal System", "Dry Powder Inhaler").
+	"disintegrating", "prefilled", "system", "enema", "dry", "lacquer", "medicated", "chewing", "gum", "ring",
+	"insert", "wafer", "strip", "sublingual", "lyophilisate",
 }
 
 // labQuery is what a lab test name says beyond its analyte.
