@@ -28,8 +28,10 @@ func (e *InputError) Error() string { return fmt.Sprintf("mapping: input line %d
 // ReadSourceCSV reads source terms: a header naming source_code and
 // source_description (any order, case-insensitive), optionally
 // vocabulary_id and domain_id (comma- or semicolon-separated lists, per-row
-// filters). A UTF-8 byte-order mark is allowed. Any bad row stops the read
-// with an *InputError naming its line.
+// filters) and category, specimen and unit (the row's context: hints the
+// engine weighs, never filters; an empty cell says nothing). Other columns
+// are ignored. A UTF-8 byte-order mark is allowed. Any bad row stops the
+// read with an *InputError naming its line.
 func ReadSourceCSV(r io.Reader) ([]SourceTerm, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
@@ -52,6 +54,9 @@ func ReadSourceCSV(r io.Reader) ([]SourceTerm, error) {
 	}
 	vocab, hasVocab := col["vocabulary_id"]
 	domain, hasDomain := col["domain_id"]
+	category, hasCategory := col["category"]
+	specimen, hasSpecimen := col["specimen"]
+	unit, hasUnit := col["unit"]
 	var out []SourceTerm
 	for {
 		rec, err := cr.Read()
@@ -74,6 +79,15 @@ func ReadSourceCSV(r io.Reader) ([]SourceTerm, error) {
 		}
 		if hasDomain {
 			t.Domains = splitList(rec[domain])
+		}
+		if hasCategory {
+			t.Context.Category = strings.TrimSpace(rec[category])
+		}
+		if hasSpecimen {
+			t.Context.Specimen = strings.TrimSpace(rec[specimen])
+		}
+		if hasUnit {
+			t.Context.Unit = strings.TrimSpace(rec[unit])
 		}
 		out = append(out, t)
 	}

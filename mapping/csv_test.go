@@ -81,3 +81,69 @@ func TestMapAndWriteKeepEveryTerm(t *testing.T) {
 		t.Errorf("first row %v", rows[1])
 	}
 }
+
+// TestContextColumnsReachTheEngine reads the optional category, specimen
+// and unit columns and checks that they change what the engine proposes
+// (with a drug category "Potassium" is a potassium salt; with a lab
+// category, a specimen or a result unit it is the test on that specimen)
+// while the output keeps its columns exactly.
+func TestContextColumnsReachTheEngine(t *testing.T) {
+	in := "source_code,source_description,Category,specimen,unit,comment\n" +
+		"K1,Potassium,,,,bare\n" +
+		"K2,Potassium,Chemistry,,mmol/L,lab category\n" +
+		"K3,Potassium,, urine ,,specimen column\n" +
+		"K4,Potassium,Medication,,,drug category\n"
+	terms, err := ReadSourceCSV(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCtx := []search.Context{{}, {Category: "Chemistry", Unit: "mmol/L"}, {Specimen: "urine"}, {Category: "Medication"}}
+	for i, w := range wantCtx {
+		if terms[i].Context != w {
+			t.Fatalf("term %d context %+v, want %+v", i, terms[i].Context, w)
+		}
+	}
+
+	b := search.NewCorpusBuilder()
+	for _, c := range []search.Concept{
+		{ID: 19049105, Name: "potassium chloride", Domain: "Drug", Vocabulary: "RxNorm", Class: "Ingredient", Standard: "S", Code: "8591"},
+		{ID: 976545, Name: "potassium citrate", Domain: "Drug", Vocabulary: "RxNorm", Class: "Ingredient", Standard: "S", Code: "8598"},
+		{ID: 3023103, Name: "Potassium [Moles/volume] in Serum or Plasma", Domain: "Measurement", Vocabulary: "LOINC", Class: "Lab Test", Standard: "S", Code: "2823-3"},
+		{ID: 3005456, Name: "Potassium [Moles/volume] in Urine", Domain: "Measurement", Vocabulary: "LOINC", Class: "Lab Test", Standard: "S", Code: "2828-2"},
+		{ID: 3024380, Name: "Potassium [Mass/volume] in Urine", Domain: "Measurement", Vocabulary: "LOINC", Class: "Lab Test", Standard: "S", Code: "2829-0"},
+		{ID: 4140312, Name: "Sodium", Domain: "Drug", Vocabulary: "RxNorm", Class: "Ingredient", Standard: "S", Code: "9853"},
+	} {
+		if err := b.AddConcept(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := search.NewEngine(b.Build(), search.Options{})
+	ms := Map(context.Background(), e, terms, Options{TopK: 3})
+	top := func(i int) int32 { return ms[i].Candidates[0].Concept.ID }
+	if d := ms[3].Candidates[0].Concept.Domain; d != "Drug" {
+		t.Errorf("Potassium in Medication: got %s, want a drug", ms[3].Candidates[0].Concept.Name)
+	}
+	if top(1) != 3023103 {
+		t.Errorf("Potassium in Chemistry with mmol/L: got %s, want the serum test", ms[1].Candidates[0].Concept.Name)
+	}
+	if top(2) != 3005456 && top(2) != 3024380 {
+		t.Errorf("Potassium with specimen urine: got %s, want a urine test", ms[2].Candidates[0].Concept.Name)
+	}
+
+	var out bytes.Buffer
+	if err := WriteCandidatesCSV(&out, ms); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rows[0], ",") != strings.Join(OutputHeader, ",") {
+		t.Fatalf("header %v", rows[0])
+	}
+	for _, r := range rows {
+		if len(r) != len(OutputHeader) {
+			t.Fatalf("row %v has %d columns, want %d", r, len(r), len(OutputHeader))
+		}
+	}
+}

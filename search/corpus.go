@@ -27,11 +27,15 @@ type Concept struct {
 func (c *Concept) Valid() bool { return c.InvalidReason == "" }
 
 // Corpus is the vocabulary an Engine searches: concepts plus their "Maps to"
-// links. Build it with a CorpusBuilder.
+// links and RxNorm's drug structure (DrugRelationships). Build it with a
+// CorpusBuilder.
 type Corpus struct {
 	Concepts []Concept         // ordered by ID
 	byID     map[int32]int32   // concept_id → ordinal
 	mapsTo   map[int32][]int32 // ordinal → ordinals of valid "Maps to" targets
+	// drugLinks are RxNorm's valid drug relationships between ordinals, in
+	// the forward direction of DrugRelationships, sorted by from, rel, to.
+	drugLinks []drugLink
 	// Fingerprint identifies the corpus content; indexes built from another
 	// corpus are refused.
 	Fingerprint string
@@ -44,6 +48,51 @@ type CorpusBuilder struct {
 	byID     map[int32]int32
 	synonyms map[int32][]string
 	maps     [][2]int32
+	drugs    []drugLink // by concept_id until Build
+}
+
+// drugRel is one of RxNorm's drug relationships, in its forward direction.
+type drugRel uint8
+
+const (
+	relHasBrandName  drugRel = iota + 1 // a branded drug → its Brand Name
+	relHasIngredient                    // a drug form or component (or a brand) → an Ingredient
+	relTradenameOf                      // a branded drug → its clinical drug; a Brand Name → its Ingredient
+	relConsistsOf                       // a drug → its components (ingredient + strength)
+	relIsA                              // a clinical drug → its clinical drug form
+)
+
+// drugLink is one drug relationship: from —rel→ to.
+type drugLink struct {
+	from, to int32
+	rel      drugRel
+}
+
+// DrugRelationships are the CONCEPT_RELATIONSHIP relationship_ids the
+// corpus keeps besides "Maps to": RxNorm's links between brands,
+// ingredients, components, forms and clinical and branded drugs, in both
+// directions (each pair is stored once). Loaders that filter rows (the
+// PostgreSQL store) read these.
+var DrugRelationships = []string{
+	"Has brand name", "Brand name of",
+	"RxNorm has ing", "RxNorm ing of",
+	"Tradename of", "Has tradename",
+	"Consists of", "Constitutes",
+	"RxNorm is a", "RxNorm inverse is a",
+}
+
+// drugRelOf maps a relationship_id to its forward relationship; reverse is
+// true for the inverse name ("Brand name of" is "Has brand name" read
+// backwards).
+var drugRelOf = map[string]struct {
+	rel     drugRel
+	reverse bool
+}{
+	"Has brand name": {relHasBrandName, false}, "Brand name of": {relHasBrandName, true},
+	"RxNorm has ing": {relHasIngredient, false}, "RxNorm ing of": {relHasIngredient, true},
+	"Tradename of": {relTradenameOf, false}, "Has tradename": {relTradenameOf, true},
+	"Consists of": {relConsistsOf, false}, "Constitutes": {relConsistsOf, true},
+	"RxNorm is a": {relIsA, false}, "RxNorm inverse is a": {relIsA, true},
 }
 
 // NewCorpusBuilder starts an empty corpus.
@@ -68,10 +117,20 @@ func (b *CorpusBuilder) AddSynonym(id int32, name string) {
 }
 
 // AddRelationship records one concept_relationship row; only valid
-// "Maps to" rows matter to search.
+// "Maps to" rows and the valid rows of DrugRelationships matter to search.
 func (b *CorpusBuilder) AddRelationship(id1, id2 int32, relationshipID, invalidReason string) {
-	if relationshipID == "Maps to" && invalidReason == "" && id1 != id2 {
+	if invalidReason != "" || id1 == id2 {
+		return
+	}
+	if relationshipID == "Maps to" {
 		b.maps = append(b.maps, [2]int32{id1, id2})
+		return
+	}
+	if r, ok := drugRelOf[relationshipID]; ok {
+		if r.reverse {
+			id1, id2 = id2, id1
+		}
+		b.drugs = append(b.drugs, drugLink{from: id1, to: id2, rel: r.rel})
 	}
 }
 
@@ -119,6 +178,18 @@ func (b *CorpusBuilder) Build() *Corpus {
 		slices.Sort(ts)
 		c.mapsTo[k] = slices.Compact(ts)
 	}
+	for _, l := range b.drugs {
+		from, ok1 := b.byID[l.from]
+		to, ok2 := b.byID[l.to]
+		if ok1 && ok2 {
+			c.drugLinks = append(c.drugLinks, drugLink{from: from, to: to, rel: l.rel})
+		}
+	}
+	slices.SortFunc(c.drugLinks, func(x, y drugLink) int {
+		return cmp.Or(cmp.Compare(x.from, y.from), cmp.Compare(x.rel, y.rel), cmp.Compare(x.to, y.to))
+	})
+	c.drugLinks = slices.Compact(c.drugLinks) // a pair exported in both directions is one link
+	b.drugs = nil
 	c.Fingerprint = c.fingerprint()
 	return c
 }
@@ -145,6 +216,13 @@ func (c *Corpus) fingerprint() string {
 		}
 		h.Write([]byte{2})
 	}
+	for _, l := range c.drugLinks {
+		binary.LittleEndian.PutUint32(buf[:], uint32(c.Concepts[l.from].ID))
+		h.Write(buf[:])
+		binary.LittleEndian.PutUint32(buf[:], uint32(c.Concepts[l.to].ID))
+		h.Write(buf[:])
+		h.Write([]byte{byte(l.rel)})
+	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
@@ -166,6 +244,67 @@ func (c *Corpus) MapsTo(id int32) []*Concept {
 	var out []*Concept
 	for _, t := range c.mapsTo[o] {
 		out = append(out, &c.Concepts[t])
+	}
+	return out
+}
+
+// links returns the drug links from ordinal o (a sub-slice of drugLinks).
+func (c *Corpus) links(o int32) []drugLink {
+	i, _ := slices.BinarySearchFunc(c.drugLinks, o, func(l drugLink, o int32) int { return cmp.Compare(l.from, o) })
+	j := i
+	for j < len(c.drugLinks) && c.drugLinks[j].from == o {
+		j++
+	}
+	return c.drugLinks[i:j]
+}
+
+// ingredientOrdinals follows RxNorm's structure from ordinal o to its
+// ingredients: a branded drug to its clinical drug, a drug to its
+// components or its form, each of those to its ingredients; a Brand Name
+// to the ingredient it is a tradename of. nil when the corpus holds no
+// such path.
+func (c *Corpus) ingredientOrdinals(o int32) []int32 {
+	if c.Concepts[o].Class == "Ingredient" {
+		return []int32{o}
+	}
+	var out []int32
+	seen := map[int32]bool{o: true}
+	frontier := []int32{o}
+	// Five steps reach an ingredient from a branded pack's component
+	// (branded component → clinical component → ingredient) and no
+	// further: the graph has no longer useful path.
+	for depth := 0; depth < 5 && len(frontier) > 0; depth++ {
+		var next []int32
+		for _, f := range frontier {
+			if depth > 0 && c.Concepts[f].Class == "Ingredient" {
+				out = append(out, f)
+				continue
+			}
+			for _, l := range c.links(f) {
+				if l.rel == relHasBrandName || seen[l.to] {
+					continue
+				}
+				seen[l.to] = true
+				next = append(next, l.to)
+			}
+		}
+		frontier = next
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Ingredients returns the ingredients RxNorm's relationships give drug
+// concept id (a clinical or branded drug, a component, a form, a brand
+// name), ordered by ordinal; nil when the corpus has none for it.
+func (c *Corpus) Ingredients(id int32) []*Concept {
+	o, ok := c.byID[id]
+	if !ok {
+		return nil
+	}
+	var out []*Concept
+	for _, i := range c.ingredientOrdinals(o) {
+		out = append(out, &c.Concepts[i])
 	}
 	return out
 }

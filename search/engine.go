@@ -78,6 +78,10 @@ type Result struct {
 	Candidates []Candidate
 	Confidence float64 // calibrated probability that Candidates[0] is right
 	Route      Route
+	// Parts are the terms a cell holding several ("Asthma; Essential
+	// hypertension") was split into, each searched on its own and ranked
+	// together; nil when the text was searched whole.
+	Parts []string
 }
 
 // RouteWith is r's route under thresholds t (zero fields take the
@@ -85,9 +89,10 @@ type Result struct {
 // that route with their own (a request's auto and review thresholds).
 func (r Result) RouteWith(t Thresholds) Route {
 	route := t.Route(r.Confidence)
-	if route == RouteAuto && (r.Kind == TermUnknown || r.Conflict) {
-		// Without knowing what the term is, or when its text and its
-		// context disagree, a person confirms.
+	if route == RouteAuto && (r.Kind == TermUnknown || r.Conflict || len(r.Parts) > 1) {
+		// Without knowing what the term is, when its text and its context
+		// disagree, or when one cell names several things, a person
+		// confirms.
 		route = RouteReview
 	}
 	return route
@@ -132,6 +137,10 @@ type Engine struct {
 	// drugFormTerms are the analysed drugFormWords: the other words of a
 	// drug term name its ingredients.
 	drugFormTerms map[string]bool
+	// brands are the vocabulary's brand names and their ingredients.
+	brands *brandIndex
+	// doseFormTerms are the analysed dose forms and routes among them.
+	doseFormTerms map[string]bool
 }
 
 // rerankDepth is how many leading candidates get a dense score computed
@@ -173,10 +182,13 @@ func NewEngine(c *Corpus, opts Options) *Engine {
 		opts.Weights = DefaultWeights
 	}
 	an := &Analyzer{}
-	e := &Engine{corpus: c, an: an, lex: NewBM25Index(c, an), opts: opts, vocab: map[string]bool{}, cal: defaultCalibration, operations: operationTerms(an), units: newUnitIndex(c), specimenTerms: map[string]bool{}, drugFormTerms: map[string]bool{}}
+	e := &Engine{corpus: c, an: an, lex: NewBM25Index(c, an), opts: opts, vocab: map[string]bool{}, cal: defaultCalibration, operations: operationTerms(an), units: newUnitIndex(c), specimenTerms: map[string]bool{}, drugFormTerms: map[string]bool{}, doseFormTerms: map[string]bool{}}
 	for _, w := range drugFormWords {
 		for _, t := range an.Terms(w) {
 			e.drugFormTerms[t] = true
+			if !drugUnitWords[w] {
+				e.doseFormTerms[t] = true
+			}
 		}
 	}
 	for k, v := range labSpecimens {
@@ -187,6 +199,7 @@ func NewEngine(c *Corpus, opts Options) *Engine {
 	for i := range c.Concepts {
 		e.vocab[c.Concepts[i].Vocabulary] = true
 	}
+	e.brands = newBrandIndex(c, an, e.drugFormTerms)
 	return e
 }
 
@@ -307,6 +320,12 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	text := strings.TrimSpace(q.Text)
 	if strings.Contains(text, "|") {
 		text, q.Context = e.splitParts(text, q.Context)
+	} else if parts, c, ok := e.splitCell(text, q.Context); ok {
+		q.Context = c
+		if len(parts) > 1 {
+			return e.searchParts(ctx, q, parts)
+		}
+		text = parts[0]
 	}
 	if text == "" {
 		return Result{}, ErrEmptyQuery
@@ -329,11 +348,28 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		lq = lq.withContext(text, q.Context)
 	}
 	terms := e.an.Terms(lq.text)
+	// A brand name ("Lipitor 20 mg tab", "Xalatan") adds its ingredients
+	// to the searched words: clinical drugs name ingredients, not brands.
+	brand := false
+	if kind == TermDrug {
+		if rw := rewriteDoseForms(lq.text); rw != lq.text {
+			lq.text = rw
+			terms = e.an.Terms(lq.text)
+		}
+		var extra []string
+		if brand, _, extra = e.brands.lookup(e.an, terms); len(extra) > 0 {
+			lq.text += " " + strings.Join(extra, " ")
+			terms = e.an.Terms(lq.text)
+		}
+	}
 	// analyte: the query slots (distinct terms, as expand numbers them) that
 	// name what a lab test measures rather than its specimen.
 	var pairs []drugPair
+	var dq drugQuery
 	if kind == TermDrug {
 		pairs = e.queryDrugPairs(text)
+		dq = e.readDrugQuery(terms)
+		dq.brand = brand
 	}
 	// For a drug, the slots of its ingredients: not numbers, units, dose
 	// forms or routes.
@@ -413,6 +449,9 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 
 	keep := cf.keepFunc(e.corpus)
 	qterms, slots := e.lex.expand(terms)
+	if kind == TermDrug {
+		qterms = e.percentStrengths(terms, qterms)
+	}
 	if e.opts.Fusion != FusionDense {
 		hits, err := e.lexical(ctx, lq.text, q.Filter, qterms, keep)
 		if err != nil {
@@ -492,9 +531,11 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		maxLex = math.Max(maxLex, ev.lexScore)
 	}
 	qinfo := e.lex.queryInfo(terms, qterms, slots)
+	// In a drug term "injection" or "infusion" is a dose form, not an
+	// operation.
 	wantsProcedure := false
 	for _, t := range terms {
-		wantsProcedure = wantsProcedure || e.operations[t]
+		wantsProcedure = wantsProcedure || e.operations[t] && kind != TermDrug
 	}
 	score := func(ev *candState) float64 {
 		var s float64
@@ -541,6 +582,9 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		}
 		if pairs != nil && con.Domain == "Drug" {
 			ev.features.Parts += e.drugPairsAgree(pairs, con.Name)
+		}
+		if kind == TermDrug && con.Domain == "Drug" {
+			ev.features.Parts += drugGranularity(dq, con)
 		}
 		if analyte != 0 && ev.features.slots&analyte == 0 && !ev.codeHit {
 			// Only the specimen of a lab name matched, or only the strength

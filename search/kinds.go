@@ -159,7 +159,9 @@ func labCue(w string) bool {
 
 var (
 	// A strength: a number and a unit of amount or concentration.
-	strengthRe = regexp.MustCompile(`(?i)\d\s*(mg|mcg|µg|ug|g|gm|ml|l|%|iu|units?|meq|mmol|mg/ml|mcg/ml|mg/hr)\b`)
+	// The number stands alone ("CD4 %" names a lymphocyte share, not a
+	// strength); "%" is not a word character, so it takes no \b.
+	strengthRe = regexp.MustCompile(`(?i)(^|[^a-z0-9.,])\d*[.,]?\d+\s*(%|(mg|mcg|µg|ug|g|gm|ml|l|iu|units?|meq|mmol|mg/ml|mcg/ml|mg/hr)\b)`)
 	// Dose forms and routes as formularies write them.
 	doseFormRe = regexp.MustCompile(`(?i)\b(tab|tabs|tablets?|caps?|capsules?|inj|injection|injectable|soln|solution|susp|suspension|syrup|cream|ointment|oint|gel|patch|inhaler|spray|drops|suppository|supp|oral|po|iv|im|sc|subcut|intravenous|intramuscular|subcutaneous|ophthalmic|opht|otic|topical|transdermal|nasal|rectal|vaginal|sublingual|er|xl|sr|xr|elixir|lozenge|powder)\b`)
 	wordRe     = regexp.MustCompile(`[A-Za-z][A-Za-z0-9]*`)
@@ -183,6 +185,10 @@ var drugFormWords = []string{
 	"route", "use", "film", "coated", "gastro", "resistant", "enteric", "prolonged", "modified", "extended", "delayed",
 	"release", "er", "xl", "sr", "xr", "cr", "la", "chewable", "effervescent", "soluble", "dispersible", "orodispersible",
 	"concentrate", "for", "pressurised", "pressurized", "metered", "mouthwash", "gargle", "liquid", "kit",
+	// RxNorm's own dose-form words ("Disintegrating Oral Tablet",
+	// "Transdermal System", "Dry Powder Inhaler").
+	"disintegrating", "prefilled", "system", "enema", "dry", "lacquer", "medicated", "chewing", "gum", "ring",
+	"insert", "wafer", "strip", "sublingual", "lyophilisate",
 }
 
 // labQuery is what a lab test name says beyond its analyte.
@@ -230,9 +236,21 @@ func (e *Engine) classify(text string) (TermKind, labQuery) {
 	if strengthRe.MatchString(text) || doseFormRe.MatchString(text) && len(words) > 1 {
 		return TermDrug, lq
 	}
-	for _, t := range e.an.Terms(text) {
+	terms := e.an.Terms(text)
+	for _, t := range terms {
 		if e.operations[t] {
 			return TermProcedure, lq
+		}
+	}
+	// A brand name with nothing but strengths and dose forms beside it
+	// ("Xalatan", "Lipitor 20"): brands are also ordinary words, so one
+	// inside a longer phrase does not make it a drug.
+	if found, brandTerms, _ := e.brands.lookup(e.an, terms); found {
+		for _, t := range terms {
+			found = found && (brandTerms[t] || isNumber(t) || e.drugFormTerms[t])
+		}
+		if found {
+			return TermDrug, lq
 		}
 	}
 	if isDiagnosisText(words) {

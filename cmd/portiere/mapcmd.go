@@ -30,8 +30,10 @@ func mapCommand(ctx context.Context) *cobra.Command {
 		Long: `Map source terms to standard concepts without any server.
 
 IN.csv has a header with source_code,source_description and optionally
-vocabulary_id and domain_id (per-row filters, ';'-separated lists). OUT.csv
-gets one row per candidate:
+vocabulary_id and domain_id (per-row filters, ';'-separated lists) and
+category, specimen and unit (the row's context: "Chemistry", "Serum",
+"mmol/L" — hints, never filters). Other columns are ignored. OUT.csv gets
+one row per candidate:
 
   source_code,source_description,rank,concept_id,concept_name,vocabulary_id,
   domain_id,concept_class_id,standard_concept,score,confidence,status

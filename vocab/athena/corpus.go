@@ -7,7 +7,8 @@ import (
 )
 
 // LoadCorpus reads what search needs from the release — concepts, their
-// synonyms, and "Maps to" relationships — into a search.Corpus.
+// synonyms, "Maps to" and RxNorm's drug relationships — into a
+// search.Corpus.
 func (r *Release) LoadCorpus() (*search.Corpus, error) {
 	b := search.NewCorpusBuilder()
 	err := r.Concepts(func(c Concept) error {

@@ -10,7 +10,8 @@ import (
 )
 
 // LoadCorpus implements vocab.Reader. It streams the concept,
-// concept_synonym and valid "Maps to" rows of one snapshot of the live
+// concept_synonym and valid "Maps to" and drug-structure
+// (search.DrugRelationships) relationship rows of one snapshot of the live
 // vocabulary into a search.CorpusBuilder, holding no more than the
 // builder keeps. An import that wants to swap in a new release waits for
 // it to finish.
@@ -27,7 +28,7 @@ func (s *Store) LoadCorpus(ctx context.Context) (*search.Corpus, error) {
 		if err := loadSynonyms(ctx, tx, b); err != nil {
 			return err
 		}
-		return loadMapsTo(ctx, tx, b)
+		return loadRelationships(ctx, tx, b)
 	})
 	if err != nil {
 		return nil, err
@@ -70,20 +71,24 @@ func loadSynonyms(ctx context.Context, tx pgx.Tx, b *search.CorpusBuilder) error
 	return nil
 }
 
-// loadMapsTo reads only the rows search.CorpusBuilder.AddRelationship
-// keeps: valid "Maps to" rows between two different concepts.
-func loadMapsTo(ctx context.Context, tx pgx.Tx, b *search.CorpusBuilder) error {
+// loadRelationships reads only the rows search.CorpusBuilder.AddRelationship
+// keeps: valid "Maps to" and drug-structure rows between two different
+// concepts.
+func loadRelationships(ctx context.Context, tx pgx.Tx, b *search.CorpusBuilder) error {
 	const q = `
-select concept_id_1, concept_id_2
+select concept_id_1, concept_id_2, relationship_id
 from concept_relationship
-where relationship_id = 'Maps to' and invalid_reason is null and concept_id_1 <> concept_id_2`
-	rows, err := tx.Query(ctx, q)
+where relationship_id = any($1) and invalid_reason is null and concept_id_1 <> concept_id_2`
+	rows, err := tx.Query(ctx, q, append([]string{"Maps to"}, search.DrugRelationships...))
 	if err != nil {
 		return fmt.Errorf("vocabstore: load corpus: relationships: %w", err)
 	}
-	var id1, id2 int32
-	_, err = pgx.ForEachRow(rows, []any{&id1, &id2}, func() error {
-		b.AddRelationship(id1, id2, "Maps to", "")
+	var (
+		id1, id2 int32
+		rel      string
+	)
+	_, err = pgx.ForEachRow(rows, []any{&id1, &id2, &rel}, func() error {
+		b.AddRelationship(id1, id2, rel, "")
 		return nil
 	})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portiere/portiere/search"
 	"github.com/portiere/portiere/vocab"
 	"github.com/portiere/portiere/vocab/athena"
 )
@@ -38,6 +39,12 @@ func TestLoadCorpusEqualsRelease(t *testing.T) {
 	if got.Fingerprint != want.Fingerprint || len(got.Concepts) != len(want.Concepts) {
 		t.Fatalf("from PostgreSQL: %d concepts, fingerprint %s; from the files: %d, %s",
 			len(got.Concepts), got.Fingerprint, len(want.Concepts), want.Fingerprint)
+	}
+	// RxNorm's drug structure comes back too ("RxNorm has ing").
+	for _, c := range []*search.Corpus{got, want} {
+		if ings := c.Ingredients(21132307); len(ings) != 1 || ings[0].ID != 1776684 {
+			t.Fatalf("ingredients of Ceftazidime Ophthalmic Solution: %v, want ceftazidime", ings)
+		}
 	}
 	if n := dataLines(t, filepath.Join(demoDir, "CONCEPT.csv")); int64(len(got.Concepts)) != n {
 		t.Fatalf("%d concepts, CONCEPT.csv has %d", len(got.Concepts), n)

@@ -1,0 +1,348 @@
+package search
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// drugQuery is what a drug term says about the product it names: the
+// granularity it supports. "metformin" names an ingredient; "metformin 500
+// mg" a strength of it (RxNorm's Clinical Drug Comp); "metformin oral
+// tablet" a dose form (Clinical Drug Form); both together a Clinical Drug;
+// a brand name on top a Branded Drug.
+type drugQuery struct {
+	strength bool // a number: a strength, a volume or a pack size
+	form     bool // a dose form or route
+	brand    bool // a brand name the vocabulary knows
+}
+
+// drugClassSays is what an RxNorm concept class spells out: a strength, a
+// dose form, a brand. Classes not listed (ATC, CVX, …) are not judged.
+var drugClassSays = map[string]drugQuery{
+	"Ingredient":           {},
+	"Precise Ingredient":   {},
+	"Multiple Ingredients": {},
+	"Clinical Drug Comp":   {strength: true},
+	"Branded Drug Comp":    {strength: true, brand: true},
+	"Clinical Drug Form":   {form: true},
+	"Branded Drug Form":    {form: true, brand: true},
+	"Clinical Dose Group":  {form: true},
+	"Branded Dose Group":   {form: true, brand: true},
+	"Clinical Drug":        {strength: true, form: true},
+	"Quant Clinical Drug":  {strength: true, form: true},
+	"Clinical Pack":        {strength: true, form: true},
+	"Clinical Drug Box":    {strength: true, form: true},
+	"Quant Clinical Box":   {strength: true, form: true},
+	"Branded Drug":         {strength: true, form: true, brand: true},
+	"Quant Branded Drug":   {strength: true, form: true, brand: true},
+	"Branded Pack":         {strength: true, form: true, brand: true},
+	"Branded Drug Box":     {strength: true, form: true, brand: true},
+	"Quant Branded Box":    {strength: true, form: true, brand: true},
+	"Marketed Product":     {strength: true, form: true, brand: true},
+	"Brand Name":           {brand: true},
+}
+
+// drugUnitWords are the words of drugFormWords that belong to a strength
+// or a quantity, not to a dose form or route.
+var drugUnitWords = map[string]bool{
+	"mg": true, "mcg": true, "ug": true, "g": true, "gm": true, "ml": true, "l": true, "unit": true, "units": true,
+	"iu": true, "meq": true, "mmol": true, "mol": true, "hr": true, "hour": true, "dose": true, "doses": true,
+	"actuation": true, "actuat": true, "per": true, "na": true, "use": true, "for": true, "pre": true,
+}
+
+// readDrugQuery reads a drug term's granularity from its analysed terms.
+func (e *Engine) readDrugQuery(terms []string) drugQuery {
+	var dq drugQuery
+	for _, t := range terms {
+		switch {
+		case isNumber(t):
+			dq.strength = true
+		case e.doseFormTerms[t]:
+			dq.form = true
+		}
+	}
+	return dq
+}
+
+// drugGranularity compares what an RxNorm candidate's class spells out with
+// what the term says: −1 when the candidate drops the strength the term
+// gives (the bare ingredient for "adapalene 0.1% gel"), −0.5 when it drops
+// the dose form, −0.5 when it adds a strength the term does not give, and
+// −0.25 when it adds a brand the term does not name or drops one it does.
+// 0 when the class says exactly what the term says, or is not an RxNorm
+// drug class.
+func drugGranularity(dq drugQuery, c *Concept) float64 {
+	if !strings.HasPrefix(c.Vocabulary, "RxNorm") {
+		return 0
+	}
+	says, ok := drugClassSays[c.Class]
+	if !ok {
+		return 0
+	}
+	s := 0.0
+	switch {
+	case dq.strength && !says.strength:
+		s -= 1
+	case !dq.strength && says.strength:
+		s -= 0.5
+	}
+	if dq.form && !says.form {
+		s -= 0.5
+	}
+	if dq.brand != says.brand {
+		s -= 0.25
+	}
+	return s
+}
+
+// percentStrengths lets a strength written as a percentage ("dorzolamide
+// 2%", "imiquimod 5% cream") match the way RxNorm writes it: weight per
+// volume for liquids (1% = 10 MG/ML) and weight per weight for creams,
+// ointments and gels (1% = 0.01 MG/MG). Both readings join the number's
+// slot; the dose form decides between the candidates.
+func (e *Engine) percentStrengths(terms []string, qterms []queryTerm) []queryTerm {
+	slotOf := map[string]int{}
+	for _, t := range terms {
+		if _, ok := slotOf[t]; !ok {
+			slotOf[t] = len(slotOf)
+		}
+	}
+	for i := 0; i+1 < len(terms); i++ {
+		if terms[i+1] != "%" || !isNumber(terms[i]) {
+			continue
+		}
+		for _, f := range []float64{10, 0.01} {
+			n, ok := scaleNumber(terms[i], f)
+			if !ok {
+				continue
+			}
+			if id, ok := e.lex.dict[n]; ok {
+				qterms = append(qterms, queryTerm{id: id, weight: 1, slot: slotOf[terms[i]]})
+			}
+		}
+	}
+	return qterms
+}
+
+// brandIndex maps brand names, analysed (terms joined by a space), to the
+// names of their ingredients: "Lipitor" → "atorvastatin". It is read from
+// RxNorm — Brand Name concepts and their relationships, and the "[Brand]"
+// that ends every branded drug's name — so a formulary's "Lipitor 20 mg
+// tab" also finds "atorvastatin 20 MG Oral Tablet" when the vocabulary has
+// no branded drug of that strength.
+type brandIndex struct {
+	ingredients map[string][]string
+	maxTerms    int
+}
+
+// newBrandIndex reads c's brands. A brand whose name is an ingredient's, a
+// dose form or a number is left out: it would expand every term.
+func newBrandIndex(c *Corpus, an *Analyzer, formTerms map[string]bool) *brandIndex {
+	bi := &brandIndex{ingredients: map[string][]string{}}
+	isIngredient := map[string]bool{}
+	for i := range c.Concepts {
+		if con := &c.Concepts[i]; con.Class == "Ingredient" && con.Domain == "Drug" {
+			isIngredient[strings.Join(an.Terms(con.Name), " ")] = true
+		}
+	}
+	sets := map[string]map[string]bool{}
+	add := func(brand string, o int32) {
+		terms := an.Terms(brand)
+		key := strings.Join(terms, " ")
+		if key == "" || isIngredient[key] || len(key) < 3 {
+			return
+		}
+		for _, t := range terms {
+			if isNumber(t) || formTerms[t] {
+				return
+			}
+		}
+		var names []string
+		for _, i := range c.ingredientOrdinals(o) {
+			names = append(names, c.Concepts[i].Name)
+		}
+		if len(names) == 0 && c.Concepts[o].Class != "Brand Name" {
+			names = ingredientsInName(c.Concepts[o].Name)
+		}
+		if len(names) == 0 {
+			return
+		}
+		if sets[key] == nil {
+			sets[key] = map[string]bool{}
+		}
+		for _, n := range names {
+			sets[key][n] = true
+		}
+		bi.maxTerms = max(bi.maxTerms, len(terms))
+	}
+	for i := range c.Concepts {
+		con := &c.Concepts[i]
+		if !strings.HasPrefix(con.Vocabulary, "RxNorm") || con.Domain != "Drug" {
+			continue
+		}
+		switch says := drugClassSays[con.Class]; {
+		case con.Class == "Brand Name":
+			add(con.Name, int32(i))
+		case says.brand:
+			if j := strings.LastIndex(con.Name, " ["); j > 0 && strings.HasSuffix(con.Name, "]") {
+				add(con.Name[j+2:len(con.Name)-1], int32(i))
+			}
+		}
+	}
+	// A Brand Name without a tradename link to its ingredient: the drugs
+	// that carry it say which.
+	for _, l := range c.drugLinks {
+		if l.rel == relHasBrandName {
+			add(c.Concepts[l.to].Name, l.from)
+		}
+	}
+	for key, set := range sets {
+		names := make([]string, 0, len(set))
+		for n := range set {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		bi.ingredients[key] = names
+	}
+	return bi
+}
+
+// ingredientsInName reads the ingredients of an RxNorm drug name
+// ("amlodipine 5 MG / benazepril 10 MG Oral Capsule [Lotrel]" → amlodipine,
+// benazepril): each " / " part up to its first number, past a leading
+// quantity ("1 ML epoetin alfa …"). Packs ("{…} Pack") are not read.
+func ingredientsInName(name string) []string {
+	if strings.HasPrefix(name, "{") {
+		return nil
+	}
+	if j := strings.LastIndex(name, " ["); j > 0 {
+		name = name[:j]
+	}
+	var out []string
+	for _, part := range strings.Split(name, " / ") {
+		words := strings.Fields(part)
+		if len(out) == 0 && len(words) > 2 && startsWithDigit(words[0]) && strings.ToUpper(words[1]) == words[1] {
+			words = words[2:] // a quantity: "1 ML", "72 HR"
+		}
+		var ing []string
+		for _, w := range words {
+			if startsWithDigit(w) {
+				break
+			}
+			ing = append(ing, w)
+		}
+		if len(ing) > 0 && len(ing) < len(words) {
+			out = append(out, strings.Join(ing, " "))
+		}
+	}
+	return out
+}
+
+func startsWithDigit(w string) bool { return w != "" && w[0] >= '0' && w[0] <= '9' }
+
+// lookup finds the brands among a term's analysed words. It returns
+// whether any was found and the names of their ingredients the term does
+// not already name.
+func (bi *brandIndex) lookup(an *Analyzer, terms []string) (found bool, brandTerms map[string]bool, extra []string) {
+	if len(bi.ingredients) == 0 {
+		return false, nil, nil
+	}
+	have := map[string]bool{}
+	for _, t := range terms {
+		have[t] = true
+	}
+	for i := 0; i < len(terms); i++ {
+		for n := min(bi.maxTerms, len(terms)-i); n >= 1; n-- {
+			ings, ok := bi.ingredients[strings.Join(terms[i:i+n], " ")]
+			if !ok {
+				continue
+			}
+			found = true
+			if brandTerms == nil {
+				brandTerms = map[string]bool{}
+			}
+			for _, t := range terms[i : i+n] {
+				brandTerms[t] = true
+			}
+			for _, ing := range ings {
+				named := true
+				for _, t := range an.Terms(ing) {
+					named = named && have[t]
+				}
+				if !named && !slices.Contains(extra, ing) {
+					extra = append(extra, ing)
+				}
+			}
+			i += n - 1
+			break
+		}
+	}
+	return found, brandTerms, extra
+}
+
+// doseFormPhrases are the dose forms as European formularies print them —
+// the EDQM standard-term phrasing ("film-coated tablet", "solution for
+// injection in pre-filled syringe") — with the words of the RxNorm dose
+// form they are (RxNorm's dose-form names, NLM). Written for this
+// project; a term that matches gains these words, its own stay.
+var doseFormPhrases = []struct {
+	re  *regexp.Regexp
+	add string
+}{
+	{regexp.MustCompile(`pre-?filled pen|\bpen\b`), "pen injector"},
+	{regexp.MustCompile(`pre-?filled syringe`), "prefilled syringe"},
+	{regexp.MustCompile(`(prolonged|modified|sustained|controlled|extended)[- ]release`), "extended release"},
+	{regexp.MustCompile(`gastro-?resistant|enteric[- ]coated|delayed[- ]release`), "delayed release"},
+	{regexp.MustCompile(`(oro)?dispersible tablet|oral lyophilisate`), "disintegrating oral tablet"},
+	{regexp.MustCompile(`effervescent tablet`), "effervescent oral tablet"},
+	{regexp.MustCompile(`\beye (drops|gel|ointment)`), "ophthalmic"},
+	{regexp.MustCompile(`\bear drops`), "otic"},
+	{regexp.MustCompile(`(solution|suspension|emulsion|powder)( and solvent)? for (solution for |suspension for |concentrate for solution for )?(injection|infusion)`), "injectable injection"},
+	{regexp.MustCompile(`cutaneous (solution|spray|emulsion|foam)`), "topical"},
+	{regexp.MustCompile(`nebuli[sz]er solution`), "inhalation solution"},
+	{regexp.MustCompile(`pressuri[sz]ed inhalation`), "metered dose inhaler"},
+	{regexp.MustCompile(`inhalation powder`), "dry powder inhaler"},
+	{regexp.MustCompile(`transdermal patch`), "transdermal system"},
+	{regexp.MustCompile(`rectal (suspension|solution)`), "enema"},
+}
+
+// routeWords name a route other than by mouth: a tablet or capsule
+// without one is taken by mouth ("film-coated tablet" is RxNorm's "Oral
+// Tablet").
+var routeWordRe = regexp.MustCompile(`(?i)\b(oral|vaginal|rectal|buccal|sublingual|oromucosal|chewable|effervescent|dispersible|orodispersible|lyophilisate)\b`)
+var solidOralRe = regexp.MustCompile(`(?i)\b(tablets?|capsules?|caps?|tabs?)\b`)
+
+// prefilledContentRe is what a pre-filled syringe or pen holds ("solution
+// for injection in pre-filled syringe"): RxNorm names the device alone
+// ("Prefilled Syringe", "Pen Injector"), so these words are dropped.
+var prefilledContentRe = regexp.MustCompile(`(?i)(powder and solvent for )?(solution|suspension|emulsion)( and solvent)? for (injection|infusion)(/infusion)? in (a )?(?:pre-?filled|cartridge)`)
+
+// rewriteDoseForms returns a drug term with its formulary dose-form
+// phrasing followed by the words of the RxNorm dose form it stands for.
+func rewriteDoseForms(text string) string {
+	lt := strings.ToLower(text)
+	prefilled := false
+	if loc := prefilledContentRe.FindStringIndex(text); loc != nil {
+		prefilled = true
+		device := "pre-filled"
+		if strings.HasSuffix(strings.ToLower(text[loc[0]:loc[1]]), "cartridge") {
+			device = "cartridge"
+		}
+		text = text[:loc[0]] + device + text[loc[1]:]
+		lt = strings.ToLower(text)
+	}
+	var add []string
+	for _, p := range doseFormPhrases {
+		if p.re.MatchString(lt) && !(prefilled && p.add == "injectable injection") {
+			add = append(add, p.add)
+		}
+	}
+	if solidOralRe.MatchString(lt) && !routeWordRe.MatchString(lt) {
+		add = append(add, "oral")
+	}
+	if len(add) == 0 {
+		return text
+	}
+	return text + " " + strings.Join(add, " ")
+}
