@@ -67,7 +67,6 @@ func TestBuilderInChunksEqualsBuild(t *testing.T) {
 				t.Errorf("calibration read back %d of %d vectors: it should need a sample, not all", reads, n)
 			}
 			wm, cm := whole.Meta(), chunked.Meta()
-			wm.CreatedAt, cm.CreatedAt = cm.CreatedAt, cm.CreatedAt
 			if wm.NList != cm.NList || wm.NProbe != cm.NProbe || wm.TrainSize != cm.TrainSize || wm.Kind != cm.Kind || wm.Count != cm.Count {
 				t.Fatalf("chunked meta %+v, whole %+v", cm, wm)
 			}
