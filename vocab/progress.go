@@ -63,6 +63,9 @@ func NewProgress(f *os.File, log *slog.Logger) Progress {
 // '\r'. It suits a terminal only: elsewhere the redraws pile up. It is not
 // safe for concurrent use.
 type TerminalProgress struct {
+	// Now is the clock that spaces redraws; nil means time.Now.
+	Now func() time.Time
+
 	w        io.Writer
 	lastDraw time.Time
 	lastLen  int
@@ -73,10 +76,14 @@ func NewTerminalProgress(w io.Writer) *TerminalProgress { return &TerminalProgre
 
 // Update implements Progress.
 func (t *TerminalProgress) Update(u Update) {
-	if u.Stage == StageCopy && !u.Done && time.Since(t.lastDraw) < 100*time.Millisecond {
+	now := time.Now
+	if t.Now != nil {
+		now = t.Now
+	}
+	if u.Stage == StageCopy && !u.Done && now().Sub(t.lastDraw) < 100*time.Millisecond {
 		return
 	}
-	t.lastDraw = time.Now()
+	t.lastDraw = now()
 	var line string
 	switch {
 	case u.Stage == StageCopy:
