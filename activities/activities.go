@@ -163,8 +163,13 @@ func (a *IndexBuild) embedder() (search.Embedder, error) {
 
 // keepAlive heartbeats (without details) every few seconds until the
 // returned stop is called, for activities that block in one long call
-// (building the engine or the FAISS index).
+// (building the engine or the FAISS index). Outside a worker — `portiere
+// dev` runs the Elasticsearch population's activities in process before
+// the worker starts — there is nothing to heartbeat to.
 func keepAlive(ctx context.Context) (stop func()) {
+	if !activity.IsActivity(ctx) {
+		return func() {}
+	}
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(2 * time.Second)
