@@ -39,9 +39,9 @@ import (
 //
 //   - up: every search is 200 with results, readiness 200;
 //   - stopped: every search is either 200 (it was answered before the
-//     stop) or 503 whose detail names Elasticsearch, within a second —
-//     never a 500, never a ranking made without the tier; readiness 503
-//     naming elasticsearch; while the node starts again, within 5 s;
+//     stop) or 503 whose detail names Elasticsearch, the 503 within 2 s
+//     (5 s while the node starts again) — never a 500, never a ranking
+//     made without the tier; readiness 503 naming elasticsearch;
 //   - started again: within 30 s searches are 200 with results and
 //     readiness 200 again, in the same API process.
 func TestElasticsearchStoppedUnderSearchLoad(t *testing.T) {
@@ -225,10 +225,12 @@ func TestElasticsearchStoppedUnderSearchLoad(t *testing.T) {
 				default:
 					wrong = append(wrong, fmt.Sprintf("%s: %d %q (%d results)", p, a.status, a.detail, a.results))
 				}
-				// The node starting again (a JVM on a small machine) may
-				// hold a connection before it answers; every other phase
-				// answers within a second.
-				if bound := time.Second; a.took > bound && p != "restarting" || a.took > 5*bound {
+				// A search that cannot reach Elasticsearch fails fast
+				// (within 2 s, on a busy machine; tens of milliseconds
+				// otherwise) instead of hanging; while the node starts
+				// again (a JVM on a small machine) it may hold a connection
+				// for a while before it answers.
+				if bound := 2 * time.Second; a.status == 503 && (a.took > bound && p != "restarting" || a.took > 5*time.Second) {
 					slow = append(slow, fmt.Sprintf("%s: %d in %s", p, a.status, a.took))
 				}
 				if a.took > slowest[p] {
@@ -249,7 +251,15 @@ func TestElasticsearchStoppedUnderSearchLoad(t *testing.T) {
 		return tally[p][status]
 	}
 
-	time.Sleep(2 * time.Second)
+	// Until 20 searches are answered with Elasticsearch up (a busy
+	// machine may need more than the usual second or two).
+	waitCount := func(p, status string, n int) {
+		deadline := time.Now().Add(30 * time.Second)
+		for count(p, status) < n && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitCount("up", "200", 20)
 	if st, failing := ready(); st != 200 || len(failing) != 0 {
 		t.Errorf("readiness with Elasticsearch up: %d %v", st, failing)
 	}
@@ -257,16 +267,14 @@ func TestElasticsearchStoppedUnderSearchLoad(t *testing.T) {
 	node.Stop()
 	setPhase("down")
 	time.Sleep(3 * time.Second)
+	waitCount("down", "503", 20)
 	if st, failing := ready(); st != 503 || strings.Join(failing, ",") != "elasticsearch" {
 		t.Errorf("readiness with Elasticsearch stopped: %d %v, want 503 naming elasticsearch", st, failing)
 	}
 	setPhase("restarting")
 	node.Restart()
 	setPhase("back")
-	deadline = time.Now().Add(30 * time.Second)
-	for count("back", "200") < 20 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitCount("back", "200", 20)
 	close(stop)
 	loaded.Wait()
 	if st, failing := ready(); st != 200 || len(failing) != 0 {
@@ -278,7 +286,7 @@ func TestElasticsearchStoppedUnderSearchLoad(t *testing.T) {
 		t.Errorf("%d answers neither 200 with results nor (Elasticsearch down) 503 naming it; first: %s", n, wrong[0])
 	}
 	if n := len(slow); n > 0 {
-		t.Errorf("%d answers took over 1 s; first: %s", n, slow[0])
+		t.Errorf("%d refusals took over their bound; first: %s", n, slow[0])
 	}
 	if count("up", "200") < 20 {
 		t.Errorf("only %d searches answered with Elasticsearch up", count("up", "200"))
