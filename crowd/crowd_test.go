@@ -95,7 +95,7 @@ func TestSkillWorkedExamples(t *testing.T) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
 	fresh := EstimateSkill(p, nil, now)
-	if fresh.P != 0.5 || fresh.Weight != MinWeight || TierOf(fresh, "") != TierNew {
+	if fresh.P != 0.5 || fresh.Weight != MinWeight || TierOf(fresh, "") != TierBronze {
 		t.Fatalf("no evidence: %+v", fresh)
 	}
 
@@ -130,10 +130,10 @@ func TestTiers(t *testing.T) {
 		want     Tier
 	}{
 		{Skill{P: 0.92, Graded: 60}, "", TierExpert},
-		{Skill{P: 0.92, Graded: 40}, "", TierSenior},
-		{Skill{P: 0.7, Graded: 12}, "", TierStandard},
-		{Skill{P: 0.7, Graded: 9}, "", TierNew},
-		{Skill{P: 0.5, Graded: 0}, "senior", TierSenior},
+		{Skill{P: 0.92, Graded: 40}, "", TierGold},
+		{Skill{P: 0.7, Graded: 12}, "", TierSilver},
+		{Skill{P: 0.7, Graded: 9}, "", TierBronze},
+		{Skill{P: 0.5, Graded: 0}, "gold", TierGold},
 		{Skill{P: 0.92, Graded: 60}, "bogus", TierExpert},
 	}
 	for _, c := range cases {
@@ -146,7 +146,7 @@ func TestTiers(t *testing.T) {
 func TestRewardsWorkedExamples(t *testing.T) {
 	r := DefaultRewardRates()
 	// 20 base + round(30 × 0.1) + 5 standard = 28.
-	if got := r.VoteReward(0.9, TierStandard, 100); got != 28 {
+	if got := r.VoteReward(0.9, TierSilver, 100); got != 28 {
 		t.Errorf("confident item, standard: %d", got)
 	}
 	// (20 + 24 + 20) × 1.5 = 96: low confidence pays more, the expert
@@ -154,7 +154,7 @@ func TestRewardsWorkedExamples(t *testing.T) {
 	if got := r.VoteReward(0.2, TierExpert, 150); got != 96 {
 		t.Errorf("hard item, expert at 150 %%: %d", got)
 	}
-	if got := r.VoteReward(1.7, TierNew, 0); got != 20 {
+	if got := r.VoteReward(1.7, TierBronze, 0); got != 20 {
 		t.Errorf("confidence clamps to 1, rate 0 reads 100: %d", got)
 	}
 	if got := r.Bonus(150); got != 15 {

@@ -113,18 +113,18 @@ func WeightOf(p float64) float64 {
 // experts take escalated tasks.
 type Tier string
 
-// The tiers, lowest first.
+// The tiers, lowest first (the names of mapper.Tiers, an admin's override).
 const (
-	TierNew      Tier = "new"
-	TierStandard Tier = "standard"
-	TierSenior   Tier = "senior"
+	TierBronze      Tier = "bronze"
+	TierSilver Tier = "silver"
+	TierGold   Tier = "gold"
 	TierExpert   Tier = "expert"
 )
 
 // Valid reports whether t is a tier.
 func (t Tier) Valid() bool {
 	switch t {
-	case TierNew, TierStandard, TierSenior, TierExpert:
+	case TierBronze, TierSilver, TierGold, TierExpert:
 		return true
 	}
 	return false
@@ -137,12 +137,12 @@ var tierRules = []struct {
 	graded int
 }{
 	{TierExpert, 0.9, 50},
-	{TierSenior, 0.8, 25},
-	{TierStandard, 0.65, 10},
+	{TierGold, 0.8, 25},
+	{TierSilver, 0.65, 10},
 }
 
 // TierOf is the tier s earns: expert from skill 0.9 over 50 graded votes,
-// senior 0.8 over 25, standard 0.65 over 10, new otherwise. An admin's
+// gold 0.8 over 25, silver 0.65 over 10, bronze otherwise. An admin's
 // override (mapper.Mapper.Tier) comes first: override, when valid, is the
 // answer.
 func TierOf(s Skill, override string) Tier {
@@ -154,5 +154,5 @@ func TierOf(s Skill, override string) Tier {
 			return r.tier
 		}
 	}
-	return TierNew
+	return TierBronze
 }

@@ -24,7 +24,7 @@ type RewardRates struct {
 // by tier, a 10 ¢ consensus bonus, in US dollars.
 func DefaultRewardRates() RewardRates {
 	return RewardRates{Currency: "usd", Base: 20, Complexity: 30,
-		Tier:           map[Tier]int64{TierNew: 0, TierStandard: 5, TierSenior: 10, TierExpert: 20},
+		Tier:           map[Tier]int64{TierBronze: 0, TierSilver: 5, TierGold: 10, TierExpert: 20},
 		ConsensusBonus: 10}
 }
 
