@@ -115,10 +115,10 @@ type Tier string
 
 // The tiers, lowest first (the names of mapper.Tiers, an admin's override).
 const (
-	TierBronze      Tier = "bronze"
+	TierBronze Tier = "bronze"
 	TierSilver Tier = "silver"
 	TierGold   Tier = "gold"
-	TierExpert   Tier = "expert"
+	TierExpert Tier = "expert"
 )
 
 // Valid reports whether t is a tier.
