@@ -100,17 +100,20 @@ type claims struct {
 const maxTokenBytes = 8 << 10
 
 // Verify checks idToken and returns who it names. nonce is the value this
-// server issued to the login page (required: it ties the token to this
-// login). A rejected token is an error wrapping ErrInvalidToken naming why;
-// LINE unreachable is a different error.
+// server put in the login request (LINE Login's authorize step), which the
+// token must carry; "" skips that check — an ID token from LIFF's
+// liff.getIDToken() carries no nonce, so a LIFF login relies on the
+// signature, audience and the token's one-hour expiry. A rejected token
+// is an error wrapping ErrInvalidToken naming why; LINE unreachable is a
+// different error.
 func (v *Verifier) Verify(ctx context.Context, idToken, nonce string) (Identity, error) {
 	if idToken == "" || len(idToken) > maxTokenBytes || strings.Count(idToken, ".") != 2 {
 		return Identity{}, fmt.Errorf("%w: not a JWT", ErrInvalidToken)
 	}
-	if nonce == "" {
-		return Identity{}, fmt.Errorf("%w: no nonce was issued for this login", ErrInvalidToken)
+	form := url.Values{"id_token": {idToken}, "client_id": {v.channelID}}
+	if nonce != "" {
+		form.Set("nonce", nonce)
 	}
-	form := url.Values{"id_token": {idToken}, "client_id": {v.channelID}, "nonce": {nonce}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.base+"/oauth2/v2.1/verify", strings.NewReader(form.Encode()))
 	if err != nil {
 		return Identity{}, err
@@ -151,7 +154,7 @@ func (v *Verifier) Verify(ctx context.Context, idToken, nonce string) (Identity,
 		return Identity{}, fmt.Errorf("%w: issued for channel %q, not this one", ErrInvalidToken, c.Aud)
 	case c.Exp == 0 || !now.Before(time.Unix(c.Exp, 0)):
 		return Identity{}, fmt.Errorf("%w: expired", ErrInvalidToken)
-	case subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(nonce)) != 1:
+	case nonce != "" && subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(nonce)) != 1:
 		return Identity{}, fmt.Errorf("%w: nonce does not match this login", ErrInvalidToken)
 	case c.Sub == "":
 		return Identity{}, fmt.Errorf("%w: no subject", ErrInvalidToken)

@@ -41,13 +41,17 @@ func TestVerify(t *testing.T) {
 		"expired":        {iss.Issue(linetest.Token{Subject: user, Nonce: "n", ExpiresAt: time.Now().Add(-time.Minute)}), "n", "expired"},
 		"other channel":  {iss.Issue(linetest.Token{Subject: user, Nonce: "n", Audience: "1669999999"}), "n", "Audience"},
 		"other nonce":    {iss.Issue(linetest.Token{Subject: user, Nonce: "n"}), "m", "Nonce"},
-		"no nonce given": {iss.Issue(linetest.Token{Subject: user, Nonce: "n"}), "", "nonce"},
+		"nonce missing":  {iss.Issue(linetest.Token{Subject: user}), "n", "Nonce"},
 		"not a JWT":      {"hello", "n", "JWT"},
 		"tampered": {func() string {
 			tok := iss.Issue(linetest.Token{Subject: user, Nonce: "n"})
 			parts := strings.Split(tok, ".")
 			return parts[0] + "." + parts[1] + "x." + parts[2]
 		}(), "n", "IdToken"},
+	}
+	// A LIFF token carries no nonce; the login passes none.
+	if id, err := v.Verify(ctx, iss.Issue(linetest.Token{Subject: user}), ""); err != nil || id.UserID != user {
+		t.Fatalf("LIFF token without nonce: %+v %v", id, err)
 	}
 	for name, c := range refused {
 		if _, err := v.Verify(ctx, c.token, c.nonce); !errors.Is(err, line.ErrInvalidToken) || !strings.Contains(err.Error(), c.why) {
@@ -75,7 +79,7 @@ func TestVerifyChecksTheAnswer(t *testing.T) {
 		"expired":  `{"iss":"https://access.line.me","sub":"U1","aud":"` + channel + `","exp":` + itoa(time.Now().Add(-time.Second).Unix()) + `,"nonce":"n"}`,
 		"nonce":    `{"iss":"https://access.line.me","sub":"U1","aud":"` + channel + `","exp":` + itoa(exp) + `,"nonce":"x"}`,
 		"subject":  `{"iss":"https://access.line.me","sub":"","aud":"` + channel + `","exp":` + itoa(exp) + `,"nonce":"n"}`,
-		"no nonce": `{"iss":"https://access.line.me","sub":"U1","aud":"` + channel + `","exp":` + itoa(exp) + `}`,
+		"nonce absent": `{"iss":"https://access.line.me","sub":"U1","aud":"` + channel + `","exp":` + itoa(exp) + `}`,
 	}
 	for name, a := range cases {
 		answer = a
