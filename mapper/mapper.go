@@ -275,6 +275,12 @@ type Store interface {
 	// the audit entry a in the same transaction: a read is never
 	// unaudited. ErrNotFound when absent.
 	Document(ctx context.Context, id string, a AuditEntry) (Document, error)
+	// SealedWithout returns up to limit documents (with their sealed
+	// bytes) not sealed with key keyID, for resealing.
+	SealedWithout(ctx context.Context, keyID string, limit int) ([]Document, error)
+	// Reseal replaces document id's sealed bytes and key when it is still
+	// sealed with oldKeyID (false when another process resealed it first).
+	Reseal(ctx context.Context, id, oldKeyID, newKeyID string, sealed []byte) (bool, error)
 	// Audit lists the audit entries about mapper id, newest first.
 	Audit(ctx context.Context, mapperID string) ([]AuditEntry, error)
 }

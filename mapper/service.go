@@ -265,3 +265,39 @@ func (s *Service) Audit(ctx context.Context, adminLineID, id string) ([]AuditEnt
 	}
 	return s.store.Audit(ctx, id)
 }
+
+// Reseal re-encrypts every KYC document not sealed with the current key,
+// so an old key can then be removed from MAPPER_KYC_KEYS (docs/mapper.md).
+// It is safe to run while the app serves and to run again after an
+// interruption; it returns how many documents it resealed.
+func (s *Service) Reseal(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		docs, err := s.store.SealedWithout(ctx, s.sealer.Current(), 100)
+		if err != nil {
+			return n, err
+		}
+		if len(docs) == 0 {
+			return n, nil
+		}
+		progressed := false
+		for _, d := range docs {
+			pt, err := s.sealer.Open(d.KeyID, d.Sealed, documentAAD(d))
+			if err != nil {
+				return n, fmt.Errorf("mapper: reseal document %s: %w", d.ID, err)
+			}
+			kid, sealed := s.sealer.Seal(pt, documentAAD(d))
+			ok, err := s.store.Reseal(ctx, d.ID, d.KeyID, kid, sealed)
+			if err != nil {
+				return n, err
+			}
+			if ok {
+				n++
+			}
+			progressed = true
+		}
+		if !progressed {
+			return n, nil
+		}
+	}
+}

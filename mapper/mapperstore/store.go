@@ -259,6 +259,37 @@ func (s *Store) Document(ctx context.Context, id string, a mapper.AuditEntry) (m
 	return d, err
 }
 
+// SealedWithout implements mapper.Store.
+func (s *Store) SealedWithout(ctx context.Context, keyID string, limit int) ([]mapper.Document, error) {
+	const q = `select ` + documentColumns + `, sealed from mapper_documents where key_id <> $1 order by id limit $2`
+	rows, err := s.pool.Query(ctx, q, keyID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("mapperstore: documents to reseal: %w", err)
+	}
+	defer rows.Close()
+	var out []mapper.Document
+	for rows.Next() {
+		var d mapper.Document
+		var kind string
+		if err := rows.Scan(&d.ID, &d.MapperID, &kind, &d.ContentType, &d.Size, &d.KeyID, &d.UploadedAt, &d.Sealed); err != nil {
+			return nil, fmt.Errorf("mapperstore: documents to reseal: %w", err)
+		}
+		d.Kind = mapper.DocumentKind(kind)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Reseal implements mapper.Store.
+func (s *Store) Reseal(ctx context.Context, id, oldKeyID, newKeyID string, sealed []byte) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `update mapper_documents set key_id = $3, sealed = $4 where id = $1 and key_id = $2`,
+		id, oldKeyID, newKeyID, sealed)
+	if err != nil {
+		return false, fmt.Errorf("mapperstore: reseal document %s: %w", id, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
 // Audit implements mapper.Store.
 func (s *Store) Audit(ctx context.Context, mapperID string) ([]mapper.AuditEntry, error) {
 	const q = `select id, at, actor_line_id, action, mapper_id, document_id, detail

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -331,5 +332,49 @@ func TestSessions(t *testing.T) {
 	}
 	if err := sessions.SetSessionOrganization(ctx, se.TokenHash, "org"); err == nil {
 		t.Fatal("a mapper session took an organization")
+	}
+}
+
+// Key rotation: a new key first, the old one kept; Reseal moves every
+// document to the new key, after which the old key can go.
+func TestKeyRotation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	m, _ := f.svc.SignIn(ctx, "Urot", "R")
+	var docs []mapper.Document
+	for range 3 {
+		d, err := f.svc.Upload(ctx, m.ID, mapper.KindGovernmentID, pdf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, d)
+	}
+	k1 := mapper.Key{ID: "k1", Key: bytes.Repeat([]byte{7}, 32)}
+	k2 := mapper.Key{ID: "k2", Key: bytes.Repeat([]byte{9}, 32)}
+	both, _ := mapper.NewSealer([]mapper.Key{k2, k1})
+	rotated := mapper.NewService(f.st, both, mapper.NewAdmins([]string{admin}), mapper.Options{})
+	if _, b, err := rotated.ViewDocument(ctx, admin, docs[0].ID); err != nil || !bytes.Equal(b, pdf) {
+		t.Fatalf("old document under the rotated keys: %v", err)
+	}
+	n, err := rotated.Reseal(ctx)
+	if err != nil || n != 3 {
+		t.Fatalf("resealed %d: %v", n, err)
+	}
+	if n, err := rotated.Reseal(ctx); err != nil || n != 0 {
+		t.Fatalf("second reseal %d: %v", n, err)
+	}
+	onlyNew, _ := mapper.NewSealer([]mapper.Key{k2})
+	retired := mapper.NewService(f.st, onlyNew, mapper.NewAdmins([]string{admin}), mapper.Options{})
+	for _, d := range docs {
+		if _, b, err := retired.ViewDocument(ctx, admin, d.ID); err != nil || !bytes.Equal(b, pdf) {
+			t.Fatalf("document %s after retiring k1: %v", d.ID, err)
+		}
+	}
+	// Before the reseal, removing the old key would have been refused by
+	// name (not a silent failure).
+	d, _ := f.svc.Upload(ctx, m.ID, mapper.KindProfessionalCredential, pdf)
+	if _, _, err := retired.ViewDocument(ctx, admin, d.ID); err == nil || !strings.Contains(err.Error(), `"k1"`) {
+		t.Fatalf("document under a removed key: %v", err)
 	}
 }
