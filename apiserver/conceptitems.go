@@ -140,10 +140,10 @@ func itemFilterOf(c *fiber.Ctx) (f mappingjob.ItemFilter, after int64, limit int
 	}
 	for _, s := range list("method") {
 		switch m := mappingjob.Method(s); m {
-		case mappingjob.MethodAuto, mappingjob.MethodReview, mappingjob.MethodManual, mappingjob.MethodOverride, mappingjob.MethodUnmapped:
+		case mappingjob.MethodAuto, mappingjob.MethodReview, mappingjob.MethodManual, mappingjob.MethodOverride, mappingjob.MethodUnmapped, mappingjob.MethodCrowd:
 			f.Methods = append(f.Methods, m)
 		default:
-			return f, 0, 0, badParam("method", "%q is not one of auto, review, manual, override, unmapped", s)
+			return f, 0, 0, badParam("method", "%q is not one of auto, review, manual, override, unmapped, crowd", s)
 		}
 	}
 	bound := func(name string) (*float64, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -38,6 +39,10 @@ type Store interface {
 	// on the task is ErrAlreadyVoted (a unique index decides); settle's
 	// error aborts everything.
 	Cast(ctx context.Context, v Vote, settle func(Task, []Vote) (Settlement, error)) (Vote, Task, error)
+	// Append appends entries to the ledger in one transaction, each
+	// checked with CheckEntry against its running balance: all are
+	// written, or none (ErrInsufficientBalance, ErrInvalid).
+	Append(ctx context.Context, entries []Entry) error
 	// TaskVotes returns task's votes, oldest first.
 	TaskVotes(ctx context.Context, task int64) ([]Vote, error)
 	// Votes returns mapperID's latest votes, newest first, at most limit.
@@ -122,6 +127,8 @@ type Config struct {
 	// CalibrationEvery puts one calibration task in every so many feed
 	// tasks (default 5).
 	CalibrationEvery int
+	// Now is the clock (time.Now when nil; tests set it).
+	Now func() time.Time
 }
 
 // Service is the crowd's operations, for the Mapper web app, the Cloud
@@ -159,7 +166,11 @@ func NewService(store Store, mappers Mappers, items Items, cfg Config) (*Service
 	if err := cfg.Rewards.Validate(); err != nil {
 		return nil, err
 	}
-	return &Service{store: store, mappers: mappers, items: items, cfg: cfg, now: time.Now}, nil
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, mappers: mappers, items: items, cfg: cfg, now: now}, nil
 }
 
 // voter returns mapperID's profile, skill and tier; a mapper who may not
@@ -425,6 +436,22 @@ func (s *Service) WriteBack(ctx context.Context, limit int) (int, error) {
 	return n, nil
 }
 
+// AddCalibration stores a calibration task: a code with its candidates
+// and the known answer (known 0: no valid mapping), mixed into the feed
+// and graded at once. ErrInvalid without a code.
+func (s *Service) AddCalibration(ctx context.Context, t Task, known Answer) (Task, error) {
+	t.OrganizationID, t.ProjectID, t.ItemID, t.Calibration, t.Known = "", "", 0, true, &known
+	if t.Vocabularies == nil && t.Domains == nil {
+		probe := TaskOf("", "", mappingjob.Item{Candidates: t.Candidates})
+		t.Vocabularies, t.Domains = probe.Vocabularies, probe.Domains
+	}
+	out, err := s.store.CreateTasks(ctx, []Task{t})
+	if err != nil {
+		return Task{}, err
+	}
+	return out[0], nil
+}
+
 // Stats returns mapperID's standing (any status: a suspended mapper still
 // sees their earnings).
 func (s *Service) Stats(ctx context.Context, mapperID string) (MapperStats, error) {
@@ -456,8 +483,9 @@ func (s *Service) Stats(ctx context.Context, mapperID string) (MapperStats, erro
 		Tier: TierOf(sk, m.Tier), Earned: earned[mapperID], ShowEarnings: show[mapperID]}, nil
 }
 
-// Leaderboard ranks approved mappers by reputation (skill), then votes,
-// then display name, at most limit rows (default 50). Earnings show only
+// Leaderboard ranks approved mappers by reputation (skill, to three
+// decimals: a few seconds of recency decay do not reorder equals), then
+// votes, then display name, at most limit rows (default 50). Earnings show only
 // for mappers who opted in (SetShowEarnings).
 func (s *Service) Leaderboard(ctx context.Context, limit int) ([]LeaderboardRow, error) {
 	if limit <= 0 {
@@ -484,7 +512,7 @@ func (s *Service) Leaderboard(ctx context.Context, limit int) ([]LeaderboardRow,
 	for _, m := range ms {
 		sk := EstimateSkill(s.cfg.Skill, obs[m.ID], now)
 		r := LeaderboardRow{MapperID: m.ID, DisplayName: m.DisplayName, Votes: sk.Graded, Accuracy: sk.Accuracy,
-			Reputation: sk.P, Tier: TierOf(sk, m.Tier)}
+			Reputation: math.Round(sk.P*1000) / 1000, Tier: TierOf(sk, m.Tier)}
 		if show[m.ID] {
 			r.Earned = earned[m.ID]
 		}
