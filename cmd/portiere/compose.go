@@ -20,6 +20,9 @@ import (
 	"github.com/portiere/portiere/config"
 	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/crossmap/crossmapstore"
+	"github.com/portiere/portiere/crowd"
+	"github.com/portiere/portiere/crowd/crowdstore"
+	"github.com/portiere/portiere/mapper/mapperstore"
 	"github.com/portiere/portiere/mappingjob/mappingjobstore"
 	"github.com/portiere/portiere/platform/cache"
 	"github.com/portiere/portiere/platform/ratelimit"
@@ -64,6 +67,10 @@ type backends struct {
 	// billing meters usage against plans, and runs Stripe when
 	// STRIPE_SECRET_KEY is set.
 	billing *billing.Service
+	// crowd is Portiere Mapper's voting, ledger and payouts over its
+	// store, the mapper profiles and the project items (the API's crowd
+	// routes, the mapper web app, the payout activities).
+	crowd *crowd.Service
 	// search is the live engine the API serves and the worker maps with;
 	// it only opens the index the index build workflow saves, with
 	// searchCfg (set by startSearch).
@@ -91,6 +98,9 @@ func openBackends(cfg config.Config, pool *pgxpool.Pool, tc client.Client, versi
 		return nil, err
 	}
 	b.cdm = cdm
+	if b.crowd, err = crowd.NewService(crowdstore.New(pool), mapperstore.New(pool), b.jobs, crowd.Config{}); err != nil {
+		return nil, err
+	}
 	if cfg.Redis.Configured() {
 		// Short timeouts: Redis is optional (cache, shared rate limits), so
 		// when it is down a request should lose at most a fraction of a
@@ -227,6 +237,7 @@ func (b *backends) api() (*apiserver.Server, error) {
 		&apiserver.SchemaSuggest{CDM: b.cdm},
 		&apiserver.SchemaMappings{Projects: b.tenants, Items: b.schemaItems, CDM: b.cdm},
 		&apiserver.CrossMappings{Projects: b.tenants, Runs: b.crossRuns},
+		&apiserver.Crowd{Projects: b.tenants, Crowd: b.crowd},
 	}
 	if b.temporal != nil {
 		alias := ""
