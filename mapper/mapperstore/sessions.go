@@ -92,3 +92,13 @@ func (s *Sessions) DeleteUserSessions(ctx context.Context, userID, keep string) 
 	}
 	return tag.RowsAffected(), nil
 }
+
+// DeleteExpired removes sessions that expired before now (Session never
+// returns them; this keeps the table small) and returns how many went.
+func (s *Sessions) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `delete from mapper_sessions where expires_at <= $1`, now)
+	if err != nil {
+		return 0, fmt.Errorf("mapperstore: delete expired sessions: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/portiere/portiere/config"
+	"github.com/portiere/portiere/mapper"
+	"github.com/portiere/portiere/mapper/mapperstore"
+	"github.com/portiere/portiere/platform/line"
+	"github.com/portiere/portiere/web"
+)
+
+// mapperWeb builds the mapper app (`portiere web --app=mapper`, and beside
+// the dashboard under `portiere dev`) on pool: the mapper service with its
+// KYC sealer and admins, LINE sign-in when LINE_CHANNEL_ID is set, the
+// development sign-in when config allowed it (dev mode only).
+func mapperWeb(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger) (*web.Server, error) {
+	if len(cfg.Mapper.KYCKeys) == 0 {
+		return nil, fmt.Errorf("MAPPER_KYC_KEYS is not set: the mapper app encrypts KYC documents with it (id:base64key; openssl rand -base64 32 makes a key)")
+	}
+	keys := make([]mapper.Key, len(cfg.Mapper.KYCKeys))
+	for i, k := range cfg.Mapper.KYCKeys {
+		keys[i] = mapper.Key{ID: k.ID, Key: k.Key}
+	}
+	sealer, err := mapper.NewSealer(keys)
+	if err != nil {
+		return nil, err
+	}
+	svc := mapper.NewService(mapperstore.New(pool), sealer, mapper.NewAdmins(cfg.Mapper.AdminLineUserIDs),
+		mapper.Options{MaxDocumentBytes: cfg.Mapper.KYCMaxBytes})
+	mc := web.MapperConfig{Mappers: svc, LIFFID: cfg.Mapper.LIFFID, DevLogin: cfg.Mapper.DevLogin}
+	if cfg.Mapper.LineChannelID != "" {
+		v, err := line.NewVerifier(line.VerifierOptions{BaseURL: cfg.Mapper.LineAPIURL, ChannelID: cfg.Mapper.LineChannelID})
+		if err != nil {
+			return nil, err
+		}
+		mc.LineLogin = v
+	}
+	if mc.LineLogin == nil && !mc.DevLogin {
+		log.Warn("the mapper app has no sign-in: set LINE_CHANNEL_ID and NEXT_PUBLIC_LIFF_ID (or MAPPER_DEV_LOGIN=true under portiere dev)")
+	}
+	return web.New(web.Config{App: web.AppMapper, Sessions: mapperstore.NewSessions(pool), MapperConfig: mc,
+		SessionTTL: cfg.Web.SessionTTL, CookieSecure: cfg.Web.CookieSecure, Logger: log})
+}
