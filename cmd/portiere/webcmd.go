@@ -12,10 +12,10 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/portiere/portiere/config"
+	"github.com/portiere/portiere/mapper/mapperstore"
 	"github.com/portiere/portiere/platform/postgres"
 	"github.com/portiere/portiere/platform/temporal"
 	"github.com/portiere/portiere/searchindex"
-	"github.com/portiere/portiere/mapper/mapperstore"
 	"github.com/portiere/portiere/web"
 	"github.com/portiere/portiere/workflows"
 )
