@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/portiere/portiere/crowd"
 	"github.com/portiere/portiere/mapper"
 	"github.com/portiere/portiere/platform/line"
 )
@@ -34,6 +35,10 @@ type MapperConfig struct {
 	// composition root sets it only in dev mode (config refuses it
 	// elsewhere).
 	DevLogin bool
+	// Crowd, when set, serves the task feed, the vote page, the
+	// leaderboard, earnings and the admin's payouts; Config.Concepts
+	// resolves overrides and Config.Search answers the override's search.
+	Crowd *crowd.Service
 }
 
 // mapperRoutes are the mapper app's pages on the shared shell.
@@ -56,6 +61,7 @@ func (s *Server) mapperRoutes() http.Handler {
 	mux.Handle("POST /admin/mappers/{id}/decision", s.mapperAdmin(s.adminDecide))
 	mux.Handle("POST /admin/mappers/{id}/terms", s.mapperAdmin(s.adminTerms))
 	mux.Handle("GET /admin/documents/{id}", s.mapperAdmin(s.adminDocument))
+	s.crowdRoutes(mux)
 	return s.chain(mux)
 }
 
@@ -92,6 +98,8 @@ func (s *Server) mapperHome(w http.ResponseWriter, r *http.Request) error {
 		to = "/register"
 	case v.MapperAdmin && v.Mapper.Status == mapper.StatusRegistering:
 		to = "/admin"
+	case v.Mapper.Status == mapper.StatusApproved && s.cfg.Crowd != nil:
+		to = "/tasks"
 	default:
 		to = "/status"
 	}

@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -15,11 +16,18 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/portiere/portiere/crowd"
+	"github.com/portiere/portiere/crowd/crowdstore"
 	"github.com/portiere/portiere/mapper"
 	"github.com/portiere/portiere/mapper/mapperstore"
+	"github.com/portiere/portiere/mappingjob"
+	"github.com/portiere/portiere/mappingjob/mappingjobstore"
 	"github.com/portiere/portiere/platform/line"
 	"github.com/portiere/portiere/platform/line/linetest"
 	"github.com/portiere/portiere/platform/postgres/dbtest"
+	"github.com/portiere/portiere/tenancy"
+	"github.com/portiere/portiere/tenancy/tenancystore"
+	"github.com/portiere/portiere/vocab/vocabstore"
 	"github.com/portiere/portiere/web"
 )
 
@@ -34,6 +42,56 @@ type mapperApp struct {
 	issuer *linetest.Issuer
 	svc    *mapper.Service
 	st     *mapperstore.Store
+	crowd  *crowd.Service
+}
+
+// crowdTasks makes an organization with a project whose items (codes)
+// are proposed by the engine with two candidates, sends them to the crowd
+// and returns the tasks' ids by code.
+func (ma *mapperApp) crowdTasks(t *testing.T, codes ...string) map[string]int64 {
+	t.Helper()
+	ctx := context.Background()
+	tenants := tenancystore.New(ma.pool)
+	org, err := tenants.CreateOrganization(ctx, tenancy.Organization{Name: "Hospital", Slug: "hospital-" + mapper.NewID("")[:8]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	project, err := tenants.CreateProject(ctx, tenancy.Project{OrganizationID: org.ID, Name: "Lab codes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := mappingjobstore.New(ma.pool)
+	cands := []mappingjob.Candidate{
+		{ConceptID: 201826, ConceptName: "Type 2 diabetes mellitus", VocabularyID: "SNOMED", DomainID: "Condition", StandardConcept: "S", Score: 0.62,
+			Explanation: []byte(`{"lexical_rank":1,"lexical_score":7.5,"matched_text":"type 2 diabetes","matched_field":"name"}`)},
+		{ConceptID: 201254, ConceptName: "Type 1 diabetes mellitus", VocabularyID: "SNOMED", DomainID: "Condition", StandardConcept: "S", Score: 0.48},
+	}
+	var items []mappingjob.Item
+	for _, c := range codes {
+		items = append(items, mappingjob.Item{Source: "S", Code: c, Description: "diabetes type II " + c, ConceptID: 201826,
+			TargetName: "Type 2 diabetes mellitus", TargetVocabulary: "SNOMED", TargetDomain: "Condition",
+			Candidates: cands, Confidence: 0.62, Method: mappingjob.MethodReview, Provenance: mappingjob.Provenance{"engine_version": "test"}})
+	}
+	if err := jobs.UpsertItems(ctx, project.ID, items); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, c := range codes {
+		it, err := jobs.Item(ctx, project.ID, "S", c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, it.ID)
+	}
+	sts, err := ma.crowd.Submit(ctx, crowd.Submission{OrganizationID: org.ID, ProjectID: project.ID, ItemIDs: ids, SubmittedBy: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for i, st := range sts {
+		out[codes[i]] = st.TaskID
+	}
+	return out
 }
 
 func newMapperApp(t *testing.T, mod ...func(*web.Config)) *mapperApp {
@@ -56,8 +114,12 @@ func newMapperAppWithPool(t *testing.T, pool *pgxpool.Pool, mod ...func(*web.Con
 	st := mapperstore.New(pool)
 	svc := mapper.NewService(st, sealer, mapper.NewAdmins([]string{adminLineID}), mapper.Options{MaxDocumentBytes: 64 << 10})
 	a := &app{pool: pool, clock: &clock{t: time.Now()}}
-	cfg := web.Config{App: web.AppMapper, Sessions: mapperstore.NewSessions(pool),
-		MapperConfig: web.MapperConfig{Mappers: svc, LineLogin: verifier, LIFFID: "1660000001-test"},
+	crowdSvc, err := crowd.NewService(crowdstore.New(pool), st, mappingjobstore.New(pool), crowd.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := web.Config{App: web.AppMapper, Sessions: mapperstore.NewSessions(pool), Concepts: vocabstore.New(pool),
+		MapperConfig: web.MapperConfig{Mappers: svc, LineLogin: verifier, LIFFID: "1660000001-test", Crowd: crowdSvc},
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)), Now: a.clock.Now}
 	for _, m := range mod {
 		m(&cfg)
@@ -68,7 +130,7 @@ func newMapperAppWithPool(t *testing.T, pool *pgxpool.Pool, mod ...func(*web.Con
 	}
 	a.srv = httptest.NewServer(s)
 	t.Cleanup(a.srv.Close)
-	return &mapperApp{app: a, issuer: issuer, svc: svc, st: st}
+	return &mapperApp{app: a, issuer: issuer, svc: svc, st: st, crowd: crowdSvc}
 }
 
 // lineLogin signs a new browser in with a token the local issuer signs.
@@ -390,5 +452,98 @@ func TestMapperAdminReview(t *testing.T) {
 		if !strings.Contains(res.body, " · "+a) {
 			t.Errorf("audit trail lacks %s", a)
 		}
+	}
+}
+
+// approve takes a signed-in applicant through registration to approval by
+// the admin's service call (the admin pages are TestMapperAdminReview's).
+func (ma *mapperApp) approve(t *testing.T, b *browser, lineUserID string) mapper.Mapper {
+	t.Helper()
+	if res := b.post("/register", goodRegistration()); res.status != http.StatusSeeOther {
+		t.Fatalf("register: %d\n%.500s", res.status, res.body)
+	}
+	m, _ := ma.svc.SignIn(context.Background(), lineUserID, "")
+	m, err := ma.svc.Decide(context.Background(), adminLineID, m.ID, mapper.ActionApprove, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestMapperCrowdPages(t *testing.T) {
+	t.Parallel()
+	ma := newMapperApp(t)
+	tasks := ma.crowdTasks(t, "E11.9", "E11.65")
+	pending := ma.lineLogin(t, "U5555555555555555555555555555555e", "Pending")
+	pending.post("/register", goodRegistration())
+	if res := pending.get("/tasks"); res.status != http.StatusSeeOther || res.location != "/status" {
+		t.Fatalf("pending mapper on the feed: %d %s", res.status, res.location)
+	}
+	pending.get("/status")
+	if res := pending.post(fmt.Sprintf("/tasks/%d/vote", tasks["E11.9"]), url.Values{"action": {"approve"}}); res.status != http.StatusForbidden {
+		t.Fatalf("pending mapper voting: %d", res.status)
+	}
+
+	b := ma.lineLogin(t, "U6666666666666666666666666666666f", "Voter")
+	ma.approve(t, b, "U6666666666666666666666666666666f")
+	if res := b.get("/"); res.location != "/tasks" {
+		t.Fatalf("approved mapper lands on %q", res.location)
+	}
+	res := b.get("/tasks")
+	if res.status != 200 || !strings.Contains(res.body, "E11.9") || !strings.Contains(res.body, fmt.Sprintf("/tasks/%d", tasks["E11.65"])) {
+		t.Fatalf("feed:\n%.2500s", res.body)
+	}
+	page := fmt.Sprintf("/tasks/%d", tasks["E11.9"])
+	res = b.get(page)
+	for _, want := range []string{"E11.9", "diabetes type II E11.9", "Type 2 diabetes mellitus", "Type 1 diabetes mellitus", "0.620",
+		"matched name “type 2 diabetes”", `id="vote-approve"`, `id="vote-reject"`, `id="vote-override"`} {
+		if !strings.Contains(res.body, want) {
+			t.Errorf("vote page lacks %q", want)
+		}
+	}
+	// Reject naming a concept that is not a candidate: refused, no vote.
+	if res := b.post(page+"/vote", url.Values{"action": {"reject"}, "concept_id": {"4"}}); res.status != http.StatusUnprocessableEntity {
+		t.Fatalf("reject with a stranger: %d", res.status)
+	}
+	// Override with a concept the vocabulary lacks: refused by name.
+	if res := b.post(page+"/vote", url.Values{"action": {"override"}, "concept_id": {"999999"}}); res.status != http.StatusUnprocessableEntity || !strings.Contains(res.body, "no concept 999999") {
+		t.Fatalf("override with an unknown concept: %d", res.status)
+	}
+	res = b.post(page+"/vote", url.Values{"action": {"approve"}})
+	if res.status != http.StatusSeeOther || !strings.HasPrefix(res.location, "/tasks?earned=") {
+		t.Fatalf("approve: %d %s\n%.800s", res.status, res.location, res.body)
+	}
+	b.get(page)
+	if res := b.post(page+"/vote", url.Values{"action": {"reject"}, "concept_id": {"201254"}}); res.status != http.StatusConflict || !strings.Contains(res.body, "one vote per task") {
+		t.Fatalf("second vote: %d", res.status)
+	}
+	if n := ma.count(t, `select count(*) from crowd_votes where task_id = $1`, tasks["E11.9"]); n != 1 {
+		t.Fatalf("%d votes stored", n)
+	}
+	// The other task: reject, choosing the second candidate.
+	other := fmt.Sprintf("/tasks/%d", tasks["E11.65"])
+	b.get(other)
+	if res := b.post(other+"/vote", url.Values{"action": {"reject"}, "concept_id": {"201254"}}); res.status != http.StatusSeeOther {
+		t.Fatalf("reject choosing another: %d\n%.800s", res.status, res.body)
+	}
+	if res := b.get("/leaderboard"); res.status != 200 || !strings.Contains(res.body, "Voter") || !strings.Contains(res.body, ">hidden<") {
+		t.Fatalf("leaderboard:\n%.2000s", res.body)
+	}
+	res = b.get("/earnings")
+	if res.status != 200 || !strings.Contains(res.body, "vote_reward") {
+		t.Fatalf("earnings:\n%.2500s", res.body)
+	}
+	if res := b.post("/earnings/show", url.Values{"show": {"on"}}); res.status != http.StatusSeeOther {
+		t.Fatalf("show earnings: %d", res.status)
+	}
+	if res := b.get("/leaderboard"); strings.Contains(res.body, ">hidden<") || !strings.Contains(res.body, " USD") {
+		t.Fatalf("earnings still hidden after opting in:\n%.2000s", res.body)
+	}
+	if res := b.get("/admin/payouts"); res.status != http.StatusForbidden {
+		t.Fatalf("mapper on admin payouts: %d", res.status)
+	}
+	admin := ma.lineLogin(t, adminLineID, "Admin")
+	if res := admin.get("/admin/payouts"); res.status != 200 || !strings.Contains(res.body, "Voter") {
+		t.Fatalf("admin payouts:\n%.2500s", res.body)
 	}
 }

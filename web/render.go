@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portiere/portiere/credential"
+	"github.com/portiere/portiere/crowd"
 	"github.com/portiere/portiere/mapper"
 	"github.com/portiere/portiere/tenancy"
 )
@@ -52,6 +53,9 @@ var funcs = template.FuncMap{
 		}
 		return b.String()
 	},
+	"money":      money,
+	"dict2money": func(currency string, cents int64) crowd.Money { return crowd.Money{Currency: currency, Cents: cents} },
+	"percent":    func(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" },
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -108,8 +112,10 @@ type view struct {
 	Admin bool
 	// App is AppCloud or AppMapper (the layout's brand and navigation).
 	App string
-	// Mapper is the signed-in mapper (the mapper app).
+	// Mapper is the signed-in mapper (the mapper app); Crowd says the
+	// crowd pages are served.
 	Mapper *mapper.Mapper
+	Crowd  bool
 	Data   any
 }
 
@@ -120,7 +126,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	if !ok {
 		return fmt.Errorf("web: no page %q", page)
 	}
-	v := view{Title: title, Nav: nav, APIURL: s.cfg.APIURL, Data: data, App: s.cfg.App}
+	v := view{Title: title, Nav: nav, APIURL: s.cfg.APIURL, Data: data, App: s.cfg.App, Crowd: s.cfg.Crowd != nil}
 	if vis := visitorFrom(r); vis != nil && vis.Mapper != nil {
 		v.Mapper, v.Admin, v.CSRF = vis.Mapper, vis.MapperAdmin, vis.Session.CSRFToken
 	} else if vis != nil {

@@ -7,17 +7,23 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/portiere/portiere/config"
+	"github.com/portiere/portiere/crowd"
+	"github.com/portiere/portiere/crowd/crowdstore"
 	"github.com/portiere/portiere/mapper"
 	"github.com/portiere/portiere/mapper/mapperstore"
+	"github.com/portiere/portiere/mappingjob/mappingjobstore"
 	"github.com/portiere/portiere/platform/line"
+	"github.com/portiere/portiere/vocab/vocabstore"
 	"github.com/portiere/portiere/web"
 )
 
 // mapperWeb builds the mapper app (`portiere web --app=mapper`, and beside
 // the dashboard under `portiere dev`) on pool: the mapper service with its
 // KYC sealer and admins, LINE sign-in when LINE_CHANNEL_ID is set, the
-// development sign-in when config allowed it (dev mode only).
-func mapperWeb(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger) (*web.Server, error) {
+// development sign-in when config allowed it (dev mode only), and the crowd
+// pages over crowdSvc. search answers the override's concept search; nil
+// where the process holds no engine (`portiere web`: override by id).
+func mapperWeb(cfg config.Config, pool *pgxpool.Pool, crowdSvc *crowd.Service, search web.SearchProvider, log *slog.Logger) (*web.Server, error) {
 	if len(cfg.Mapper.KYCKeys) == 0 {
 		return nil, fmt.Errorf("MAPPER_KYC_KEYS is not set: the mapper app encrypts KYC documents with it (id:base64key; openssl rand -base64 32 makes a key)")
 	}
@@ -31,7 +37,7 @@ func mapperWeb(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger) (*web.Se
 	}
 	svc := mapper.NewService(mapperstore.New(pool), sealer, mapper.NewAdmins(cfg.Mapper.AdminLineUserIDs),
 		mapper.Options{MaxDocumentBytes: cfg.Mapper.KYCMaxBytes})
-	mc := web.MapperConfig{Mappers: svc, LIFFID: cfg.Mapper.LIFFID, DevLogin: cfg.Mapper.DevLogin}
+	mc := web.MapperConfig{Mappers: svc, LIFFID: cfg.Mapper.LIFFID, DevLogin: cfg.Mapper.DevLogin, Crowd: crowdSvc}
 	if cfg.Mapper.LineChannelID != "" {
 		v, err := line.NewVerifier(line.VerifierOptions{BaseURL: cfg.Mapper.LineAPIURL, ChannelID: cfg.Mapper.LineChannelID})
 		if err != nil {
@@ -42,6 +48,16 @@ func mapperWeb(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger) (*web.Se
 	if mc.LineLogin == nil && !mc.DevLogin {
 		log.Warn("the mapper app has no sign-in: set LINE_CHANNEL_ID and NEXT_PUBLIC_LIFF_ID (or MAPPER_DEV_LOGIN=true under portiere dev)")
 	}
-	return web.New(web.Config{App: web.AppMapper, Sessions: mapperstore.NewSessions(pool), MapperConfig: mc,
-		SessionTTL: cfg.Web.SessionTTL, CookieSecure: cfg.Web.CookieSecure, Logger: log})
+	cfgWeb := web.Config{App: web.AppMapper, Sessions: mapperstore.NewSessions(pool), MapperConfig: mc, Concepts: vocabstore.New(pool),
+		SessionTTL: cfg.Web.SessionTTL, CookieSecure: cfg.Web.CookieSecure, Logger: log}
+	if search != nil {
+		cfgWeb.Search = search
+	}
+	return web.New(cfgWeb)
+}
+
+// newCrowd is the crowd service `portiere web --app=mapper` builds on its
+// pool (portiere dev and the API share openBackends').
+func newCrowd(pool *pgxpool.Pool) (*crowd.Service, error) {
+	return crowd.NewService(crowdstore.New(pool), mapperstore.New(pool), mappingjobstore.New(pool), crowd.Config{})
 }

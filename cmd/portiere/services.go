@@ -199,7 +199,7 @@ func serveDev(ctx context.Context, st devstack.Stack, logger *slog.Logger) error
 	if err != nil {
 		return err
 	}
-	mapperApp, err := mapperWeb(st.Config, st.Pool, logger)
+	mapperApp, err := mapperWeb(st.Config, st.Pool, b.crowd, b.search, logger)
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,11 @@ SESSION_COOKIE_SECURE=false.`,
 			}
 			defer pool.Close()
 			if app == web.AppMapper {
-				srv, err := mapperWeb(cfg, pool, logger)
+				crowdSvc, err := newCrowd(pool)
+				if err != nil {
+					return err
+				}
+				srv, err := mapperWeb(cfg, pool, crowdSvc, nil, logger)
 				if err != nil {
 					return err
 				}
