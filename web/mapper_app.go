@@ -8,6 +8,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -31,6 +32,10 @@ type MapperConfig struct {
 	LineLogin LineVerifier
 	// LIFFID is NEXT_PUBLIC_LIFF_ID, the LIFF app the sign-in page starts.
 	LIFFID string
+	// LIFFSDKURL is where the sign-in page loads LINE's LIFF SDK from
+	// (default DefaultLIFFSDKURL; browser tests serve a stand-in). Its
+	// origin is the one script origin the policy adds to 'self'.
+	LIFFSDKURL string
 	// DevLogin shows a form that signs in as any LINE user id. The
 	// composition root sets it only in dev mode (config refuses it
 	// elsewhere).
@@ -39,6 +44,27 @@ type MapperConfig struct {
 	// leaderboard, earnings and the admin's payouts; Config.Concepts
 	// resolves overrides and Config.Search answers the override's search.
 	Crowd *crowd.Service
+}
+
+// DefaultLIFFSDKURL is LINE's LIFF SDK (v2), which LINE serves only from
+// its CDN.
+const DefaultLIFFSDKURL = "https://static.line-scdn.net/liff/edge/2/sdk.js"
+
+// mapperCSP is the mapper app's Content-Security-Policy: the dashboard's,
+// plus, when LIFF sign-in is configured, the SDK's origin for scripts and
+// the LINE endpoints the SDK calls. Still no inline script or style.
+func mapperCSP(cfg MapperConfig) (string, error) {
+	if cfg.LIFFID == "" {
+		return contentSecurityPolicy, nil
+	}
+	u, err := url.Parse(cfg.LIFFSDKURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", fmt.Errorf("web: LIFF SDK URL %q is not an http(s) URL", cfg.LIFFSDKURL)
+	}
+	origin := u.Scheme + "://" + u.Host
+	return "default-src 'self'; script-src 'self' " + origin + "; style-src 'self'; img-src 'self' data: https://profile.line-scdn.net; " +
+		"connect-src 'self' https://api.line.me https://access.line.me https://liffsdk.line-scdn.net; " +
+		"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'", nil
 }
 
 // mapperRoutes are the mapper app's pages on the shared shell.
@@ -109,6 +135,7 @@ func (s *Server) mapperHome(w http.ResponseWriter, r *http.Request) error {
 
 type mapperLoginData struct {
 	LIFFID   string
+	SDKURL   string
 	Line     bool
 	DevLogin bool
 	Error    string
@@ -124,7 +151,7 @@ func (s *Server) mapperLoginForm(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	return s.render(w, r, http.StatusOK, "mapper_login", "Sign in", "",
-		mapperLoginData{LIFFID: s.cfg.LIFFID, Line: s.cfg.LineLogin != nil && s.cfg.LIFFID != "", DevLogin: s.cfg.DevLogin})
+		mapperLoginData{LIFFID: s.cfg.LIFFID, SDKURL: s.cfg.LIFFSDKURL, Line: s.cfg.LineLogin != nil && s.cfg.LIFFID != "", DevLogin: s.cfg.DevLogin})
 }
 
 // lineLogin signs in the LINE user a LIFF ID token names, after verifying
@@ -137,7 +164,7 @@ func (s *Server) lineLogin(w http.ResponseWriter, r *http.Request) error {
 	if errors.Is(err, line.ErrInvalidToken) {
 		s.cfg.Logger.Warn("LINE ID token refused", "client", clientAddress(r), "error", err)
 		return s.render(w, r, http.StatusUnauthorized, "mapper_login", "Sign in", "", mapperLoginData{
-			LIFFID: s.cfg.LIFFID, Line: s.cfg.LIFFID != "", DevLogin: s.cfg.DevLogin,
+			LIFFID: s.cfg.LIFFID, SDKURL: s.cfg.LIFFSDKURL, Line: s.cfg.LIFFID != "", DevLogin: s.cfg.DevLogin,
 			Error: "LINE could not confirm who you are. Close the app and open it again from LINE."})
 	}
 	if err != nil {
@@ -154,7 +181,7 @@ func (s *Server) devLogin(w http.ResponseWriter, r *http.Request) error {
 	uid := strings.TrimSpace(r.PostForm.Get("line_user_id"))
 	if uid == "" || len(uid) > 64 {
 		return s.render(w, r, http.StatusUnprocessableEntity, "mapper_login", "Sign in", "", mapperLoginData{
-			LIFFID: s.cfg.LIFFID, Line: s.cfg.LineLogin != nil && s.cfg.LIFFID != "", DevLogin: true,
+			LIFFID: s.cfg.LIFFID, SDKURL: s.cfg.LIFFSDKURL, Line: s.cfg.LineLogin != nil && s.cfg.LIFFID != "", DevLogin: true,
 			Error: "Enter a LINE user id (1 to 64 characters)."})
 	}
 	return s.mapperSignIn(w, r, uid, r.PostForm.Get("display_name"))

@@ -22,14 +22,6 @@ const maxFormBytes = 64 << 10
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 
-// liffContentSecurityPolicy is the mapper app's policy when LIFF sign-in is
-// configured: the same, plus LINE's LIFF SDK (served by LINE only) and the
-// LINE endpoints it calls. Still no inline script or style.
-const liffContentSecurityPolicy = "default-src 'self'; script-src 'self' https://static.line-scdn.net; style-src 'self'; " +
-	"img-src 'self' data: https://profile.line-scdn.net; " +
-	"connect-src 'self' https://api.line.me https://access.line.me https://liffsdk.line-scdn.net; " +
-	"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-
 // secure sets the security headers of every response and turns a panic
 // into a logged 500 page.
 func (s *Server) secure(next http.Handler) http.Handler {

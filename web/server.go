@@ -165,6 +165,9 @@ func New(cfg Config) (*Server, error) {
 		if cfg.Sessions == nil || cfg.Mappers == nil {
 			return nil, errors.New("web: the mapper app needs Sessions and Mappers")
 		}
+		if cfg.LIFFSDKURL == "" {
+			cfg.LIFFSDKURL = DefaultLIFFSDKURL
+		}
 	default:
 		return nil, fmt.Errorf("web: unknown app %q (want cloud or mapper)", cfg.App)
 	}
@@ -197,10 +200,10 @@ func New(cfg Config) (*Server, error) {
 		})}
 	s.csp = contentSecurityPolicy
 	if cfg.App == AppMapper {
-		s.handler = s.mapperRoutes()
-		if cfg.LIFFID != "" {
-			s.csp = liffContentSecurityPolicy
+		if s.csp, err = mapperCSP(cfg.MapperConfig); err != nil {
+			return nil, err
 		}
+		s.handler = s.mapperRoutes()
 	} else {
 		s.handler = s.routes()
 	}
