@@ -44,6 +44,9 @@ type MapperConfig struct {
 	// leaderboard, earnings and the admin's payouts; Config.Concepts
 	// resolves overrides and Config.Search answers the override's search.
 	Crowd *crowd.Service
+	// PayoutAccounts, when set, serves the Stripe Connect onboarding link
+	// and the account's status (STRIPE_SECRET_KEY configured).
+	PayoutAccounts PayoutAccounts
 }
 
 // DefaultLIFFSDKURL is LINE's LIFF SDK (v2), which LINE serves only from
@@ -88,6 +91,7 @@ func (s *Server) mapperRoutes() http.Handler {
 	mux.Handle("POST /admin/mappers/{id}/terms", s.mapperAdmin(s.adminTerms))
 	mux.Handle("GET /admin/documents/{id}", s.mapperAdmin(s.adminDocument))
 	s.crowdRoutes(mux)
+	s.payoutAccountRoutes(mux)
 	return s.chain(mux)
 }
 
@@ -393,8 +397,9 @@ func (s *Server) uploadDocument(w http.ResponseWriter, r *http.Request, v *visit
 }
 
 type statusData struct {
-	Mapper    mapper.Mapper
-	Documents int
+	Mapper        mapper.Mapper
+	Documents     int
+	PayoutAccount bool
 }
 
 func (s *Server) statusPage(w http.ResponseWriter, r *http.Request, v *visitor, m mapper.Mapper) error {
@@ -406,7 +411,7 @@ func (s *Server) statusPage(w http.ResponseWriter, r *http.Request, v *visitor, 
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "mapper_status", statusTitle(m.Status), "status", statusData{Mapper: m, Documents: len(docs)})
+	return s.render(w, r, http.StatusOK, "mapper_status", statusTitle(m.Status), "status", statusData{Mapper: m, Documents: len(docs), PayoutAccount: s.cfg.PayoutAccounts != nil})
 }
 
 func statusTitle(st mapper.Status) string {

@@ -233,11 +233,13 @@ type earningsData struct {
 	Ledger  []crowd.Entry
 	Payouts []crowd.Payout
 	Notice  string
+	// PayoutAccount: the Stripe Connect page is served.
+	PayoutAccount bool
 }
 
 func (s *Server) earnings(w http.ResponseWriter, r *http.Request, v *visitor, m mapper.Mapper) error {
 	ctx := r.Context()
-	var d earningsData
+	d := earningsData{PayoutAccount: s.cfg.PayoutAccounts != nil}
 	var err error
 	if d.Stats, err = s.cfg.Crowd.Stats(ctx, m.ID); err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/portiere/portiere/mapper/mapperstore"
 	"github.com/portiere/portiere/mappingjob/mappingjobstore"
 	"github.com/portiere/portiere/platform/line"
+	"github.com/portiere/portiere/platform/stripeconnect"
 	"github.com/portiere/portiere/vocab/vocabstore"
 	"github.com/portiere/portiere/web"
 )
@@ -20,8 +21,9 @@ import (
 // mapperWeb builds the mapper app (`portiere web --app=mapper`, and beside
 // the dashboard under `portiere dev`) on pool: the mapper service with its
 // KYC sealer and admins, LINE sign-in when LINE_CHANNEL_ID is set, the
-// development sign-in when config allowed it (dev mode only), and the crowd
-// pages over crowdSvc. search answers the override's concept search; nil
+// development sign-in when config allowed it (dev mode only), the crowd
+// pages over crowdSvc, and the Stripe Connect payout account when
+// STRIPE_SECRET_KEY is set. search answers the override's concept search; nil
 // where the process holds no engine (`portiere web`: override by id).
 func mapperWeb(cfg config.Config, pool *pgxpool.Pool, crowdSvc *crowd.Service, search web.SearchProvider, log *slog.Logger) (*web.Server, error) {
 	if len(cfg.Mapper.KYCKeys) == 0 {
@@ -44,6 +46,14 @@ func mapperWeb(cfg config.Config, pool *pgxpool.Pool, crowdSvc *crowd.Service, s
 			return nil, err
 		}
 		mc.LineLogin = v
+	}
+	if cfg.Stripe.Configured() {
+		// Payout accounts: Stripe Connect Express on the platform's key.
+		sc, err := stripeconnect.New(stripeconnect.Config{SecretKey: cfg.Stripe.SecretKey, URL: cfg.Stripe.APIURL})
+		if err != nil {
+			return nil, err
+		}
+		mc.PayoutAccounts = sc
 	}
 	if mc.LineLogin == nil && !mc.DevLogin {
 		log.Warn("the mapper app has no sign-in: set LINE_CHANNEL_ID and NEXT_PUBLIC_LIFF_ID (or MAPPER_DEV_LOGIN=true under portiere dev)")
