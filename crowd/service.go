@@ -72,6 +72,24 @@ type Store interface {
 	// Payouts lists payouts newest first, of batch or of mapperID when
 	// set, at most limit.
 	Payouts(ctx context.Context, batch, mapperID string, limit int) ([]Payout, error)
+	// OpenPayouts returns every pending or processing payout, oldest first.
+	OpenPayouts(ctx context.Context) ([]Payout, error)
+	// PreparePayout records p for the whole balance of p.MapperID in
+	// p.Currency and debits it, in one transaction, when the balance
+	// reaches min (false otherwise). An unfinished payout of the same
+	// mapper and currency comes back instead (true). The idempotency key
+	// is derived from the last ledger entry the payout pays.
+	PreparePayout(ctx context.Context, p Payout, min int64) (Payout, bool, error)
+	// Payout returns payout id, or ErrNotFound.
+	Payout(ctx context.Context, id string) (Payout, error)
+	// StartTransfer moves payout id to processing and counts the attempt;
+	// a paid or failed payout comes back unchanged.
+	StartTransfer(ctx context.Context, id string) (Payout, error)
+	// FinishPayout records a processing payout's end: paid with its
+	// transfer, or failed with the reason and a reversal entry crediting
+	// the amount back, in one transaction. A finished payout comes back
+	// unchanged.
+	FinishPayout(ctx context.Context, id string, status PayoutStatus, transferID, failure string, at time.Time) (Payout, error)
 	// ShowEarnings reads and SetShowEarnings sets a mapper's leaderboard
 	// opt-in.
 	ShowEarnings(ctx context.Context) (map[string]bool, error)

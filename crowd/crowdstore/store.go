@@ -365,6 +365,7 @@ func appendEntries(ctx context.Context, tx pgx.Tx, entries []crowd.Entry) error 
 func appendEntry(ctx context.Context, tx pgx.Tx, e crowd.Entry) error {
 	var balance int64
 	err := tx.QueryRow(ctx, `select cents from crowd_balances where mapper_id = $1 and currency = $2 for update`, e.MapperID, e.Currency).Scan(&balance)
+	exists := err == nil
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
@@ -383,6 +384,12 @@ func appendEntry(ctx context.Context, tx pgx.Tx, e crowd.Entry) error {
 		e.MapperID, e.Currency, string(e.Kind), e.Cents, task, payout); err != nil {
 		return err
 	}
+	if exists {
+		_, err = tx.Exec(ctx, `update crowd_balances set cents = cents + $3 where mapper_id = $1 and currency = $2`, e.MapperID, e.Currency, e.Cents)
+		return err
+	}
+	// A first entry is a credit (CheckEntry refuses a debit of 0); a
+	// concurrent first credit adds to the row the other inserted.
 	_, err = tx.Exec(ctx, `insert into crowd_balances (mapper_id, currency, cents) values ($1, $2, $3)
 		on conflict (mapper_id, currency) do update set cents = crowd_balances.cents + excluded.cents`, e.MapperID, e.Currency, e.Cents)
 	return err

@@ -508,8 +508,14 @@ func TestLedgerProperty(t *testing.T) {
 	}
 	wg.Wait()
 	w.checkLedger(t)
-	nAcc, nRef := 0, 0
-	accepted.Range(func(_, _ any) bool { nAcc++; return true })
+	nAcc, nRef, debits := 0, 0, 0
+	accepted.Range(func(_, v any) bool {
+		nAcc++
+		if v.(crowd.Entry).Kind == crowd.EntryPayout {
+			debits++
+		}
+		return true
+	})
 	refused.Range(func(_, _ any) bool { nRef++; return true })
 	var rows int
 	if err := w.pool.QueryRow(w.ctx, `select count(*) from crowd_ledger`).Scan(&rows); err != nil {
@@ -518,8 +524,8 @@ func TestLedgerProperty(t *testing.T) {
 	if rows != nAcc {
 		t.Fatalf("%d ledger rows, %d accepted appends (%d refused)", rows, nAcc, nRef)
 	}
-	if nRef == 0 {
-		t.Log("no debit was refused this run")
+	if nRef == 0 || debits == 0 {
+		t.Fatalf("%d debits accepted, %d refused: the property was not exercised both ways", debits, nRef)
 	}
 	// Append-only.
 	if _, err := w.pool.Exec(w.ctx, `update crowd_ledger set cents = cents + 1`); err == nil {
