@@ -33,6 +33,16 @@ type Mapper struct {
 	// DevLogin is MAPPER_DEV_LOGIN: a sign-in form taking any LINE user id,
 	// for local development without LINE. Refused outside dev mode.
 	DevLogin bool
+	// LineChannelToken is LINE_CHANNEL_ACCESS_TOKEN: the Messaging API
+	// channel's access token the worker tells mappers of their payouts
+	// with; empty sends no notifications.
+	LineChannelToken string
+	// PayoutMinCents is MAPPER_PAYOUT_MIN_CENTS: the smallest balance, in
+	// cents, a payout batch pays (default 1000).
+	PayoutMinCents int64
+	// ConsensusMinVotes is MAPPER_CONSENSUS_MIN_VOTES: the fewest votes
+	// that resolve a crowd task (default 3; at least 1).
+	ConsensusMinVotes int
 }
 
 // KYCKey is one named KYC encryption key.
@@ -46,6 +56,8 @@ const (
 	DefaultMapperPort    = 3001
 	DefaultLineAPIURL    = "https://api.line.me"
 	DefaultKYCMaxBytes   = 10 << 20
+	DefaultPayoutMin     = 1000
+	DefaultMinVotes      = 3
 	kycKeyBytes          = 32
 	maxKYCKeyIDLength    = 32
 	mapperDevLoginInProd = "is for local development only: it signs anyone in as any LINE user. Unset it, or run portiere dev"
@@ -59,6 +71,10 @@ func (p *parser) loadMapper(mode Mode) Mapper {
 		LineAPIURL:    p.httpURL("LINE_API_BASE_URL"),
 		KYCMaxBytes:   int64(p.positiveInt("MAPPER_KYC_MAX_BYTES", DefaultKYCMaxBytes)),
 		DevLogin:      p.boolean("MAPPER_DEV_LOGIN", false),
+
+		LineChannelToken:  p.str("LINE_CHANNEL_ACCESS_TOKEN", ""),
+		PayoutMinCents:    int64(p.positiveInt("MAPPER_PAYOUT_MIN_CENTS", DefaultPayoutMin)),
+		ConsensusMinVotes: p.positiveInt("MAPPER_CONSENSUS_MIN_VOTES", DefaultMinVotes),
 	}
 	if m.LineAPIURL == "" {
 		m.LineAPIURL = DefaultLineAPIURL

@@ -25,7 +25,9 @@ import (
 	"github.com/portiere/portiere/mapper/mapperstore"
 	"github.com/portiere/portiere/mappingjob/mappingjobstore"
 	"github.com/portiere/portiere/platform/cache"
+	"github.com/portiere/portiere/platform/line"
 	"github.com/portiere/portiere/platform/ratelimit"
+	"github.com/portiere/portiere/platform/stripeconnect"
 	"github.com/portiere/portiere/schemamap"
 	"github.com/portiere/portiere/schemamap/schemamapstore"
 	"github.com/portiere/portiere/search/elastic"
@@ -71,6 +73,10 @@ type backends struct {
 	// store, the mapper profiles and the project items (the API's crowd
 	// routes, the mapper web app, the payout activities).
 	crowd *crowd.Service
+	// connect is Stripe Connect (nil without STRIPE_SECRET_KEY); line
+	// pushes LINE messages (nil without LINE_CHANNEL_ACCESS_TOKEN).
+	connect *stripeconnect.Client
+	line    *line.Pusher
 	// search is the live engine the API serves and the worker maps with;
 	// it only opens the index the index build workflow saves, with
 	// searchCfg (set by startSearch).
@@ -98,8 +104,16 @@ func openBackends(cfg config.Config, pool *pgxpool.Pool, tc client.Client, versi
 		return nil, err
 	}
 	b.cdm = cdm
-	if b.crowd, err = crowd.NewService(crowdstore.New(pool), mapperstore.New(pool), b.jobs, crowd.Config{}); err != nil {
+	rules := crowd.DefaultRules()
+	rules.MinVotes = cfg.Mapper.ConsensusMinVotes
+	rules.MaxVotes = max(rules.MaxVotes, rules.MinVotes+2)
+	if b.crowd, err = crowd.NewService(crowdstore.New(pool), mapperstore.New(pool), b.jobs, crowd.Config{Consensus: rules}); err != nil {
 		return nil, err
+	}
+	if cfg.Mapper.LineChannelToken != "" {
+		if b.line, err = line.NewPusher(line.PusherOptions{BaseURL: cfg.Mapper.LineAPIURL, Token: cfg.Mapper.LineChannelToken}); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Redis.Configured() {
 		// Short timeouts: Redis is optional (cache, shared rate limits), so
@@ -128,6 +142,10 @@ func openBackends(cfg config.Config, pool *pgxpool.Pool, tc client.Client, versi
 			return nil, err
 		}
 		payments = sc
+		if b.connect, err = stripeconnect.New(stripeconnect.Config{SecretKey: cfg.Stripe.SecretKey, URL: cfg.Stripe.APIURL}); err != nil {
+			b.Close()
+			return nil, err
+		}
 	}
 	b.billing = billing.NewService(billingstore.New(pool), billing.Options{Payments: payments})
 	if cfg.Elasticsearch.Configured() {
@@ -308,6 +326,17 @@ func (b *backends) activities() *activities.Activities {
 		Logger:        b.log,
 		Billing:       b.billing,
 		Metering:      b.billing,
+		// Payouts: the crowd's ledger always; Stripe Connect transfers
+		// when STRIPE_SECRET_KEY is set (without it PayoutWorkflow fails
+		// saying so); LINE notifications when the Messaging API token is.
+		Crowd:          b.crowd,
+		PayoutMinCents: b.cfg.Mapper.PayoutMinCents,
+	}
+	if b.connect != nil {
+		a.Transfers = b.connect
+	}
+	if b.line != nil {
+		a.Notifier = b.line
 	}
 	if b.es != nil {
 		a.Elasticsearch = elastic.New(b.es)
