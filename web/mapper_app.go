@@ -44,6 +44,11 @@ type MapperConfig struct {
 	// leaderboard, earnings and the admin's payouts; Config.Concepts
 	// resolves overrides and Config.Search answers the override's search.
 	Crowd *crowd.Service
+	// Payouts, when set, lets admins select mappers and start a payout
+	// batch (Temporal configured); PayoutMinCents is the worker's minimum
+	// payout (MAPPER_PAYOUT_MIN_CENTS), which the pending list judges by.
+	Payouts        PayoutStarter
+	PayoutMinCents int64
 	// PayoutAccounts, when set, serves the Stripe Connect onboarding link
 	// and the account's status (STRIPE_SECRET_KEY configured).
 	PayoutAccounts PayoutAccounts

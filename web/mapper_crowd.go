@@ -1,9 +1,11 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/portiere/portiere/mapper"
 	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/search"
+	"github.com/portiere/portiere/workflows"
 )
 
 // The crowd pages of the mapper app: the task feed, the vote page, the
@@ -28,6 +31,16 @@ func (s *Server) crowdRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /earnings", s.mapperPage(s.earnings))
 	mux.Handle("POST /earnings/show", s.mapperPage(s.showEarnings))
 	mux.Handle("GET /admin/payouts", s.mapperAdmin(s.adminPayouts))
+	if s.cfg.Payouts != nil {
+		mux.Handle("GET /admin/payouts/confirm", s.mapperAdmin(s.confirmPayoutBatch))
+		mux.Handle("POST /admin/payouts/batches", s.mapperAdmin(s.startPayoutBatch))
+	}
+}
+
+// PayoutStarter starts a payout batch for the selected mappers
+// (*workflows.Client is one).
+type PayoutStarter interface {
+	StartPayout(ctx context.Context, in workflows.PayoutInput) (workflows.Run, error)
 }
 
 // approvedMapper admits approved mappers only; anyone else is sent to
@@ -271,22 +284,114 @@ type adminPayoutsData struct {
 	Pending []crowd.PendingPayout
 	Payouts []crowd.Payout
 	Flags   []crowd.Flag
+	// CanStart: batches can be started here (Temporal configured).
+	CanStart bool
+	MinCents int64
+	Batch    string // the batch whose transfers are listed; "" for all
 }
 
-// adminPayouts lists balances awaiting payment (eligible or why not), the
-// latest transfers with their statuses, and the anomaly flags.
+// payoutMinCents is the minimum the pending list judges balances by: the
+// worker's (MAPPER_PAYOUT_MIN_CENTS).
+func (s *Server) payoutMinCents() int64 {
+	if s.cfg.PayoutMinCents > 0 {
+		return s.cfg.PayoutMinCents
+	}
+	return 1000
+}
+
+// adminPayouts lists balances awaiting payment (eligible or why not, with
+// checkboxes to select a batch), the transfers — of one batch when ?batch=
+// names it — with their statuses, and the anomaly flags.
 func (s *Server) adminPayouts(w http.ResponseWriter, r *http.Request, v *visitor, me mapper.Mapper) error {
 	ctx := r.Context()
-	var d adminPayoutsData
+	d := adminPayoutsData{CanStart: s.cfg.Payouts != nil, MinCents: s.payoutMinCents(), Batch: r.URL.Query().Get("batch")}
 	var err error
-	if d.Pending, err = s.cfg.Crowd.PendingPayouts(ctx, 0); err != nil {
+	if d.Pending, err = s.cfg.Crowd.PendingPayouts(ctx, d.MinCents); err != nil {
 		return err
 	}
-	if d.Payouts, err = s.cfg.Crowd.Payouts(ctx, "", 50); err != nil {
+	if d.Payouts, err = s.cfg.Crowd.Payouts(ctx, d.Batch, 100); err != nil {
 		return err
 	}
 	if d.Flags, err = s.cfg.Crowd.Flags(ctx); err != nil {
 		return err
 	}
 	return s.render(w, r, http.StatusOK, "mapper_admin_payouts", "Payouts", "admin", d)
+}
+
+type confirmBatchData struct {
+	Selected []crowd.PendingPayout
+	Totals   []crowd.Money
+}
+
+// selectedEligible returns the eligible pending payouts of the mappers in
+// ids, and an error page when none is selected or one is not payable.
+func (s *Server) selectedEligible(r *http.Request, ids []string) ([]crowd.PendingPayout, error) {
+	if len(ids) == 0 {
+		return nil, &pageError{Status: http.StatusUnprocessableEntity, Message: "Choose at least one mapper to pay."}
+	}
+	pending, err := s.cfg.Crowd.PendingPayouts(r.Context(), s.payoutMinCents())
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	var out []crowd.PendingPayout
+	for _, p := range pending {
+		if want[p.MapperID] {
+			if !p.Eligible {
+				return nil, &pageError{Status: http.StatusUnprocessableEntity, Message: p.DisplayName + " cannot be paid now: " + p.Reason + "."}
+			}
+			out = append(out, p)
+			delete(want, p.MapperID)
+		}
+	}
+	if len(want) > 0 {
+		return nil, &pageError{Status: http.StatusUnprocessableEntity, Message: "A selected mapper has no balance to pay any more. Go back and reload."}
+	}
+	return out, nil
+}
+
+// confirmPayoutBatch shows what a batch of the selected mappers would pay,
+// before anything moves.
+func (s *Server) confirmPayoutBatch(w http.ResponseWriter, r *http.Request, v *visitor, me mapper.Mapper) error {
+	sel, err := s.selectedEligible(r, r.URL.Query()["mapper_id"])
+	if err != nil {
+		return err
+	}
+	d := confirmBatchData{Selected: sel}
+	totals := map[string]int64{}
+	var order []string
+	for _, p := range sel {
+		if _, ok := totals[p.Balance.Currency]; !ok {
+			order = append(order, p.Balance.Currency)
+		}
+		totals[p.Balance.Currency] += p.Balance.Cents
+	}
+	for _, c := range order {
+		d.Totals = append(d.Totals, crowd.Money{Currency: c, Cents: totals[c]})
+	}
+	return s.render(w, r, http.StatusOK, "mapper_admin_payout_confirm", "Confirm payout batch", "admin", d)
+}
+
+// startPayoutBatch starts PayoutWorkflow for the confirmed mappers; the
+// workflow pays each once (idempotency keys from the ledger entries).
+func (s *Server) startPayoutBatch(w http.ResponseWriter, r *http.Request, v *visitor, me mapper.Mapper) error {
+	sel, err := s.selectedEligible(r, r.PostForm["mapper_id"])
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(sel))
+	for i, p := range sel {
+		ids[i] = p.MapperID
+	}
+	batch := "admin-" + s.cfg.Now().UTC().Format("20060102T150405.000Z")
+	if _, err := s.cfg.Payouts.StartPayout(r.Context(), workflows.PayoutInput{BatchID: batch, MapperIDs: ids}); err != nil {
+		s.cfg.Logger.Error("payout batch not started", "batch", batch, "error", err)
+		return &pageError{Status: http.StatusServiceUnavailable, Message: "The payout batch could not be started: the workflow service is not answering. Nothing was paid; try again in a moment."}
+	}
+	s.cfg.Logger.Info("payout batch started", "batch", batch, "mappers", len(ids), "admin", me.ID)
+	http.Redirect(w, r, "/admin/payouts?batch="+url.QueryEscape(batch), http.StatusSeeOther)
+	return nil
 }

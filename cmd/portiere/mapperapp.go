@@ -28,12 +28,14 @@ import (
 // pages over crowdSvc, and the Stripe Connect payout account when
 // STRIPE_SECRET_KEY is set. search answers the override's concept search; nil
 // where the process holds no engine (`portiere web`: override by id).
-func mapperWeb(cfg config.Config, pool *pgxpool.Pool, crowdSvc *crowd.Service, search web.SearchProvider, log *slog.Logger) (*web.Server, error) {
+// payouts starts the admins' payout batches; nil without Temporal.
+func mapperWeb(cfg config.Config, pool *pgxpool.Pool, crowdSvc *crowd.Service, search web.SearchProvider, payouts web.PayoutStarter, log *slog.Logger) (*web.Server, error) {
 	svc, err := mapperService(cfg, pool)
 	if err != nil {
 		return nil, err
 	}
-	mc := web.MapperConfig{Mappers: svc, LIFFID: cfg.Mapper.LIFFID, DevLogin: cfg.Mapper.DevLogin, Crowd: crowdSvc}
+	mc := web.MapperConfig{Mappers: svc, LIFFID: cfg.Mapper.LIFFID, DevLogin: cfg.Mapper.DevLogin, Crowd: crowdSvc,
+		Payouts: payouts, PayoutMinCents: cfg.Mapper.PayoutMinCents}
 	if cfg.Mapper.LineChannelID != "" {
 		v, err := line.NewVerifier(line.VerifierOptions{BaseURL: cfg.Mapper.LineAPIURL, ChannelID: cfg.Mapper.LineChannelID})
 		if err != nil {

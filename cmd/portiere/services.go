@@ -19,6 +19,7 @@ import (
 	"github.com/portiere/portiere/platform/postgres"
 	"github.com/portiere/portiere/platform/temporal"
 	"github.com/portiere/portiere/searchindex"
+	"github.com/portiere/portiere/web"
 	"github.com/portiere/portiere/worker"
 	"github.com/portiere/portiere/workflows"
 )
@@ -199,7 +200,11 @@ func serveDev(ctx context.Context, st devstack.Stack, logger *slog.Logger) error
 	if err != nil {
 		return err
 	}
-	mapperApp, err := mapperWeb(st.Config, st.Pool, b.crowd, b.search, logger)
+	var payouts web.PayoutStarter
+	if b.workflows != nil {
+		payouts = b.workflows
+	}
+	mapperApp, err := mapperWeb(st.Config, st.Pool, b.crowd, b.search, payouts, logger)
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,18 @@ SESSION_COOKIE_SECURE=false.`,
 				if err != nil {
 					return err
 				}
-				srv, err := mapperWeb(cfg, pool, crowdSvc, nil, logger)
+				var payouts web.PayoutStarter
+				if cfg.IsSet("TEMPORAL_ADDRESS") {
+					// Admins start payout batches (a worker runs them);
+					// lazy, so the app starts while Temporal is down.
+					tc, err := client.NewLazyClient(temporal.Options(cfg.Temporal.Address, cfg.Temporal.Namespace, logger))
+					if err != nil {
+						return err
+					}
+					defer tc.Close()
+					payouts = &workflows.Client{Temporal: tc}
+				}
+				srv, err := mapperWeb(cfg, pool, crowdSvc, nil, payouts, logger)
 				if err != nil {
 					return err
 				}
