@@ -175,8 +175,8 @@ func (s *Store) Task(ctx context.Context, id int64) (crowd.Task, error) {
 	return t, nil
 }
 
-func (s *Store) tasks(ctx context.Context, q string, args ...any) ([]crowd.Task, error) {
-	rows, err := s.pool.Query(ctx, q, args...)
+// collectTasks scans a query's task rows.
+func collectTasks(rows pgx.Rows, err error) ([]crowd.Task, error) {
 	if err != nil {
 		return nil, translate("tasks", err)
 	}
@@ -202,11 +202,11 @@ func (s *Store) Feed(ctx context.Context, q crowd.FeedQuery) ([]crowd.Task, erro
 		  and ((cardinality($4::text[]) = 0 and cardinality($5::text[]) = 0) or t.vocabularies && $4 or t.domains && $5)
 		order by (t.state = 'escalated') desc, t.id
 		limit $6`
-	cal, err := s.tasks(ctx, sel, q.MapperID, q.Expert, true, nonNil(q.Vocabularies), nonNil(q.Domains), q.Calibration)
+	cal, err := collectTasks(s.pool.Query(ctx, sel, q.MapperID, q.Expert, true, nonNil(q.Vocabularies), nonNil(q.Domains), q.Calibration))
 	if err != nil {
 		return nil, err
 	}
-	regular, err := s.tasks(ctx, sel, q.MapperID, q.Expert, false, nonNil(q.Vocabularies), nonNil(q.Domains), q.Limit-len(cal))
+	regular, err := collectTasks(s.pool.Query(ctx, sel, q.MapperID, q.Expert, false, nonNil(q.Vocabularies), nonNil(q.Domains), q.Limit-len(cal)))
 	if err != nil {
 		return nil, err
 	}
@@ -246,14 +246,8 @@ func scanVote(row pgx.Row) (crowd.Vote, error) {
 	return v, err
 }
 
-func (s *Store) votes(ctx context.Context, q pgx.Tx, sql string, args ...any) ([]crowd.Vote, error) {
-	var rows pgx.Rows
-	var err error
-	if q != nil {
-		rows, err = q.Query(ctx, sql, args...)
-	} else {
-		rows, err = s.pool.Query(ctx, sql, args...)
-	}
+// collectVotes scans a query's vote rows.
+func collectVotes(rows pgx.Rows, err error) ([]crowd.Vote, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +272,7 @@ func (s *Store) Cast(ctx context.Context, v crowd.Vote, settle func(crowd.Task, 
 		if err != nil {
 			return err
 		}
-		votes, err := s.votes(ctx, tx, `select `+voteColumns+` from crowd_votes where task_id = $1 order by id`, v.TaskID)
+		votes, err := collectVotes(tx.Query(ctx, `select `+voteColumns+` from crowd_votes where task_id = $1 order by id`, v.TaskID))
 		if err != nil {
 			return err
 		}
@@ -397,13 +391,13 @@ func appendEntry(ctx context.Context, tx pgx.Tx, e crowd.Entry) error {
 
 // TaskVotes implements crowd.Store.
 func (s *Store) TaskVotes(ctx context.Context, task int64) ([]crowd.Vote, error) {
-	out, err := s.votes(ctx, nil, `select `+voteColumns+` from crowd_votes where task_id = $1 order by id`, task)
+	out, err := collectVotes(s.pool.Query(ctx, `select `+voteColumns+` from crowd_votes where task_id = $1 order by id`, task))
 	return out, translate(fmt.Sprintf("votes of task %d", task), err)
 }
 
 // Votes implements crowd.Store.
 func (s *Store) Votes(ctx context.Context, mapperID string, limit int) ([]crowd.Vote, error) {
-	out, err := s.votes(ctx, nil, `select `+voteColumns+` from crowd_votes where mapper_id = $1 order by id desc limit $2`, mapperID, limit)
+	out, err := collectVotes(s.pool.Query(ctx, `select `+voteColumns+` from crowd_votes where mapper_id = $1 order by id desc limit $2`, mapperID, limit))
 	return out, translate("votes of "+mapperID, err)
 }
 
@@ -540,8 +534,8 @@ func (s *Store) ItemStatuses(ctx context.Context, project string, ids []int64) (
 
 // UnwrittenResolutions implements crowd.Store.
 func (s *Store) UnwrittenResolutions(ctx context.Context, limit int) ([]crowd.Task, error) {
-	return s.tasks(ctx, `select `+taskColumns+` from crowd_tasks
-		where state = 'resolved' and written_back_at is null and project_id is not null order by resolved_at limit $1`, limit)
+	return collectTasks(s.pool.Query(ctx, `select `+taskColumns+` from crowd_tasks
+		where state = 'resolved' and written_back_at is null and project_id is not null order by resolved_at limit $1`, limit))
 }
 
 // MarkWrittenBack implements crowd.Store.
