@@ -275,7 +275,8 @@ type VoteResult struct {
 // when it settles the task, every vote is graded against the resolution
 // and the agreeing voters get the consensus bonus; a calibration task
 // grades and pays the bonus at once against its known answer. A resolved
-// project task then writes back to its item (WriteBack).
+// project task then writes back to its item; each vote also retries up to
+// five earlier resolutions that did not reach their items (WriteBack).
 //
 // Errors: ErrInvalid for an action that does not fit the task (an
 // override without concept, a rejection choosing a concept that is not a
@@ -344,13 +345,15 @@ func (s *Service) Vote(ctx context.Context, mapperID string, id int64, in VoteIn
 		return VoteResult{}, err
 	}
 	if task.State == StateResolved && !task.Calibration {
-		// The vote stands whatever happens here: WriteBack retries
-		// unwritten resolutions.
+		// The vote stands whatever happens here: a resolution not written
+		// back (an error, a process stopped) is retried below by the next
+		// votes.
 		_ = s.writeBack(ctx, task)
 		if t2, err := s.store.Task(ctx, task.ID); err == nil {
 			task = t2
 		}
 	}
+	_, _ = s.WriteBack(ctx, 5)
 	task.Known = nil
 	return VoteResult{Vote: saved, Task: task, Reward: reward}, nil
 }

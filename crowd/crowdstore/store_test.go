@@ -545,3 +545,48 @@ func TestLedgerProperty(t *testing.T) {
 		t.Fatalf("half-bad batch: %v, rows %d → %d", err, before, rows)
 	}
 }
+
+// failingItems is the real item store whose crowd write-backs fail while
+// down is set: the process stopping between a vote and its write-back.
+type failingItems struct {
+	*mappingjobstore.Store
+	down bool
+}
+
+func (f *failingItems) ResolveByCrowd(ctx context.Context, project string, r mappingjob.CrowdResolution) (mappingjob.Item, error) {
+	if f.down {
+		return mappingjob.Item{}, errors.New("connection reset")
+	}
+	return f.Store.ResolveByCrowd(ctx, project, r)
+}
+
+func TestUnwrittenResolutionIsWrittenByALaterVote(t *testing.T) {
+	w := newWorld(t)
+	items := &failingItems{Store: w.jobs, down: true}
+	svc, err := crowd.NewService(w.store, w.mappers, items, crowd.Config{Now: w.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.svc = svc
+	its := w.items(t, 0.5, "W1", "W2")
+	sts := w.submit(t, its["W1"].ID, its["W2"].ID)
+	var ms []mapper.Mapper
+	for i := 0; i < 3; i++ {
+		ms = append(ms, w.mapper(t, fmt.Sprint("w", i), mapper.StatusApproved, ""))
+		w.vote(t, ms[i], sts[0].TaskID, crowd.VoteInput{Action: crowd.ActionApprove})
+	}
+	got, _ := w.store.Task(w.ctx, sts[0].TaskID)
+	if got.State != crowd.StateResolved || got.WrittenBack != nil {
+		t.Fatalf("task with the item store down: %+v", got)
+	}
+	if it, _ := w.jobs.ItemByID(w.ctx, w.project.ID, its["W1"].ID); it.Method == mappingjob.MethodCrowd {
+		t.Fatal("written back while the store was down")
+	}
+	items.down = false
+	w.vote(t, ms[0], sts[1].TaskID, crowd.VoteInput{Action: crowd.ActionApprove})
+	got, _ = w.store.Task(w.ctx, sts[0].TaskID)
+	it, _ := w.jobs.ItemByID(w.ctx, w.project.ID, its["W1"].ID)
+	if got.WrittenBack == nil || it.Method != mappingjob.MethodCrowd || it.Review != mappingjob.ReviewApproved {
+		t.Fatalf("after a later vote: task %+v, item %+v", got, it)
+	}
+}
