@@ -95,6 +95,11 @@ func (s *Server) mapperRoutes() http.Handler {
 	mux.Handle("POST /admin/mappers/{id}/decision", s.mapperAdmin(s.adminDecide))
 	mux.Handle("POST /admin/mappers/{id}/terms", s.mapperAdmin(s.adminTerms))
 	mux.Handle("GET /admin/documents/{id}", s.mapperAdmin(s.adminDocument))
+	// Anything else under /admin: 403 for non-admins too, so no admin
+	// path answers them differently (404 only to admins).
+	mux.Handle("/admin/", s.mapperAdmin(func(w http.ResponseWriter, r *http.Request, v *visitor, m mapper.Mapper) error {
+		return &pageError{Status: http.StatusNotFound}
+	}))
 	s.crowdRoutes(mux)
 	s.payoutAccountRoutes(mux)
 	return s.chain(mux)

@@ -347,6 +347,7 @@ func TestMapperAdminReview(t *testing.T) {
 	adminRoutes := []struct{ method, path string }{
 		{"GET", "/admin"}, {"GET", "/admin?filter=all"}, {"GET", "/admin/mappers/" + m.ID}, {"GET", docURL},
 		{"POST", "/admin/mappers/" + m.ID + "/decision"}, {"POST", "/admin/mappers/" + m.ID + "/terms"},
+		{"GET", "/admin/no-such-page"}, {"POST", "/admin/payouts/batches"}, {"GET", "/admin/payouts/confirm"},
 	}
 	for _, who := range []*browser{applicant, other} {
 		who.get("/status")
@@ -389,6 +390,9 @@ func TestMapperAdminReview(t *testing.T) {
 	admin := ma.lineLogin(t, adminLineID, "Admin")
 	if res := admin.get("/"); res.location != "/admin" {
 		t.Fatalf("admin lands on %q", res.location)
+	}
+	if res := admin.get("/admin/no-such-page"); res.status != http.StatusNotFound {
+		t.Fatalf("admin on an unknown admin page: %d", res.status)
 	}
 	res := admin.get("/admin")
 	if res.status != 200 || strings.Count(res.body, `/admin/mappers/mpr_`) != 2 {
