@@ -28,8 +28,10 @@ import (
 	"github.com/portiere/portiere/platform/line"
 	"github.com/portiere/portiere/platform/line/linetest"
 	"github.com/portiere/portiere/platform/postgres/dbtest"
+	"github.com/portiere/portiere/search"
 	"github.com/portiere/portiere/tenancy"
 	"github.com/portiere/portiere/tenancy/tenancystore"
+	"github.com/portiere/portiere/vocab"
 	"github.com/portiere/portiere/vocab/vocabstore"
 	"github.com/portiere/portiere/web"
 )
@@ -656,5 +658,46 @@ func TestMapperPagesSendSecurityHeaders(t *testing.T) {
 		if !strings.HasPrefix(c.Name, "__Host-") || !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" {
 			t.Errorf("cookie %+v", c)
 		}
+	}
+}
+
+// TestMapperVoteOverrideBySearch: on the vote page, an approved mapper
+// searches the live index (the demo vocabulary, built in-process as
+// `portiere dev` builds it), picks a standard concept, and the override
+// stores it with the name, vocabulary and domain read from the vocabulary.
+func TestMapperVoteOverrideBySearch(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	vs := vocabstore.New(pool)
+	if _, err := vocab.NewImporter(vs).Import(ctx, "../testdata/demo-vocab", nil); err != nil {
+		t.Fatal(err)
+	}
+	corpus, err := vs.LoadCorpus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := &search.Live{}
+	live.Set(search.NewEngine(corpus, search.Options{}))
+	ma := newMapperAppWithPool(t, pool, func(c *web.Config) { c.Concepts, c.Search = vs, live })
+	tasks := ma.crowdTasks(t, "NAUS")
+	const uid = "Uaaaa0000000000000000000000000001"
+	b := ma.lineLogin(t, uid, "Searcher")
+	m := ma.approve(t, b, uid)
+	page := fmt.Sprintf("/tasks/%d", tasks["NAUS"])
+	res := b.get(page + "?q=nausea")
+	if res.status != 200 || !strings.Contains(res.body, `id="search-results"`) || !strings.Contains(res.body, `value="31967"`) {
+		t.Fatalf("override search:\n%.4000s", res.body)
+	}
+	if res := b.post(page+"/vote", url.Values{"action": {"override"}, "concept_id": {"31967"}}); res.status != http.StatusSeeOther {
+		t.Fatalf("override: %d\n%.800s", res.status, res.body)
+	}
+	var name, vocabulary, domain string
+	if err := pool.QueryRow(ctx, `select concept_name, vocabulary_id, domain_id from crowd_votes where task_id = $1 and mapper_id = $2 and action = 'override' and concept_id = 31967`,
+		tasks["NAUS"], m.ID).Scan(&name, &vocabulary, &domain); err != nil {
+		t.Fatalf("the override vote: %v", err)
+	}
+	if name != "Nausea" || vocabulary != "SNOMED" || domain != "Condition" {
+		t.Fatalf("override stored as %q %q %q", name, vocabulary, domain)
 	}
 }
