@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/portiere/portiere/crowd"
 	"github.com/portiere/portiere/mapper"
 )
 
@@ -54,6 +55,10 @@ type adminMapperData struct {
 	Tiers     []string
 	Error     string
 	Notice    string
+	// Stats and Flags are the mapper's standing in the crowd (votes,
+	// skill, tier, earnings) and anomaly flags; nil without the crowd.
+	Stats *crowd.MapperStats
+	Flags []crowd.Flag
 }
 
 type adminAction struct {
@@ -82,6 +87,22 @@ func (s *Server) adminMapperData(r *http.Request, admin, id string) (adminMapper
 		return adminMapperData{}, err
 	}
 	d := adminMapperData{M: m, Documents: docs, Audit: trail, Tiers: mapper.Tiers}
+	if s.cfg.Crowd != nil {
+		st, err := s.cfg.Crowd.Stats(r.Context(), id)
+		if err != nil {
+			return adminMapperData{}, err
+		}
+		d.Stats = &st
+		flags, err := s.cfg.Crowd.Flags(r.Context())
+		if err != nil {
+			return adminMapperData{}, err
+		}
+		for _, f := range flags {
+			if f.MapperID == id {
+				d.Flags = append(d.Flags, f)
+			}
+		}
+	}
 	for _, a := range []mapper.Action{mapper.ActionApprove, mapper.ActionRequestInfo, mapper.ActionReject, mapper.ActionSuspend, mapper.ActionReinstate} {
 		if _, err := mapper.Next(m.Status, a); err == nil {
 			d.Actions = append(d.Actions, adminAction{Action: a, Label: actionLabels[a], NeedsReason: a.NeedsReason(),

@@ -559,6 +559,10 @@ func TestMapperCrowdPages(t *testing.T) {
 	if res := admin.get("/admin/payouts"); res.status != 200 || !strings.Contains(res.body, "Voter") {
 		t.Fatalf("admin payouts:\n%.2500s", res.body)
 	}
+	voter, _ := ma.svc.SignIn(context.Background(), "U6666666666666666666666666666666f", "")
+	if res := admin.get("/admin/mappers/" + voter.ID); res.status != 200 || !strings.Contains(res.body, `id="crowd-stats"`) || !strings.Contains(res.body, " USD") {
+		t.Fatalf("admin's view of the voter:\n%.3000s", res.body)
+	}
 }
 
 // TestMapperPagesSendSecurityHeaders reads the mapper app's GET routes from
