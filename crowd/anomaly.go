@@ -16,6 +16,9 @@ const (
 	// FlagConstantAnswers: the recent votes are all the same action
 	// (always approve, always reject): a pattern, not judgment.
 	FlagConstantAnswers FlagKind = "constant_answers"
+	// FlagPoorCalibration: the mapper misses most calibration tasks, whose
+	// answers are known; the guide asks for a review of their status.
+	FlagPoorCalibration FlagKind = "poor_calibration"
 )
 
 // Flag is one anomaly of one mapper, for admins to review.
@@ -45,12 +48,42 @@ type AnomalyRules struct {
 	// ConstantMin is the fewest votes of the window, all one action, that
 	// raise a flag.
 	ConstantMin int
+	// CalibrationMin graded calibration votes with accuracy below
+	// CalibrationFloor raise a flag.
+	CalibrationMin   int
+	CalibrationFloor float64
 }
 
 // DefaultAnomalyRules: the latest 20 votes; half of them under 3 seconds,
-// or 15 or more all the same action.
+// or 15 or more all the same action; under half of 5 or more calibration
+// tasks right.
 func DefaultAnomalyRules() AnomalyRules {
-	return AnomalyRules{Window: 20, FastFloor: 3 * time.Second, FastShare: 0.5, ConstantMin: 15}
+	return AnomalyRules{Window: 20, FastFloor: 3 * time.Second, FastShare: 0.5, ConstantMin: 15, CalibrationMin: 5, CalibrationFloor: 0.5}
+}
+
+// PoorCalibration reports a flag when a mapper's graded calibration votes
+// (among obs) number at least r.CalibrationMin and fewer than
+// r.CalibrationFloor of them are right. It is pure.
+func PoorCalibration(r AnomalyRules, mapperID string, obs []Observation) (Flag, bool) {
+	n, right := 0, 0
+	var last time.Time
+	for _, o := range obs {
+		if !o.Calibration {
+			continue
+		}
+		n++
+		if o.Correct {
+			right++
+		}
+		if o.At.After(last) {
+			last = o.At
+		}
+	}
+	if r.CalibrationMin <= 0 || n < r.CalibrationMin || float64(right) >= r.CalibrationFloor*float64(n) {
+		return Flag{}, false
+	}
+	return Flag{MapperID: mapperID, Kind: FlagPoorCalibration, At: last,
+		Detail: fmt.Sprintf("%d of %d calibration tasks right (known answers)", right, n)}, true
 }
 
 // Anomalies returns the flags votes (one mapper's, oldest first) raise

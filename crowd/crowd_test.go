@@ -243,3 +243,23 @@ func TestAnomalies(t *testing.T) {
 		t.Errorf("ten same answers is not yet a pattern: %+v", f)
 	}
 }
+
+func TestPoorCalibration(t *testing.T) {
+	r := DefaultAnomalyRules()
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	var obs []Observation
+	for i := 0; i < 6; i++ {
+		obs = append(obs, Observation{Correct: i < 2, Calibration: true, At: now})
+		obs = append(obs, Observation{Correct: true, At: now}) // consensus votes do not count
+	}
+	if f, ok := PoorCalibration(r, "m", obs); !ok || f.Kind != FlagPoorCalibration || f.Detail != "2 of 6 calibration tasks right (known answers)" {
+		t.Fatalf("2 of 6: %+v %v", f, ok)
+	}
+	if _, ok := PoorCalibration(r, "m", obs[:8]); ok {
+		t.Fatal("4 calibration votes are too few to judge")
+	}
+	obs[4].Correct, obs[6].Correct = true, true // 4 of 6
+	if _, ok := PoorCalibration(r, "m", obs); ok {
+		t.Fatal("4 of 6 right is not poor")
+	}
+}

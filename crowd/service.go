@@ -47,6 +47,8 @@ type Store interface {
 	TaskVotes(ctx context.Context, task int64) ([]Vote, error)
 	// Votes returns mapperID's latest votes, newest first, at most limit.
 	Votes(ctx context.Context, mapperID string, limit int) ([]Vote, error)
+	// VoteCounts returns every mapper's number of votes.
+	VoteCounts(ctx context.Context) (map[string]int, error)
 	// Graded returns every graded vote per mapper (mapperID "" for all),
 	// as observations.
 	Graded(ctx context.Context, mapperID string) (map[string][]Observation, error)
@@ -528,11 +530,15 @@ func (s *Service) Leaderboard(ctx context.Context, limit int) ([]LeaderboardRow,
 	if err != nil {
 		return nil, err
 	}
+	counts, err := s.store.VoteCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
 	now := s.now()
 	rows := make([]LeaderboardRow, 0, len(ms))
 	for _, m := range ms {
 		sk := EstimateSkill(s.cfg.Skill, obs[m.ID], now)
-		r := LeaderboardRow{MapperID: m.ID, DisplayName: m.DisplayName, Votes: sk.Graded, Accuracy: sk.Accuracy,
+		r := LeaderboardRow{MapperID: m.ID, DisplayName: m.DisplayName, Votes: counts[m.ID], Accuracy: sk.Accuracy,
 			Reputation: math.Round(sk.P*1000) / 1000, Tier: TierOf(sk, m.Tier)}
 		if show[m.ID] {
 			r.Earned = earned[m.ID]
@@ -580,9 +586,14 @@ func (s *Service) Ledger(ctx context.Context, mapperID string, limit int) ([]Ent
 }
 
 // Flags returns the anomaly flags of every approved mapper's latest votes
-// (AnomalyRules), for the admin page.
+// (AnomalyRules) and of their calibration record (PoorCalibration), for
+// the admin page.
 func (s *Service) Flags(ctx context.Context) ([]Flag, error) {
 	ms, err := s.mappers.Mappers(ctx, mapper.StatusApproved)
+	if err != nil {
+		return nil, err
+	}
+	obs, err := s.store.Graded(ctx, "")
 	if err != nil {
 		return nil, err
 	}
@@ -597,6 +608,9 @@ func (s *Service) Flags(ctx context.Context) ([]Flag, error) {
 			traces[len(votes)-1-i] = VoteTrace{Action: v.Action, Elapsed: v.Elapsed, At: v.At}
 		}
 		out = append(out, Anomalies(s.cfg.Anomalies, m.ID, traces)...)
+		if f, ok := PoorCalibration(s.cfg.Anomalies, m.ID, obs[m.ID]); ok {
+			out = append(out, f)
+		}
 	}
 	return out, nil
 }

@@ -574,3 +574,22 @@ func (s *Store) Append(ctx context.Context, entries []crowd.Entry) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return appendEntries(ctx, tx, entries) })
 	return translate("ledger", err)
 }
+
+// VoteCounts implements crowd.Store.
+func (s *Store) VoteCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := s.pool.Query(ctx, `select mapper_id, count(*) from crowd_votes group by mapper_id`)
+	if err != nil {
+		return nil, translate("vote counts", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var m string
+		var n int
+		if err := rows.Scan(&m, &n); err != nil {
+			return nil, translate("vote counts", err)
+		}
+		out[m] = n
+	}
+	return out, translate("vote counts", rows.Err())
+}

@@ -425,6 +425,21 @@ func TestCalibrationTasksAreMixedInAndGradedAtOnce(t *testing.T) {
 	if s.Skill.Graded != 1 || s.Skill.P < 0.66 || s.Skill.P > 0.67 {
 		t.Fatalf("skill after one right calibration vote: %+v", s.Skill)
 	}
+	// Four more calibration tasks missed: 0 of 5 right is flagged.
+	for i := 0; i < 4; i++ {
+		c, err := w.svc.AddCalibration(w.ctx, crowd.Task{Code: fmt.Sprint("K", i+2), Candidates: candidates}, crowd.Answer{ConceptID: 201254})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.vote(t, wrong, c.ID, crowd.VoteInput{Action: crowd.ActionApprove})
+	}
+	flags, err := w.svc.Flags(w.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(flags) != 1 || flags[0].MapperID != wrong.ID || flags[0].Kind != crowd.FlagPoorCalibration {
+		t.Fatalf("flags: %+v", flags)
+	}
 }
 
 func TestAnomalyFlags(t *testing.T) {
