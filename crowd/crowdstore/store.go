@@ -192,21 +192,40 @@ func collectTasks(rows pgx.Rows, err error) ([]crowd.Task, error) {
 	return out, translate("tasks", rows.Err())
 }
 
-// Feed implements crowd.Store: the project tasks first by id (oldest
-// waiting longest), with the calibration tasks spread among them.
+// Feed implements crowd.Store: escalated tasks first for experts, then
+// open ones, each oldest first (waiting longest), with the calibration
+// tasks spread among them. Each state is one index walk on (state,
+// calibration, id) that stops at the limit.
 func (s *Store) Feed(ctx context.Context, q crowd.FeedQuery) ([]crowd.Task, error) {
 	const sel = `select ` + taskColumns + ` from crowd_tasks t
-		where (t.state = 'open' or ($2 and t.state = 'escalated'))
-		  and t.calibration = $3
+		where t.state = $2 and t.calibration = $3
 		  and not exists (select 1 from crowd_votes v where v.task_id = t.id and v.mapper_id = $1)
 		  and ((cardinality($4::text[]) = 0 and cardinality($5::text[]) = 0) or t.vocabularies && $4 or t.domains && $5)
-		order by (t.state = 'escalated') desc, t.id
+		order by t.id
 		limit $6`
-	cal, err := collectTasks(s.pool.Query(ctx, sel, q.MapperID, q.Expert, true, nonNil(q.Vocabularies), nonNil(q.Domains), q.Calibration))
+	states := []string{string(crowd.StateOpen)}
+	if q.Expert {
+		states = []string{string(crowd.StateEscalated), string(crowd.StateOpen)}
+	}
+	pick := func(calibration bool, limit int) ([]crowd.Task, error) {
+		var out []crowd.Task
+		for _, st := range states {
+			if len(out) >= limit {
+				break
+			}
+			ts, err := collectTasks(s.pool.Query(ctx, sel, q.MapperID, st, calibration, nonNil(q.Vocabularies), nonNil(q.Domains), limit-len(out)))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ts...)
+		}
+		return out, nil
+	}
+	cal, err := pick(true, q.Calibration)
 	if err != nil {
 		return nil, err
 	}
-	regular, err := collectTasks(s.pool.Query(ctx, sel, q.MapperID, q.Expert, false, nonNil(q.Vocabularies), nonNil(q.Domains), q.Limit-len(cal)))
+	regular, err := pick(false, q.Limit-len(cal))
 	if err != nil {
 		return nil, err
 	}

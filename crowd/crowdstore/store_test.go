@@ -51,7 +51,7 @@ func (w *world) advance(d time.Duration) {
 	w.mu.Unlock()
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	w := &world{ctx: context.Background(), pool: dbtest.New(t), now: time.Now().UTC()}
 	w.store, w.jobs, w.mappers = crowdstore.New(w.pool), mappingjobstore.New(w.pool), mapperstore.New(w.pool)
