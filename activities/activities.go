@@ -1,7 +1,7 @@
 // Package activities holds the Temporal activities of Portiere's workflows,
 // one struct per workflow holding only its dependencies: IndexBuild
 // (indexbuild.go), ESPopulate (elastic.go), BulkMapping (bulkmapping.go),
-// UsageReport (usagereport.go).
+// UsageReport (usagereport.go), Payout (payout.go).
 // Each activity is one call into the package that owns the work
 // (searchindex, mappingjob, search/elastic) plus heartbeats. Workflows call
 // them through a typed nil pointer, `var a *activities.BulkMapping;
@@ -23,6 +23,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/portiere/portiere/crowd"
 	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/search"
 	"github.com/portiere/portiere/search/elastic"
@@ -67,6 +68,14 @@ type Activities struct {
 	// Metering counts bulk-mapped items against the organization's plan
 	// (billing.Service); nil meters nothing.
 	Metering Metering
+	// Crowd pays Portiere Mapper's reviewers (crowd.Service); Transfers
+	// is the Stripe Connect client and Notifier the LINE pusher (nil:
+	// no notifications); PayoutMinCents the default minimum payout.
+	// Without Crowd or Transfers PayoutWorkflow fails, saying so.
+	Crowd          Payouts
+	Transfers      crowd.Transfers
+	Notifier       crowd.Notifier
+	PayoutMinCents int64
 
 	once     sync.Once
 	corpus   *corpusCache
@@ -74,6 +83,7 @@ type Activities struct {
 	populate *ESPopulate
 	mapping  *BulkMapping
 	usage    *UsageReport
+	payout   *Payout
 }
 
 func (a *Activities) split() {
@@ -90,6 +100,7 @@ func (a *Activities) split() {
 		a.index = &IndexBuild{corpus: a.corpus, index: a.Index, embedderOverride: a.Embedder, logger: log}
 		a.populate = &ESPopulate{corpus: a.corpus, elasticsearch: a.Elasticsearch, logger: log}
 		a.usage = &UsageReport{billing: a.Billing}
+		a.payout = &Payout{crowd: a.Crowd, transfers: a.Transfers, notifier: a.Notifier, minCents: a.PayoutMinCents}
 		a.mapping = &BulkMapping{vocabulary: a.Vocabulary, jobs: a.Jobs, index: a.Index, search: search, engineVersion: a.EngineVersion, logger: log, metering: a.Metering}
 	})
 }
@@ -103,6 +114,9 @@ func (a *Activities) ESPopulate() *ESPopulate { a.split(); return a.populate }
 
 // UsageReport returns the activities of UsageReportWorkflow.
 func (a *Activities) UsageReport() *UsageReport { a.split(); return a.usage }
+
+// Payout returns the activities of PayoutWorkflow.
+func (a *Activities) Payout() *Payout { a.split(); return a.payout }
 
 // BulkMapping returns the activities of BulkMappingWorkflow.
 func (a *Activities) BulkMapping() *BulkMapping { a.split(); return a.mapping }

@@ -54,7 +54,7 @@ func (h *ConceptItems) Routes(r *Router) {
 	g.Add(fiber.MethodGet, "/projects/:id/concept-mappings", openapi.Operation{
 		Summary: "List a project's concept mapping items",
 		Description: "Query parameters, all optional: `status` (review decision: pending, approved, rejected, overridden), " +
-			"`method` (auto, review, manual, override, unmapped) — both take comma-separated lists —, `min_confidence` and `max_confidence` " +
+			"`method` (auto, review, manual, override, unmapped, crowd) — both take comma-separated lists —, `min_confidence` and `max_confidence` " +
 			"(inclusive, 0..1), `domain` (the target's domain_id, case-insensitive), `q` (found in the source code or description, case-insensitive), " +
 			"`cursor` and `limit` (default 100, at most 1000). Items come in id order; pass `next_cursor` back as `cursor` for the next page " +
 			"(null on the last). An invalid parameter is a 422 naming it. Any member of the project's organization may read.",
@@ -140,10 +140,10 @@ func itemFilterOf(c *fiber.Ctx) (f mappingjob.ItemFilter, after int64, limit int
 	}
 	for _, s := range list("method") {
 		switch m := mappingjob.Method(s); m {
-		case mappingjob.MethodAuto, mappingjob.MethodReview, mappingjob.MethodManual, mappingjob.MethodOverride, mappingjob.MethodUnmapped:
+		case mappingjob.MethodAuto, mappingjob.MethodReview, mappingjob.MethodManual, mappingjob.MethodOverride, mappingjob.MethodUnmapped, mappingjob.MethodCrowd:
 			f.Methods = append(f.Methods, m)
 		default:
-			return f, 0, 0, badParam("method", "%q is not one of auto, review, manual, override, unmapped", s)
+			return f, 0, 0, badParam("method", "%q is not one of auto, review, manual, override, unmapped, crowd", s)
 		}
 	}
 	bound := func(name string) (*float64, error) {

@@ -10,6 +10,7 @@ import (
 	"github.com/portiere/portiere/billing"
 	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/crossmap"
+	"github.com/portiere/portiere/crowd"
 	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/platform/postgres"
 	"github.com/portiere/portiere/schemamap"
@@ -71,6 +72,11 @@ var errorKinds = []struct {
 	{mappingjob.ErrConflict, fiber.StatusConflict},
 	{mappingjob.ErrInvalid, fiber.StatusUnprocessableEntity},
 	{tenancy.ErrForbidden, fiber.StatusForbidden},
+	{crowd.ErrNotFound, fiber.StatusNotFound},
+	{crowd.ErrInvalid, fiber.StatusUnprocessableEntity},
+	{crowd.ErrForbidden, fiber.StatusForbidden},
+	{crowd.ErrAlreadyVoted, fiber.StatusConflict},
+	{crowd.ErrClosed, fiber.StatusConflict},
 	{search.ErrNotReady, fiber.StatusServiceUnavailable},
 	{search.ErrLexicalUnavailable, fiber.StatusServiceUnavailable},
 	{workflows.ErrUnavailable, fiber.StatusServiceUnavailable},

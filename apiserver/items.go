@@ -96,7 +96,7 @@ func conceptItemOf(it mappingjob.Item) conceptItem {
 func conceptItemSchema() openapi.Schema {
 	str := openapi.Schema{"type": "string"}
 	nstr := openapi.Schema{"type": "string", "nullable": true}
-	methods := []string{"auto", "review", "manual", "override", "unmapped"}
+	methods := []string{"auto", "review", "manual", "override", "unmapped", "crowd"}
 	return openapi.Schema{"type": "object", "required": []string{"id", "source_code", "method", "candidates", "revision"},
 		"properties": map[string]any{
 			"id": str, "source": str, "source_code": str, "source_description": nstr, "source_column": nstr,

@@ -17,6 +17,9 @@ import (
 
 	"github.com/portiere/portiere/apiserver"
 	"github.com/portiere/portiere/credential"
+	"github.com/portiere/portiere/crowd"
+	"github.com/portiere/portiere/crowd/crowdstore"
+	"github.com/portiere/portiere/mapper/mapperstore"
 	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/mappingjob/mappingjobstore"
 	"github.com/portiere/portiere/platform/postgres/dbtest"
@@ -38,6 +41,7 @@ type reviewWorld struct {
 	users  map[string]tenancy.User // owner, alice, bob, viewer, other
 	keys   map[string]string       // the same names, plus "alice-read" and a second write key "alice-2"
 	ctx    context.Context
+	crowd  *crowd.Service
 }
 
 // reviewAuth is the one place the review tests build their authenticator
@@ -111,8 +115,13 @@ func newReviewWorld(t *testing.T) *reviewWorld {
 			t.Fatal(err)
 		}
 	}
+	w.crowd, err = crowd.NewService(crowdstore.New(pool), mapperstore.New(pool), w.items, crowd.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	w.s, err = apiserver.New(apiserver.Config{Version: "test", Auth: auth, Resources: []apiserver.Resource{
 		&apiserver.Review{Projects: w.tenant, Items: w.items, Concepts: vocabstore.New(pool)},
+		&apiserver.Crowd{Projects: w.tenant, Crowd: w.crowd},
 		&apiserver.Exports{Projects: w.tenant, Items: w.items, Now: func() time.Time { return time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC) }},
 	}})
 	if err != nil {

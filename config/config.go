@@ -44,6 +44,7 @@ type Config struct {
 	Mapping       Mapping
 	Stripe        Stripe
 	Web           Web
+	Mapper        Mapper
 	Tools         Tools
 	LogLevel      slog.Level
 
@@ -233,6 +234,9 @@ var Variables = []string{
 	"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PRICE_PRO", "STRIPE_PRICE_ENTERPRISE",
 	"STRIPE_PRICE_MAPPED_ITEMS", "STRIPE_METER_EVENT", "STRIPE_API_URL",
 	"WEB_PORT", "NEXT_PUBLIC_API_URL", "SESSION_TTL", "SESSION_COOKIE_SECURE",
+	"MAPPER_PORT", "LINE_CHANNEL_ID", "NEXT_PUBLIC_LIFF_ID", "LINE_API_BASE_URL",
+	"ADMIN_LINE_USER_IDS", "MAPPER_KYC_KEYS", "MAPPER_KYC_MAX_BYTES", "MAPPER_DEV_LOGIN",
+	"LINE_CHANNEL_ACCESS_TOKEN", "MAPPER_PAYOUT_MIN_CENTS", "MAPPER_CONSENSUS_MIN_VOTES",
 }
 
 // required names the variables each mode cannot start without.
@@ -335,6 +339,7 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 	if c.Web.APIURL == "" {
 		c.Web.APIURL = DefaultAPIURL
 	}
+	c.Mapper = p.loadMapper(mode)
 	c.Tools = Tools{
 		TemporalCLI:    p.str("PORTIERE_TEMPORAL_CLI", ""),
 		ONNXRuntimeLib: p.str("ONNXRUNTIME_LIB", ""),

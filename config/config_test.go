@@ -1,6 +1,8 @@
 package config
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"strings"
@@ -171,5 +173,44 @@ func TestWebSettings(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("invalid %s not reported: %v", name, err)
 		}
+	}
+}
+
+func TestMapperConfig(t *testing.T) {
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32))
+	env := map[string]string{"LINE_CHANNEL_ID": "1660000001", "NEXT_PUBLIC_LIFF_ID": "1660000001-abcd",
+		"ADMIN_LINE_USER_IDS": " Uaaa, ,Ubbb ", "MAPPER_KYC_KEYS": "k2:" + key + ", k1:" + key}
+	c, err := Load(ModeDev, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Mapper
+	if m.Port != 3001 || m.LineChannelID != "1660000001" || m.LIFFID != "1660000001-abcd" || m.LineAPIURL != "https://api.line.me" ||
+		strings.Join(m.AdminLineUserIDs, ",") != "Uaaa,Ubbb" || len(m.KYCKeys) != 2 || m.KYCKeys[0].ID != "k2" ||
+		len(m.KYCKeys[1].Key) != 32 || m.KYCMaxBytes != 10<<20 || m.DevLogin {
+		t.Fatalf("mapper config %+v", m)
+	}
+	for name, bad := range map[string]map[string]string{
+		"MAPPER_KYC_KEYS":      {"MAPPER_KYC_KEYS": "k1:c2hvcnQ="},
+		"MAPPER_KYC_KEYS ":     {"MAPPER_KYC_KEYS": "nocolon"},
+		"MAPPER_KYC_KEYS  ":    {"MAPPER_KYC_KEYS": "a:" + key + ",a:" + key},
+		"LINE_API_BASE_URL":    {"LINE_API_BASE_URL": "ftp://x"},
+		"MAPPER_KYC_MAX_BYTES": {"MAPPER_KYC_MAX_BYTES": "-1"},
+	} {
+		_, err := Load(ModeDev, func(k string) string { return bad[k] })
+		if err == nil || !strings.Contains(err.Error(), strings.TrimSpace(name)) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// The development login is refused in every production mode.
+	for _, mode := range []Mode{ModeAPI, ModeWeb, ModeWorker, ModeMigrate} {
+		_, err := Load(mode, func(k string) string { return map[string]string{"MAPPER_DEV_LOGIN": "true"}[k] })
+		if err == nil || !strings.Contains(err.Error(), "MAPPER_DEV_LOGIN") {
+			t.Errorf("%s accepted MAPPER_DEV_LOGIN: %v", mode, err)
+		}
+	}
+	c, err = Load(ModeDev, func(k string) string { return map[string]string{"MAPPER_DEV_LOGIN": "true"}[k] })
+	if err != nil || !c.Mapper.DevLogin {
+		t.Fatalf("dev mode refused the dev login: %v", err)
 	}
 }

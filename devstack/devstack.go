@@ -10,6 +10,7 @@ package devstack
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -66,6 +67,8 @@ type Stack struct {
 	Listener net.Listener
 	// WebListener is the Cloud dashboard's, on 127.0.0.1:WEB_PORT.
 	WebListener net.Listener
+	// MapperListener is the mapper app's, on 127.0.0.1:MAPPER_PORT.
+	MapperListener net.Listener
 	// DemoProjectID is the seeded demo project.
 	DemoProjectID string
 }
@@ -83,7 +86,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		return fmt.Errorf("devstack: %w", err)
 	}
 	// Fail before starting anything if a port we need is taken.
-	needed := []int{cfg.HTTP.Port, cfg.Web.Port}
+	needed := []int{cfg.HTTP.Port, cfg.Web.Port, cfg.Mapper.Port}
 	if !temporalSet {
 		needed = append(needed, o.TemporalPort, o.TemporalUIPort)
 	}
@@ -93,7 +96,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		}
 	}
 
-	secrets, err := devSecrets(filepath.Join(o.DataDir, secretsFile), "JWT_SECRET", "API_KEY_SALT", "ADMIN_TOKEN", "DB_PASSWORD", devAPIKey, devPassword)
+	secrets, err := devSecrets(filepath.Join(o.DataDir, secretsFile), "JWT_SECRET", "API_KEY_SALT", "ADMIN_TOKEN", "DB_PASSWORD", devAPIKey, devPassword, devKYCKey)
 	if err != nil {
 		return err
 	}
@@ -105,6 +108,13 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	if cfg.Auth.AdminToken == "" {
 		cfg.Auth.AdminToken = secrets["ADMIN_TOKEN"]
+	}
+	if len(cfg.Mapper.KYCKeys) == 0 {
+		key, err := base64.RawURLEncoding.DecodeString(secrets[devKYCKey])
+		if err != nil || len(key) != 32 {
+			return fmt.Errorf("devstack: %s in %s is not 32 bytes of base64; delete the line to make a new one", devKYCKey, secretsFile)
+		}
+		cfg.Mapper.KYCKeys = []config.KYCKey{{ID: "dev", Key: key}}
 	}
 
 	// stops run in reverse order when Run returns.
@@ -219,9 +229,18 @@ func Run(ctx context.Context, o Options) (err error) {
 		return &ports.PortInUseError{Port: cfg.Web.Port}
 	}
 
+	mapperAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Mapper.Port))
+	mapperLn, err := net.Listen("tcp", mapperAddr)
+	if err != nil {
+		ln.Close()
+		webLn.Close()
+		return &ports.PortInUseError{Port: cfg.Mapper.Port}
+	}
+
 	apiURL := "http://localhost:" + strconv.Itoa(cfg.HTTP.Port)
 	fmt.Fprintf(o.Out, "\nPortiere is running (Ctrl-C stops everything):\n")
 	fmt.Fprintf(o.Out, "  Dashboard      http://localhost:%d  (sign up, or log in as the demo user below)\n", cfg.Web.Port)
+	fmt.Fprintf(o.Out, "  Mapper         http://localhost:%d  (%s)\n", cfg.Mapper.Port, mapperSignIn(cfg.Mapper))
 	fmt.Fprintf(o.Out, "  API            %s\n", apiURL)
 	fmt.Fprintf(o.Out, "  Readiness      %s/health/ready\n", apiURL)
 	fmt.Fprintf(o.Out, "  API docs       %s/docs  (ReDoc: %s/redoc, OpenAPI: %s/openapi.json)\n", apiURL, apiURL, apiURL)
@@ -243,7 +262,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	fmt.Fprintf(o.Out, "    curl -H 'Authorization: Bearer %s' %s/api/v1/workflows/<workflow_id>\n", secrets[devAPIKey], apiURL)
 	fmt.Fprintf(o.Out, "  Data folder    %s\n\n", o.DataDir)
 
-	err = o.Serve(ctx, Stack{Config: cfg, Pool: pool, Temporal: tc, Listener: ln, WebListener: webLn, DemoProjectID: demoProjectID})
+	err = o.Serve(ctx, Stack{Config: cfg, Pool: pool, Temporal: tc, Listener: ln, WebListener: webLn, MapperListener: mapperLn, DemoProjectID: demoProjectID})
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
@@ -288,4 +307,18 @@ func ensureDatabase(ctx context.Context, adminConn, name string) error {
 		return fmt.Errorf("devstack: create database %s: %w", name, err)
 	}
 	return nil
+}
+
+// mapperSignIn says how the mapper app's users sign in under this
+// configuration.
+func mapperSignIn(m config.Mapper) string {
+	switch {
+	case m.DevLogin && m.LineChannelID != "":
+		return "LINE, or the development sign-in"
+	case m.DevLogin:
+		return "development sign-in: any LINE user id; admins are ADMIN_LINE_USER_IDS"
+	case m.LineChannelID != "":
+		return "LINE sign-in"
+	}
+	return "no sign-in configured: set MAPPER_DEV_LOGIN=true, or LINE_CHANNEL_ID and NEXT_PUBLIC_LIFF_ID"
 }

@@ -21,6 +21,11 @@ const secretsFile = "dev-secrets.env"
 // keeps working across restarts.
 const devAPIKey = "DEV_API_KEY"
 
+// devKYCKey names the mapper app's KYC encryption key in the secrets file
+// (used when MAPPER_KYC_KEYS is unset), kept so uploaded documents stay
+// readable across restarts.
+const devKYCKey = "MAPPER_KYC_KEY"
+
 // devSecrets loads path (KEY=VALUE lines), adds a random value for each of
 // names it lacks, and writes the file back (mode 0600) when it changed.
 func devSecrets(path string, names ...string) (map[string]string, error) {

@@ -121,6 +121,9 @@ const (
 	MethodManual   Method = "manual"
 	MethodOverride Method = "override"
 	MethodUnmapped Method = "unmapped"
+	// MethodCrowd: the Portiere Mapper crowd decided the item by
+	// consensus (package crowd); its provenance's "crowd" key says how.
+	MethodCrowd Method = "crowd"
 )
 
 // ReviewStatus is a reviewer's decision on an item.

@@ -1,5 +1,7 @@
 // Package web is Portiere's server-rendered web apps: the Cloud dashboard
-// (`portiere web --app=cloud`, and beside the API under `portiere dev`).
+// (`portiere web --app=cloud`, and beside the API under `portiere dev`) and
+// Portiere Mapper (`portiere web --app=mapper`; mapper_*.go), one Server
+// type whose shell — assets, middleware, layout, error pages — both share.
 // Pages are html/template with htmx for partial updates; every asset is
 // embedded in the binary (no CDN, no Node at run time).
 //
@@ -26,5 +28,12 @@
 //     project is 404.
 //   - Log-in failures are throttled per email and client address.
 //   - Responses carry a strict Content-Security-Policy (no inline script
-//     or style), frame denial, nosniff and no-store caching of pages.
+//     or style), frame denial, nosniff and no-store caching of pages. The
+//     mapper's policy adds only the LIFF SDK's origin for scripts.
+//   - Mapper: a LINE ID token is verified with LINE (platform/line) before
+//     a session starts; the development sign-in exists only when the
+//     composition root enables it (dev mode). Admins are the LINE user ids
+//     of ADMIN_LINE_USER_IDS: every path under /admin is 403 for anyone
+//     else, and mapper.Service checks again; KYC documents are served
+//     decrypted to admins only, sandboxed, each view audited.
 package web

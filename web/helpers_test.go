@@ -18,6 +18,7 @@ import (
 
 	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/platform/postgres/dbtest"
+	"github.com/portiere/portiere/platform/stripemock/stripetest"
 	"github.com/portiere/portiere/session/sessionstore"
 	"github.com/portiere/portiere/tenancy"
 	"github.com/portiere/portiere/tenancy/tenancystore"
@@ -25,7 +26,7 @@ import (
 	"github.com/portiere/portiere/web"
 )
 
-func TestMain(m *testing.M) { dbtest.Main(m) }
+func TestMain(m *testing.M) { dbtest.Main(m, stripetest.Stop) }
 
 const testSalt = "test-api-key-salt-0123456789abcdef-0123"
 

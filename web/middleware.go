@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/portiere/portiere/credential"
+	"github.com/portiere/portiere/mapper"
 	"github.com/portiere/portiere/session"
 	"github.com/portiere/portiere/tenancy"
 )
@@ -26,7 +27,7 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 func (s *Server) secure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("Content-Security-Policy", s.csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
@@ -51,15 +52,19 @@ func (s *Server) secure(next http.Handler) http.Handler {
 	})
 }
 
-// visitor is the signed-in user of a request: the session, the user, the
-// organization worked in and the role held there, and every membership
-// (the organization switcher).
+// visitor is the signed-in user of a request: the session and, in the
+// dashboard, the user, the organization worked in and the role held there,
+// and every membership (the organization switcher); in the mapper app, the
+// mapper and whether they administer the platform.
 type visitor struct {
 	Session session.Session
 	User    tenancy.User
 	Org     tenancy.Organization // zero when the user has no membership left
 	Role    tenancy.Role
 	Orgs    []tenancy.UserMembership
+
+	Mapper      *mapper.Mapper // the mapper app only
+	MapperAdmin bool           // Mapper's LINE user id is in ADMIN_LINE_USER_IDS
 }
 
 // Principal is the visitor as credential's rules see it: a signed-in user
@@ -110,7 +115,7 @@ func (s *Server) withVisitor(next http.Handler) http.Handler {
 			return
 		}
 		v, err := s.loadVisitor(r.Context(), c.Value)
-		if errors.Is(err, session.ErrNotFound) || errors.Is(err, tenancy.ErrNotFound) {
+		if errors.Is(err, session.ErrNotFound) || errors.Is(err, tenancy.ErrNotFound) || errors.Is(err, mapper.ErrNotFound) {
 			s.setCookie(w, s.sessionCookie(), "", -1)
 			next.ServeHTTP(w, r)
 			return
@@ -127,6 +132,13 @@ func (s *Server) loadVisitor(ctx context.Context, token string) (*visitor, error
 	se, err := s.cfg.Sessions.Session(ctx, session.Hash(token), s.cfg.Now())
 	if err != nil {
 		return nil, err
+	}
+	if s.cfg.App == AppMapper {
+		m, err := s.cfg.Mappers.Mapper(ctx, se.UserID)
+		if err != nil {
+			return nil, err
+		}
+		return &visitor{Session: se, Mapper: &m, MapperAdmin: s.cfg.Mappers.IsAdmin(m.LineUserID)}, nil
 	}
 	u, err := s.cfg.Tenants.User(ctx, se.UserID)
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/portiere/portiere/credential"
+	"github.com/portiere/portiere/crowd"
+	"github.com/portiere/portiere/mapper"
 	"github.com/portiere/portiere/tenancy"
 )
 
@@ -51,6 +53,9 @@ var funcs = template.FuncMap{
 		}
 		return b.String()
 	},
+	"money":      money,
+	"dict2money": func(currency string, cents int64) crowd.Money { return crowd.Money{Currency: currency, Cents: cents} },
+	"percent":    func(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" },
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -102,9 +107,16 @@ type view struct {
 	CSRF   string
 	APIURL string
 	// Admin is whether the visitor administers the organization worked in
-	// (the navigation shows the API keys page only then).
+	// (the navigation shows the API keys page only then), or, in the
+	// mapper app, the mapper platform.
 	Admin bool
-	Data  any
+	// App is AppCloud or AppMapper (the layout's brand and navigation).
+	App string
+	// Mapper is the signed-in mapper (the mapper app); Crowd says the
+	// crowd pages are served.
+	Mapper *mapper.Mapper
+	Crowd  bool
+	Data   any
 }
 
 // render writes page with status; the body is rendered into a buffer
@@ -114,8 +126,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	if !ok {
 		return fmt.Errorf("web: no page %q", page)
 	}
-	v := view{Title: title, Nav: nav, APIURL: s.cfg.APIURL, Data: data}
-	if vis := visitorFrom(r); vis != nil {
+	v := view{Title: title, Nav: nav, APIURL: s.cfg.APIURL, Data: data, App: s.cfg.App, Crowd: s.cfg.Crowd != nil}
+	if vis := visitorFrom(r); vis != nil && vis.Mapper != nil {
+		v.Mapper, v.Admin, v.CSRF = vis.Mapper, vis.MapperAdmin, vis.Session.CSRFToken
+	} else if vis != nil {
 		v.User, v.Org, v.Orgs, v.CSRF = &vis.User, vis.Org, vis.Orgs, vis.Session.CSRFToken
 		v.Admin = vis.Org.ID != "" && vis.Principal().CanAdminProject("") == nil
 	} else {
@@ -160,6 +174,7 @@ var headings = map[int]string{
 	http.StatusNotFound:            "Page not found",
 	http.StatusUnprocessableEntity: "Check the form",
 	http.StatusTooManyRequests:     "Too many attempts",
+	http.StatusConflict:            "Already changed",
 	http.StatusInternalServerError: "Something went wrong",
 	http.StatusServiceUnavailable:  "Temporarily unavailable",
 }
@@ -188,6 +203,14 @@ func statusOf(err error) (status int, message string, internal bool) {
 		return http.StatusNotFound, "", false
 	case errors.Is(err, tenancy.ErrForbidden):
 		return http.StatusForbidden, "", false
+	case errors.Is(err, mapper.ErrNotFound):
+		return http.StatusNotFound, "There is no such mapper or document.", false
+	case errors.Is(err, mapper.ErrForbidden):
+		return http.StatusForbidden, "This page is for mapper platform admins.", false
+	case errors.Is(err, mapper.ErrConflict):
+		return http.StatusConflict, conflictMessage(err), false
+	case errors.Is(err, mapper.ErrInvalid):
+		return http.StatusUnprocessableEntity, strings.TrimPrefix(err.Error(), "mapper: invalid: "), false
 	}
 	return http.StatusInternalServerError, "", true
 }
@@ -213,4 +236,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.cfg.Logger.Error("web error page failed", "error", rerr)
 		http.Error(w, heading, status)
 	}
+}
+
+// conflictMessage is a mapper conflict in words: the state moved on (for
+// instance another admin decided first).
+func conflictMessage(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "mapper: conflict: "); i >= 0 {
+		msg = msg[i+len("mapper: conflict: "):]
+	}
+	return "This was not done: " + msg + ". Reload the page to see the current state."
 }

@@ -69,10 +69,11 @@ func IndexStateOf(info searchindex.Info, ok bool, check error) IndexState {
 	return st
 }
 
-// Config is what a web app needs. Tenants, Sessions, Passwords and Keys
-// are required.
+// Config is what a web app needs. The dashboard (AppCloud) requires
+// Tenants, Sessions, Passwords and Keys; the mapper app (AppMapper)
+// Sessions (mapperstore.Sessions) and Mappers.
 type Config struct {
-	App       string // AppCloud; "" means AppCloud
+	App       string // AppCloud or AppMapper; "" means AppCloud
 	Tenants   tenancy.Store
 	Sessions  session.Store
 	Passwords *credential.PasswordGate
@@ -118,6 +119,8 @@ type Config struct {
 	// Items, when set, feeds the results overview's charts
 	// (mappingjobstore.Store is one).
 	Items mappingjob.ItemLister
+	// MapperConfig configures the mapper app; the dashboard ignores it.
+	MapperConfig
 	// APIURL is the API's public address (NEXT_PUBLIC_API_URL), shown in
 	// pages.
 	APIURL string
@@ -151,23 +154,28 @@ type Server struct {
 	// first use (an argon2id hash costs 64 MiB and a moment).
 	dummyHash func() (string, error)
 	handler   http.Handler
+	csp       string // the Content-Security-Policy of every response
 	// ownSlots bounds uploads when cfg.UploadSlots is nil.
 	ownSlots mappingjob.UploadSlots
 }
 
-// New checks cfg and builds the app. An app other than cloud is an error:
-// the mapper is issue #11.
+// New checks cfg and builds the app.
 func New(cfg Config) (*Server, error) {
 	switch cfg.App {
 	case "", AppCloud:
 		cfg.App = AppCloud
+		if cfg.Tenants == nil || cfg.Sessions == nil || cfg.Passwords == nil || cfg.Keys == nil {
+			return nil, errors.New("web: Config needs Tenants, Sessions, Passwords and Keys")
+		}
 	case AppMapper:
-		return nil, errors.New("web: --app=mapper is not built yet (issue #11, the mapper app); run --app=cloud")
+		if cfg.Sessions == nil || cfg.Mappers == nil {
+			return nil, errors.New("web: the mapper app needs Sessions and Mappers")
+		}
+		if cfg.LIFFSDKURL == "" {
+			cfg.LIFFSDKURL = DefaultLIFFSDKURL
+		}
 	default:
-		return nil, fmt.Errorf("web: unknown app %q (want cloud)", cfg.App)
-	}
-	if cfg.Tenants == nil || cfg.Sessions == nil || cfg.Passwords == nil || cfg.Keys == nil {
-		return nil, errors.New("web: Config needs Tenants, Sessions, Passwords and Keys")
+		return nil, fmt.Errorf("web: unknown app %q (want cloud or mapper)", cfg.App)
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 12 * time.Hour
@@ -196,7 +204,15 @@ func New(cfg Config) (*Server, error) {
 		dummyHash: sync.OnceValues(func() (string, error) {
 			return credential.HashPassword("portiere-no-such-user-password")
 		})}
-	s.handler = s.routes()
+	s.csp = contentSecurityPolicy
+	if cfg.App == AppMapper {
+		if s.csp, err = mapperCSP(cfg.MapperConfig); err != nil {
+			return nil, err
+		}
+		s.handler = s.mapperRoutes()
+	} else {
+		s.handler = s.routes()
+	}
 	return s, nil
 }
 
@@ -232,7 +248,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	return nil
 }
 
-func (s *Server) routes() http.Handler {
+// shell is what every app serves the same way: the embedded assets and
+// the health check.
+func (s *Server) shell() *http.ServeMux {
 	mux := http.NewServeMux()
 	static, _ := fs.Sub(staticFiles, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler(static)))
@@ -240,6 +258,21 @@ func (s *Server) routes() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
+	return mux
+}
+
+// chain wraps an app's routes in the middleware every app shares, after a
+// 404 page for everything else: security headers, then the session, then
+// CSRF.
+func (s *Server) chain(mux *http.ServeMux) http.Handler {
+	mux.Handle("/", s.page(func(w http.ResponseWriter, r *http.Request) error {
+		return &pageError{Status: http.StatusNotFound}
+	}))
+	return s.secure(s.withVisitor(s.csrf(mux)))
+}
+
+func (s *Server) routes() http.Handler {
+	mux := s.shell()
 	mux.Handle("GET /{$}", s.page(s.home))
 
 	mux.Handle("GET /signup", s.page(s.signupForm))
@@ -276,11 +309,7 @@ func (s *Server) routes() http.Handler {
 	s.reviewRoutes(mux)
 	s.exportRoutes(mux)
 	s.billingRoutes(mux)
-
-	mux.Handle("/", s.page(func(w http.ResponseWriter, r *http.Request) error {
-		return &pageError{Status: http.StatusNotFound}
-	}))
-	return s.secure(s.withVisitor(s.csrf(mux)))
+	return s.chain(mux)
 }
 
 // staticHandler serves the embedded assets. They change only with the

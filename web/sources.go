@@ -43,6 +43,9 @@ func (s *Server) sourceRoutes(mux *http.ServeMux) {
 }
 
 func (s *Server) uploadLimit() int64 {
+	if s.cfg.App == AppMapper {
+		return s.cfg.Mappers.MaxDocumentBytes() // a KYC document
+	}
 	if s.cfg.UploadMaxBytes > 0 {
 		return s.cfg.UploadMaxBytes
 	}

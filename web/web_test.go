@@ -663,9 +663,9 @@ func TestSecureCookies(t *testing.T) {
 	}
 }
 
-func TestMapperAppIsNotBuiltYet(t *testing.T) {
+func TestMapperAppNeedsItsServices(t *testing.T) {
 	_, err := web.New(web.Config{App: web.AppMapper})
-	if err == nil || !strings.Contains(err.Error(), "issue #11") {
+	if err == nil || !strings.Contains(err.Error(), "Mappers") {
 		t.Fatalf("mapper app: %v", err)
 	}
 }

@@ -84,6 +84,16 @@ func (c *Client) StartBulkMapping(ctx context.Context, in BulkMappingInput) (Run
 	return c.start(ctx, id, BulkMappingWorkflow, in)
 }
 
+// StartPayout starts a payout batch on an admin's request (the Mapper
+// admin page's "confirm batch"): in.BatchID names it (default: the start
+// time, UTC); the batch's run is returned when it is running already.
+func (c *Client) StartPayout(ctx context.Context, in PayoutInput) (Run, error) {
+	if in.BatchID == "" {
+		in.BatchID = "admin-" + time.Now().UTC().Format("20060102T150405.000Z")
+	}
+	return c.start(ctx, PayoutWorkflowID(in.BatchID), PayoutWorkflow, in)
+}
+
 // State describes the latest run of workflow id, with the bulk mapping's
 // progress.
 func (c *Client) State(ctx context.Context, id string) (State, error) {

@@ -18,4 +18,6 @@ func Register(w worker.Registry, a *activities.Activities) {
 	w.RegisterActivity(a.ESPopulate())
 	w.RegisterWorkflow(UsageReportWorkflow)
 	w.RegisterActivity(a.UsageReport())
+	w.RegisterWorkflow(PayoutWorkflow)
+	w.RegisterActivity(a.Payout())
 }

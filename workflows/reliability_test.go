@@ -63,6 +63,12 @@ func workerProcessMain() int {
 	if u := os.Getenv(envWorkerStripe); u != "" {
 		acts.Billing = newBilling(pool, u)
 	}
+	if u := os.Getenv(envWorkerConnect); u != "" {
+		if err := payoutWorkerOptions(pool, acts, u, os.Getenv(envWorkerLine)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
 	if err := faultWorkerOptions(acts); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

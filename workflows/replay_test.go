@@ -24,6 +24,7 @@ func TestReplay(t *testing.T) {
 		{"indexfreshness.json", workflows.IndexFreshnessWorkflow, []any{workflows.IndexBuildWorkflow}},
 		{"espopulate.json", workflows.ESPopulateWorkflow, nil},
 		{"usagereport.json", workflows.UsageReportWorkflow, nil},
+		{"payout.json", workflows.PayoutWorkflow, nil},
 	} {
 		t.Run(h.file, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()

@@ -18,8 +18,8 @@ type Schedule struct {
 }
 
 // Schedules are the recurring workflows Portiere runs (what Celery Beat
-// ran): the nightly index freshness check at 02:30 UTC and the hourly
-// usage report to Stripe.
+// ran): the nightly index freshness check at 02:30 UTC, the hourly
+// usage report to Stripe and the weekly mapper payout (Mondays 03:00 UTC).
 func Schedules() []Schedule {
 	return []Schedule{{
 		ID:   IndexFreshnessScheduleID,
@@ -36,6 +36,14 @@ func Schedules() []Schedule {
 			Args: []any{UsageReportInput{}},
 		},
 		Note: "Report metered usage (mapped items) to Stripe, each report once",
+	}, {
+		ID:   PayoutScheduleID,
+		Cron: []string{"0 3 * * 1"},
+		Action: &client.ScheduleWorkflowAction{
+			ID: "mapper-payout-weekly", Workflow: PayoutWorkflow, TaskQueue: TaskQueue,
+			Args: []any{PayoutInput{}},
+		},
+		Note: "Pay Portiere Mapper's reviewers their balances above the minimum (Stripe Connect), each once",
 	}}
 }
 

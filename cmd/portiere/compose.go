@@ -20,10 +20,15 @@ import (
 	"github.com/portiere/portiere/config"
 	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/crossmap/crossmapstore"
+	"github.com/portiere/portiere/crowd"
+	"github.com/portiere/portiere/crowd/crowdstore"
+	"github.com/portiere/portiere/mapper/mapperstore"
 	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/mappingjob/mappingjobstore"
 	"github.com/portiere/portiere/platform/cache"
+	"github.com/portiere/portiere/platform/line"
 	"github.com/portiere/portiere/platform/ratelimit"
+	"github.com/portiere/portiere/platform/stripeconnect"
 	"github.com/portiere/portiere/schemamap"
 	"github.com/portiere/portiere/schemamap/schemamapstore"
 	"github.com/portiere/portiere/search/elastic"
@@ -65,6 +70,14 @@ type backends struct {
 	// billing meters usage against plans, and runs Stripe when
 	// STRIPE_SECRET_KEY is set.
 	billing *billing.Service
+	// crowd is Portiere Mapper's voting, ledger and payouts over its
+	// store, the mapper profiles and the project items (the API's crowd
+	// routes, the mapper web app, the payout activities).
+	crowd *crowd.Service
+	// connect is Stripe Connect (nil without STRIPE_SECRET_KEY); line
+	// pushes LINE messages (nil without LINE_CHANNEL_ACCESS_TOKEN).
+	connect *stripeconnect.Client
+	line    *line.Pusher
 	// search is the live engine the API serves and the worker maps with;
 	// it only opens the index the index build workflow saves, with
 	// searchCfg (set by startSearch).
@@ -96,6 +109,17 @@ func openBackends(cfg config.Config, pool *pgxpool.Pool, tc client.Client, versi
 		return nil, err
 	}
 	b.cdm = cdm
+	rules := crowd.DefaultRules()
+	rules.MinVotes = cfg.Mapper.ConsensusMinVotes
+	rules.MaxVotes = max(rules.MaxVotes, rules.MinVotes+2)
+	if b.crowd, err = crowd.NewService(crowdstore.New(pool), mapperstore.New(pool), b.jobs, crowd.Config{Consensus: rules}); err != nil {
+		return nil, err
+	}
+	if cfg.Mapper.LineChannelToken != "" {
+		if b.line, err = line.NewPusher(line.PusherOptions{BaseURL: cfg.Mapper.LineAPIURL, Token: cfg.Mapper.LineChannelToken}); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Redis.Configured() {
 		// Short timeouts: Redis is optional (cache, shared rate limits), so
 		// when it is down a request should lose at most a fraction of a
@@ -123,6 +147,10 @@ func openBackends(cfg config.Config, pool *pgxpool.Pool, tc client.Client, versi
 			return nil, err
 		}
 		payments = sc
+		if b.connect, err = stripeconnect.New(stripeconnect.Config{SecretKey: cfg.Stripe.SecretKey, URL: cfg.Stripe.APIURL}); err != nil {
+			b.Close()
+			return nil, err
+		}
 	}
 	b.billing = billing.NewService(billingstore.New(pool), billing.Options{Payments: payments})
 	if cfg.Elasticsearch.Configured() {
@@ -232,6 +260,7 @@ func (b *backends) api() (*apiserver.Server, error) {
 		&apiserver.SchemaSuggest{CDM: b.cdm},
 		&apiserver.SchemaMappings{Projects: b.tenants, Items: b.schemaItems, CDM: b.cdm},
 		&apiserver.CrossMappings{Projects: b.tenants, Runs: b.crossRuns},
+		&apiserver.Crowd{Projects: b.tenants, Crowd: b.crowd},
 	}
 	if b.temporal != nil {
 		alias := ""
@@ -302,6 +331,17 @@ func (b *backends) activities() *activities.Activities {
 		Logger:        b.log,
 		Billing:       b.billing,
 		Metering:      b.billing,
+		// Payouts: the crowd's ledger always; Stripe Connect transfers
+		// when STRIPE_SECRET_KEY is set (without it PayoutWorkflow fails
+		// saying so); LINE notifications when the Messaging API token is.
+		Crowd:          b.crowd,
+		PayoutMinCents: b.cfg.Mapper.PayoutMinCents,
+	}
+	if b.connect != nil {
+		a.Transfers = b.connect
+	}
+	if b.line != nil {
+		a.Notifier = b.line
 	}
 	if b.es != nil {
 		a.Elasticsearch = elastic.New(b.es)

@@ -130,7 +130,8 @@ func devEnv(cli string, apiPort int) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if k == "DB_HOST" || k == "TEMPORAL_ADDRESS" || k == "REDIS_HOST" || k == "ELASTICSEARCH_URL" || k == "API_PORT" || k == "WEB_PORT" {
+		if k == "DB_HOST" || k == "TEMPORAL_ADDRESS" || k == "REDIS_HOST" || k == "ELASTICSEARCH_URL" || k == "API_PORT" || k == "WEB_PORT" ||
+			strings.HasPrefix(k, "MAPPER_") || k == "LINE_CHANNEL_ID" || k == "NEXT_PUBLIC_LIFF_ID" || k == "ADMIN_LINE_USER_IDS" {
 			continue
 		}
 		env = append(env, kv)
@@ -138,7 +139,9 @@ func devEnv(cli string, apiPort int) []string {
 	// The dashboard gets a free port of its own, so tests never collide
 	// on :3000.
 	webPort, _ := ports.Free()
-	return append(env, "PORTIERE_TEMPORAL_CLI="+cli, "API_PORT="+strconv.Itoa(apiPort), "WEB_PORT="+strconv.Itoa(webPort), "LOG_LEVEL=WARNING")
+	mapperPort, _ := ports.Free()
+	return append(env, "PORTIERE_TEMPORAL_CLI="+cli, "API_PORT="+strconv.Itoa(apiPort), "WEB_PORT="+strconv.Itoa(webPort),
+		"MAPPER_PORT="+strconv.Itoa(mapperPort), "MAPPER_DEV_LOGIN=true", "LOG_LEVEL=WARNING")
 }
 
 // processesUsing lists live (non-zombie) processes whose command line
@@ -291,6 +294,14 @@ func TestDevSmoke(t *testing.T) {
 	}
 	if code, body := get("http://127.0.0.1:" + dash[1] + "/login"); code != 200 || !strings.Contains(body, "Log in") {
 		t.Fatalf("dashboard log-in page: %d %.200s", code, body)
+	}
+	// So is the mapper app, with the development sign-in it was given.
+	mapperURL := regexp.MustCompile(`Mapper\s+http://localhost:(\d+)`).FindStringSubmatch(stdout.String())
+	if mapperURL == nil {
+		t.Fatalf("mapper URL not printed:\n%s", stdout.String())
+	}
+	if code, body := get("http://127.0.0.1:" + mapperURL[1] + "/login"); code != 200 || !strings.Contains(body, "/login/dev") {
+		t.Fatalf("mapper sign-in page: %d %.300s", code, body)
 	}
 	// The printed demo key works: it exchanges for a token, and the token
 	// lists the demo organization's keys (owner, write scope).

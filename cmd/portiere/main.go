@@ -70,6 +70,7 @@ configured through environment variables (see the README).`,
 		userCommand(ctx),
 		apikeyCommand(ctx),
 		webCommand(ctx),
+		mapperCommand(ctx),
 		versionCommand(),
 	)
 	return root.ExecuteContext(ctx)

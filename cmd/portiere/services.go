@@ -19,6 +19,7 @@ import (
 	"github.com/portiere/portiere/platform/postgres"
 	"github.com/portiere/portiere/platform/temporal"
 	"github.com/portiere/portiere/searchindex"
+	"github.com/portiere/portiere/web"
 	"github.com/portiere/portiere/worker"
 	"github.com/portiere/portiere/workflows"
 )
@@ -36,8 +37,9 @@ Unless DB_HOST is set, a private PostgreSQL cluster is created from this
 machine's server binaries (initdb, pg_ctl) in <data-dir>/pg and started on a
 free port on 127.0.0.1. Unless TEMPORAL_ADDRESS is set, the Temporal
 development server is started (Web UI on --temporal-ui-port). Migrations run,
-then the worker, the API (API_PORT, default 8000) and the Cloud dashboard
-(WEB_PORT, default 3000). Secrets are generated on
+then the worker, the API (API_PORT, default 8000), the Cloud dashboard
+(WEB_PORT, default 3000) and Portiere Mapper (MAPPER_PORT, default 3001;
+MAPPER_DEV_LOGIN=true adds a sign-in taking any LINE user id). Secrets are generated on
 first start and kept in <data-dir>/dev-secrets.env. Ctrl-C stops everything;
 a second start reuses the data.
 
@@ -198,10 +200,19 @@ func serveDev(ctx context.Context, st devstack.Stack, logger *slog.Logger) error
 	if err != nil {
 		return err
 	}
+	var payouts web.PayoutStarter
+	if b.workflows != nil {
+		payouts = b.workflows
+	}
+	mapperApp, err := mapperWeb(st.Config, st.Pool, b.crowd, b.search, payouts, logger)
+	if err != nil {
+		return err
+	}
 	acts := b.activities()
 	g.Go(func() error { return worker.Run(gctx, st.Temporal, logger, worker.Options{Activities: acts}) })
 	g.Go(func() error { return srv.Serve(gctx, st.Listener, config.ShutdownTimeout) })
 	g.Go(func() error { return dash.Serve(gctx, st.WebListener, config.ShutdownTimeout) })
+	g.Go(func() error { return mapperApp.Serve(gctx, st.MapperListener, config.ShutdownTimeout) })
 	// The first run has no index yet: start its build (joined if one is
 	// running); API and worker pick it up when it is saved.
 	if c, err := b.vocabulary.LoadCorpus(gctx); err == nil && len(c.Concepts) > 0 {

@@ -12,10 +12,10 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/portiere/portiere/config"
+	"github.com/portiere/portiere/mapper/mapperstore"
 	"github.com/portiere/portiere/platform/postgres"
 	"github.com/portiere/portiere/platform/temporal"
 	"github.com/portiere/portiere/searchindex"
-	"github.com/portiere/portiere/session/sessionstore"
 	"github.com/portiere/portiere/web"
 	"github.com/portiere/portiere/workflows"
 )
@@ -29,10 +29,13 @@ func webCommand(ctx context.Context) *cobra.Command {
 	var port int
 	cmd := &cobra.Command{
 		Use:   "web",
-		Short: "Serve a web app: the Cloud dashboard (--app=cloud; needs DB_PASSWORD, API_KEY_SALT)",
+		Short: "Serve a web app: the Cloud dashboard (--app=cloud; needs DB_PASSWORD, API_KEY_SALT) or Portiere Mapper (--app=mapper)",
 		Long: `Serve a web app on --port: --app=cloud is the Cloud dashboard (sign up,
-projects and their settings, API keys, vocabulary status). --app=mapper is
-not built yet (issue #11).
+projects and their settings, API keys, vocabulary status); --app=mapper is
+Portiere Mapper (LINE sign-in, applications, KYC documents, admin review;
+default port 3001). The mapper needs DB_PASSWORD, MAPPER_KYC_KEYS and, for
+LINE sign-in, LINE_CHANNEL_ID and NEXT_PUBLIC_LIFF_ID; ADMIN_LINE_USER_IDS
+names its admins (docs/mapper.md).
 
 The dashboard uses the API's database (DB_*) and API_KEY_SALT (it issues
 API keys); NEXT_PUBLIC_API_URL is the API address its pages show.
@@ -43,11 +46,11 @@ Run it behind HTTPS: its session cookies are Secure unless
 SESSION_COOKIE_SECURE=false.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if app == web.AppMapper {
-				return fmt.Errorf("--app=mapper: the mapper app is issue #11 and is not built yet; --app=cloud serves the dashboard")
+			if app != web.AppCloud && app != web.AppMapper {
+				return fmt.Errorf("--app=%q: want cloud or mapper", app)
 			}
-			if app != web.AppCloud {
-				return fmt.Errorf("--app=%q: want cloud (or mapper, once issue #11 lands)", app)
+			if app == web.AppMapper && !cmd.Flags().Changed("port") {
+				port = config.DefaultMapperPort
 			}
 			cfg, logger, err := loadConfig(config.ModeWeb, cmd.ErrOrStderr())
 			if err != nil {
@@ -58,6 +61,29 @@ SESSION_COOKIE_SECURE=false.`,
 				return err
 			}
 			defer pool.Close()
+			if app == web.AppMapper {
+				crowdSvc, err := newCrowd(pool)
+				if err != nil {
+					return err
+				}
+				var payouts web.PayoutStarter
+				if cfg.IsSet("TEMPORAL_ADDRESS") {
+					// Admins start payout batches (a worker runs them);
+					// lazy, so the app starts while Temporal is down.
+					tc, err := client.NewLazyClient(temporal.Options(cfg.Temporal.Address, cfg.Temporal.Namespace, logger))
+					if err != nil {
+						return err
+					}
+					defer tc.Close()
+					payouts = &workflows.Client{Temporal: tc}
+				}
+				srv, err := mapperWeb(cfg, pool, crowdSvc, nil, payouts, logger)
+				if err != nil {
+					return err
+				}
+				go sweepSessions(ctx, mapperstore.NewSessions(pool), logger)
+				return serveWeb(ctx, srv, app, host, port, logger)
+			}
 			st := newWebStores(pool)
 			if cfg.IsSet("TEMPORAL_ADDRESS") {
 				// Bulk mapping and index builds from the dashboard: lazy,
@@ -76,19 +102,24 @@ SESSION_COOKIE_SECURE=false.`,
 				return err
 			}
 			go sweepSessions(ctx, st.sessions, logger)
-			addr := net.JoinHostPort(host, strconv.Itoa(port))
-			ln, err := net.Listen("tcp", addr)
-			if err != nil {
-				return fmt.Errorf("listen on %s: %w", addr, err)
-			}
-			logger.Info("web app listening", "app", app, "addr", addr, "version", version)
-			return ignoreCancel(srv.Serve(ctx, ln, config.ShutdownTimeout))
+			return serveWeb(ctx, srv, app, host, port, logger)
 		},
 	}
-	cmd.Flags().StringVar(&app, "app", web.AppCloud, "the app to serve: cloud (mapper: issue #11)")
+	cmd.Flags().StringVar(&app, "app", web.AppCloud, "the app to serve: cloud or mapper")
 	cmd.Flags().StringVar(&host, "host", "0.0.0.0", "interface to listen on")
-	cmd.Flags().IntVar(&port, "port", config.DefaultWebPort, "port to listen on")
+	cmd.Flags().IntVar(&port, "port", config.DefaultWebPort, "port to listen on (default 3000; 3001 for --app=mapper)")
 	return cmd
+}
+
+// serveWeb serves srv on host:port until ctx is done.
+func serveWeb(ctx context.Context, srv *web.Server, app, host string, port int, logger *slog.Logger) error {
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	logger.Info("web app listening", "app", app, "addr", addr, "version", version)
+	return ignoreCancel(srv.Serve(ctx, ln, config.ShutdownTimeout))
 }
 
 // savedIndexState reports the dense index saved at path from its metadata,
@@ -105,9 +136,15 @@ func savedIndexState(path string) func(context.Context) web.IndexState {
 	}
 }
 
+// sessionSweeper deletes the sessions that expired before now (sessionstore
+// and mapperstore's Sessions).
+type sessionSweeper interface {
+	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
+}
+
 // sweepSessions deletes expired sessions every sessionSweepInterval until
 // ctx is done.
-func sweepSessions(ctx context.Context, s *sessionstore.Store, log *slog.Logger) {
+func sweepSessions(ctx context.Context, s sessionSweeper, log *slog.Logger) {
 	t := time.NewTicker(sessionSweepInterval)
 	defer t.Stop()
 	for {

@@ -314,3 +314,78 @@ func translateTx(err error) error {
 	}
 	return translate(err)
 }
+
+// ResolveByCrowd records the crowd's consensus r on project's item and its
+// review_events row (actor "crowd") in one transaction
+// (mappingjob.ApplyCrowd): method crowd, the crowd's provenance, revision
+// + 1. Errors: mappingjob.ErrNotFound for an unknown item, ErrConflict
+// when a reviewer decided it first.
+func (s *Store) ResolveByCrowd(ctx context.Context, project string, r mappingjob.CrowdResolution) (mappingjob.Item, error) {
+	var out mappingjob.Item
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := `select ` + itemColumns + ` from concept_mapping_items where project_id = $1 and id = $2 for update`
+		cur, err := scanItem(tx.QueryRow(ctx, q, project, r.ItemID))
+		if err != nil {
+			return err
+		}
+		next, action, err := mappingjob.ApplyCrowd(cur, r, time.Now())
+		if err != nil {
+			return err
+		}
+		prov, err := json.Marshal(next.Provenance)
+		if err != nil {
+			return fmt.Errorf("mappingjob: %w", err)
+		}
+		const update = `
+			update concept_mapping_items
+			set review_status = $3, concept_id = nullif($4, 0), method = $5,
+			    target_concept_name = nullif($6, ''), target_vocabulary_id = nullif($7, ''), target_domain_id = nullif($8, ''),
+			    decided_by = null, decided_at = now(), provenance = $9::jsonb, review_unset = false,
+			    revision = revision + 1, updated_at = now()
+			where project_id = $1 and id = $2
+			returning ` + itemColumns
+		out, err = scanItem(tx.QueryRow(ctx, update, project, cur.ID, string(next.Review), next.ConceptID, string(next.Method),
+			next.TargetName, next.TargetVocabulary, next.TargetDomain, string(prov)))
+		if err != nil {
+			return err
+		}
+		before, err := json.Marshal(mappingjob.SnapshotOf(cur))
+		if err != nil {
+			return fmt.Errorf("mappingjob: %w", err)
+		}
+		after, err := json.Marshal(mappingjob.SnapshotOf(out))
+		if err != nil {
+			return fmt.Errorf("mappingjob: %w", err)
+		}
+		_, err = tx.Exec(ctx, insertEvent, project, mappingjob.KindConcept, cur.ID, mappingjob.CrowdActor, string(action), string(before), string(after), "")
+		return err
+	})
+	if err != nil {
+		return mappingjob.Item{}, translateTx(err)
+	}
+	return out, nil
+}
+
+// OpenItems lists project's undecided items (open under the review rule)
+// whose confidence lies in [min, max], by id: the review band an
+// organization sends to the crowd.
+func (s *Store) OpenItems(ctx context.Context, project string, min, max float64) ([]mappingjob.Item, error) {
+	q := `select ` + itemColumns + ` from concept_mapping_items
+		where project_id = $1 and review_status = 'pending' and first_decision is null and not flagged
+		  and confidence >= $2 and confidence <= $3
+		order by id`
+	rows, err := s.pool.Query(ctx, q, project, min, max)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []mappingjob.Item
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, translate(rows.Err())
+}
