@@ -16,3 +16,13 @@ func Roles() []Mode {
 func RequiredVariables(mode Mode) []string {
 	return append([]string(nil), required[mode]...)
 }
+
+// MapperRequiredVariables returns what the Mapper app (`portiere web
+// --app=mapper`) refuses to start without beyond RequiredVariables(ModeWeb):
+// the KYC encryption keys. ModeWeb also serves the cloud dashboard, which
+// does not need them, so Load cannot check them; cmd/portiere does when it
+// builds the app, and deployment files are validated against this list.
+// The result is a fresh slice the caller may modify.
+func MapperRequiredVariables() []string {
+	return []string{"MAPPER_KYC_KEYS"}
+}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -25,6 +26,42 @@ func TestRequiredVariablesAreWhatLoadRefusesWithout(t *testing.T) {
 			if !slices.Contains(Variables, v) {
 				t.Errorf("%s requires %s, which is not in Variables", mode, v)
 			}
+		}
+	}
+}
+
+// TestMapperRequiredVariablesAreRead: every variable the mapper app
+// requires is one Load reads and parses into Config.Mapper (a valid value
+// changes it), so deployment files checked against the list set real
+// settings.
+func TestMapperRequiredVariablesAreRead(t *testing.T) {
+	valid := map[string]string{"MAPPER_KYC_KEYS": "k1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="}
+	base := map[string]string{"DB_PASSWORD": "p", "API_KEY_SALT": strings.Repeat("s", MinSecretLength)}
+	empty, err := Load(ModeWeb, func(k string) string { return base[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range MapperRequiredVariables() {
+		if !slices.Contains(Variables, v) {
+			t.Errorf("the mapper requires %s, which is not in Variables", v)
+		}
+		val, ok := valid[v]
+		if !ok {
+			t.Errorf("no valid example of %s in this test", v)
+			continue
+		}
+		cfg, err := Load(ModeWeb, func(k string) string {
+			if k == v {
+				return val
+			}
+			return base[k]
+		})
+		if err != nil {
+			t.Errorf("%s=%s: %v", v, val, err)
+			continue
+		}
+		if reflect.DeepEqual(cfg.Mapper, empty.Mapper) {
+			t.Errorf("%s does not change Config.Mapper", v)
 		}
 	}
 }

@@ -1,7 +1,9 @@
 package check
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"maps"
 	"net"
@@ -9,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -45,7 +48,12 @@ var prodEnv = map[string]string{
 	// The API address the dashboard's pages show: localhost, the default,
 	// would be wrong for every visitor.
 	"NEXT_PUBLIC_API_URL": "https://api.example.org",
+	// The mapper app's KYC key (config.MapperRequiredVariables).
+	"MAPPER_KYC_KEYS": testKYCKeys,
 }
+
+// testKYCKeys is a MAPPER_KYC_KEYS value config accepts (one 32-byte key).
+var testKYCKeys = "k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 
 // loadCompose loads file as `docker compose` would with env as the
 // environment (.env) and the given profiles enabled.
@@ -104,30 +112,41 @@ func env(s types.ServiceConfig) map[string]string {
 	return m
 }
 
-// mapperProfile is the compose profile the mapper service sits behind until
-// issue #11 builds it: `portiere web --app=mapper` exits with an error.
-const mapperProfile = "mapper"
-
-// checkDefaultServices: a plain `up` starts the cloud dashboard and not the
-// mapper, which the binary refuses to run; the mapper is still declared.
+// checkDefaultServices: a plain `up` starts both web apps, the cloud
+// dashboard and the mapper; no service hides behind a profile.
 func checkDefaultServices(t *testing.T, file string, env map[string]string) {
 	t.Helper()
 	def := loadCompose(t, file, env)
-	if s, ok := def.Services["cloud"]; !ok || portiereRole(s) != "web" || !slices.Contains(s.Command, "--app=cloud") {
-		t.Errorf("%s: a plain `up` must start the cloud dashboard (portiere web --app=cloud)", file)
+	for svc, app := range map[string]string{"cloud": "cloud", "mapper": "mapper"} {
+		s, ok := def.Services[svc]
+		if !ok || portiereRole(s) != "web" || webApp(s.Command) != app {
+			t.Errorf("%s: a plain `up` must start %s (portiere web --app=%s)", file, svc, app)
+		}
 	}
-	if _, ok := def.Services["mapper"]; ok {
-		t.Errorf("%s: a plain `up` starts the mapper, but `portiere web --app=mapper` exits until issue #11 lands", file)
+	for name, s := range def.Services {
+		if len(s.Profiles) > 0 {
+			t.Errorf("%s: %s sits behind profiles %v; a plain `up` must start it", file, name, s.Profiles)
+		}
 	}
-	all := loadCompose(t, file, env, mapperProfile)
-	if s, ok := all.Services["mapper"]; !ok || !slices.Equal(s.Profiles, []string{mapperProfile}) {
-		t.Errorf("%s: keep the mapper service, behind the %q profile only", file, mapperProfile)
+}
+
+// webApp is the --app of a `portiere web` command line, or the binary's
+// default (cloud).
+func webApp(args []string) string {
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(a, "--app="); ok {
+			return v
+		}
+		if a == "--app" && i+1 < len(args) {
+			return args[i+1]
+		}
 	}
+	return "cloud"
 }
 
 func TestComposeDevelopment(t *testing.T) {
 	checkDefaultServices(t, "docker-compose.yaml", map[string]string{})
-	p := loadCompose(t, "docker-compose.yaml", map[string]string{}, mapperProfile)
+	p := loadCompose(t, "docker-compose.yaml", map[string]string{})
 	checkPortiereServices(t, p)
 	checkStartOrder(t, p)
 	for name, port := range seedPorts {
@@ -166,7 +185,7 @@ func TestComposeDevelopment(t *testing.T) {
 
 func TestComposeProduction(t *testing.T) {
 	checkDefaultServices(t, "docker-compose.prod.yaml", prodEnv)
-	p := loadCompose(t, "docker-compose.prod.yaml", prodEnv, mapperProfile)
+	p := loadCompose(t, "docker-compose.prod.yaml", prodEnv)
 	checkPortiereServices(t, p)
 	checkStartOrder(t, p)
 	for name, s := range p.Services {
@@ -193,7 +212,13 @@ func TestComposeProduction(t *testing.T) {
 			}
 		}
 	}
-	// The production file must refuse to start without each secret.
+	// The production file must refuse to start without each secret, the
+	// mapper's required ones (never defaulted) included.
+	for _, k := range config.MapperRequiredVariables() {
+		if _, ok := prodEnv[k]; !ok {
+			t.Errorf("the mapper requires %s: docker-compose.prod.yaml must take it from .env (add it to prodEnv)", k)
+		}
+	}
 	for k := range prodEnv {
 		short := map[string]string{}
 		for kk, vv := range prodEnv {
@@ -263,8 +288,12 @@ func checkPortiereServices(t *testing.T, p *types.Project) {
 			}
 		}
 		if role == "web" {
-			// The dashboard starts and follows bulk mappings (web/progress.go).
+			// The dashboard starts and follows bulk mappings (web/progress.go);
+			// the mapper's admins start payout batches.
 			need = append(need, "TEMPORAL_ADDRESS")
+			if webApp(s.Command) == "mapper" {
+				need = append(need, config.MapperRequiredVariables()...)
+			}
 		}
 		for _, k := range need {
 			if e[k] == "" {
@@ -365,7 +394,7 @@ func usesBackends(role string) bool {
 const webHealthPath = "/healthz"
 
 // webPort is the --port of a `portiere web` command line, or the binary's
-// default.
+// default for its --app.
 func webPort(t *testing.T, who string, args []string) int {
 	t.Helper()
 	for _, a := range args {
@@ -376,6 +405,9 @@ func webPort(t *testing.T, who string, args []string) int {
 			}
 			return n
 		}
+	}
+	if webApp(args) == "mapper" {
+		return config.DefaultMapperPort
 	}
 	return config.DefaultWebPort
 }
@@ -512,9 +544,110 @@ func TestComposeProductionStripe(t *testing.T) {
 				}
 			}
 		case "web":
+			if webApp(s.Command) == "mapper" {
+				// Mappers' payout accounts (Stripe Connect); the binary
+				// refuses the key without the webhook secret.
+				for _, v := range []string{"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_URL"} {
+					if e[v] != dotEnv[v] {
+						t.Errorf("%s: %s=%q; the mapper's payout accounts need .env's", name, v, e[v])
+					}
+				}
+				continue
+			}
 			for _, v := range []string{"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"} {
 				if e[v] != "" {
 					t.Errorf("%s: the dashboard takes no payments; do not hand it %s", name, v)
+				}
+			}
+		}
+	}
+}
+
+// mapperDotEnv sets every mapper setting to a value other than its default,
+// as an operator's .env (or exported variables, for the development file)
+// would.
+var mapperDotEnv = map[string]string{
+	"LINE_CHANNEL_ID": "1660000001", "NEXT_PUBLIC_LIFF_ID": "1660000001-abcdef",
+	"ADMIN_LINE_USER_IDS": "Uadmin1,Uadmin2", "LINE_API_BASE_URL": "https://line.example.org",
+	"MAPPER_KYC_KEYS":      "k2:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{2}, 32)) + "," + testKYCKeys,
+	"MAPPER_KYC_MAX_BYTES": "5242880", "LINE_CHANNEL_ACCESS_TOKEN": "a-line-channel-token",
+	"MAPPER_PAYOUT_MIN_CENTS": "2500", "MAPPER_CONSENSUS_MIN_VOTES": "5",
+}
+
+// TestComposeMapper: in both files the mapper runs `portiere web
+// --app=mapper`, after the migrations and a healthy PostgreSQL, and every
+// mapper setting in .env reaches the process that uses it — compared as
+// config.Load parses them (Config.Mapper), so a setting config adds is
+// covered without a list here: the mapper app gets all of them but the
+// worker's Messaging API token; the worker gets that token, the LINE base
+// URL it pushes to, the payout minimum and the consensus votes; the API the
+// consensus votes. The production mapper gets no JWT or operator secret.
+func TestComposeMapper(t *testing.T) {
+	for _, file := range []string{"docker-compose.yaml", "docker-compose.prod.yaml"} {
+		dotEnv := maps.Clone(mapperDotEnv)
+		if file == "docker-compose.prod.yaml" {
+			for k, v := range prodEnv {
+				if _, ok := dotEnv[k]; !ok {
+					dotEnv[k] = v
+				}
+			}
+		}
+		want, err := config.Load(config.ModeWeb, func(k string) string {
+			if k == "DB_PASSWORD" || k == "API_KEY_SALT" {
+				return strings.Repeat("x", config.MinSecretLength)
+			}
+			return dotEnv[k]
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := loadCompose(t, file, dotEnv)
+		checkPortiereServices(t, p)
+		s, ok := p.Services["mapper"]
+		if !ok || portiereRole(s) != "web" || webApp(s.Command) != "mapper" {
+			t.Fatalf("%s: no mapper service running `portiere web --app=mapper`", file)
+		}
+		for dep, cond := range map[string]string{"migrate": types.ServiceConditionCompletedSuccessfully, "postgres": types.ServiceConditionHealthy} {
+			if got := s.DependsOn[dep].Condition; got != cond {
+				t.Errorf("%s: the mapper depends on %s with %q, want %q", file, dep, got, cond)
+			}
+		}
+		for name, svc := range p.Services {
+			role := portiereRole(svc)
+			if role == "" {
+				continue
+			}
+			e := env(svc)
+			cfg, err := config.Load(modeOf[role], func(k string) string { return e[k] })
+			if err != nil {
+				continue // checkPortiereServices reported it
+			}
+			got, exp := cfg.Mapper, want.Mapper
+			switch {
+			case role == "web" && webApp(svc.Command) == "mapper":
+				// The Messaging API token is the worker's; MAPPER_PORT is portiere dev's.
+				got.LineChannelToken, exp.LineChannelToken = "", ""
+				got.Port, exp.Port = 0, 0
+				if !reflect.DeepEqual(got, exp) {
+					t.Errorf("%s: %s's mapper settings\n%+v\ndiffer from .env's\n%+v", file, name, got, exp)
+				}
+				if file == "docker-compose.prod.yaml" {
+					for _, v := range []string{"JWT_SECRET", "ADMIN_TOKEN"} {
+						if e[v] != "" {
+							t.Errorf("%s: the mapper does not use %s; do not hand it over", file, v)
+						}
+					}
+				}
+			case role == "worker":
+				if got.LineChannelToken != exp.LineChannelToken || got.LineAPIURL != exp.LineAPIURL ||
+					got.PayoutMinCents != exp.PayoutMinCents || got.ConsensusMinVotes != exp.ConsensusMinVotes {
+					t.Errorf("%s: %s pays and notifies mappers but reads token %q, LINE %q, minimum %d, votes %d; .env says %q, %q, %d, %d",
+						file, name, got.LineChannelToken, got.LineAPIURL, got.PayoutMinCents, got.ConsensusMinVotes,
+						exp.LineChannelToken, exp.LineAPIURL, exp.PayoutMinCents, exp.ConsensusMinVotes)
+				}
+			case role == "api":
+				if got.ConsensusMinVotes != exp.ConsensusMinVotes {
+					t.Errorf("%s: %s resolves crowd votes with %d, .env says %d", file, name, got.ConsensusMinVotes, exp.ConsensusMinVotes)
 				}
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"path"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -226,32 +227,125 @@ func TestChartDefaultValues(t *testing.T) {
 	checkWebApps(t, m, 1)
 }
 
-// checkWebApps: the cloud dashboard runs with replicas pods; the mapper,
-// which `portiere web` refuses until issue #11 lands, is not rendered.
+// checkWebApps: both web apps, the cloud dashboard and the mapper, run with
+// replicas pods behind a Service.
 func checkWebApps(t *testing.T, m *manifest, replicas int32) {
 	t.Helper()
-	d := m.deployments["portiere-cloud"]
-	if d == nil || d.Spec.Replicas == nil || *d.Spec.Replicas != replicas {
-		t.Errorf("portiere-cloud: want a Deployment with %d replicas", replicas)
-	} else if args := d.Spec.Template.Spec.Containers[0].Args; len(args) < 2 || args[0] != "web" || args[1] != "--app=cloud" {
-		t.Errorf("portiere-cloud runs %v, want `portiere web --app=cloud`", args)
-	}
-	if _, ok := m.services["portiere-cloud"]; !ok {
-		t.Error("no Service portiere-cloud")
-	}
-	if _, ok := m.deployments["portiere-mapper"]; ok {
-		t.Error("portiere-mapper is rendered, but `portiere web --app=mapper` exits until issue #11 lands: keep mapper.enabled false")
+	for _, app := range []string{"cloud", "mapper"} {
+		name := "portiere-" + app
+		d := m.deployments[name]
+		if d == nil || d.Spec.Replicas == nil || *d.Spec.Replicas != replicas {
+			t.Errorf("%s: want a Deployment with %d replicas", name, replicas)
+		} else if args := d.Spec.Template.Spec.Containers[0].Args; len(args) < 1 || args[0] != "web" || webApp(args) != app {
+			t.Errorf("%s runs %v, want `portiere web --app=%s`", name, args, app)
+		}
+		if _, ok := m.services[name]; !ok {
+			t.Errorf("no Service %s", name)
+		}
 	}
 }
 
-// TestChartMapperFlag: the mapper stays in the chart behind mapper.enabled,
-// and no Ingress host may route to it while it is disabled.
-func TestChartMapperFlag(t *testing.T) {
-	m := render(t, "", "mapper: {enabled: true}")
-	if d := m.deployments["portiere-mapper"]; d == nil || !slices.Contains(d.Spec.Template.Spec.Containers[0].Args, "--app=mapper") {
-		t.Error("mapper.enabled=true renders no `portiere web --app=mapper` Deployment")
+// chartMapperValues sets every mapper setting of the chart to a value
+// other than its default.
+const chartMapperValues = `mapper:
+  lineChannelID: "1660000001"
+  liffID: 1660000001-abcdef
+  lineAPIBaseURL: https://line.example.org
+  adminLineUserIDs: [Uadmin1, Uadmin2]
+  kycMaxBytes: 5242880
+  kycKeys: k1:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=
+  lineChannelAccessToken: a-line-channel-token
+  payoutMinCents: 2500
+  consensusMinVotes: 5
+`
+
+// TestChartMapper: the mapper is on by default; its settings reach the
+// processes that use them — compared as config.Load parses them
+// (Config.Mapper), with the chart's Secret resolved — the mapper app all of
+// them but the workers' Messaging API token, the workers the token, payout
+// minimum and consensus votes, the API the votes. Its KYC key comes from
+// the Secret (generated when not given, in the form config accepts); the
+// mapper gets no JWT or operator secret. Disabled, it is not rendered and
+// no Ingress host may route to it.
+func TestChartMapper(t *testing.T) {
+	def := render(t, "")
+	if s := def.secrets["portiere-secrets"]; s == nil {
+		t.Fatal("no portiere-secrets")
+	} else if _, err := config.Load(config.ModeWeb, func(k string) string {
+		return map[string]string{"DB_PASSWORD": "p", "API_KEY_SALT": strings.Repeat("s", config.MinSecretLength), "MAPPER_KYC_KEYS": string(s.Data["MAPPER_KYC_KEYS"])}[k]
+	}); err != nil || len(s.Data["MAPPER_KYC_KEYS"]) == 0 {
+		t.Errorf("the generated MAPPER_KYC_KEYS %q is not a key the binary accepts: %v", s.Data["MAPPER_KYC_KEYS"], err)
 	}
-	_, err := renderFiles(t, "values-production.yaml", `ingress: {hosts: [{host: mapper.yourdomain.com, paths: [{path: /, service: mapper}]}]}`)
+
+	m := render(t, "", chartMapperValues)
+	checkChart(t, m)
+	want := map[string]string{"LINE_CHANNEL_ID": "1660000001", "NEXT_PUBLIC_LIFF_ID": "1660000001-abcdef",
+		"LINE_API_BASE_URL": "https://line.example.org", "ADMIN_LINE_USER_IDS": "Uadmin1,Uadmin2",
+		"MAPPER_KYC_MAX_BYTES": "5242880", "MAPPER_KYC_KEYS": "k1:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+		"LINE_CHANNEL_ACCESS_TOKEN": "a-line-channel-token", "MAPPER_PAYOUT_MIN_CENTS": "2500", "MAPPER_CONSENSUS_MIN_VOTES": "5"}
+	exp, err := config.Load(config.ModeCLI, func(k string) string { return want[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	secretKeys := map[string]bool{}
+	for k := range m.secrets["portiere-secrets"].Data {
+		secretKeys[k] = true
+	}
+	seen := map[string]bool{}
+	for owner, pod := range m.pods() {
+		for _, c := range pod.Spec.Containers {
+			role := containerRole(c)
+			if role == "" || modeOf[role] == "" {
+				continue
+			}
+			e := podEnv(t, owner+"/"+c.Name, c, m, secretKeys)
+			cfg, err := config.Load(modeOf[role], func(k string) string { return e[k] })
+			if err != nil {
+				continue // checkChart reported it
+			}
+			got, ex := cfg.Mapper, exp.Mapper
+			switch {
+			case role == "web" && webApp(c.Args) == "mapper":
+				seen["mapper"] = true
+				got.LineChannelToken, ex.LineChannelToken = "", ""
+				got.Port, ex.Port = 0, 0
+				if !reflect.DeepEqual(got, ex) {
+					t.Errorf("%s: mapper settings\n%+v\ndiffer from the values'\n%+v", owner, got, ex)
+				}
+				if !slices.ContainsFunc(c.Env, func(ev corev1.EnvVar) bool {
+					return ev.Name == "MAPPER_KYC_KEYS" && ev.ValueFrom != nil && ev.ValueFrom.SecretKeyRef != nil
+				}) {
+					t.Errorf("%s: MAPPER_KYC_KEYS must come from the Secret", owner)
+				}
+				for _, v := range []string{"JWT_SECRET", "ADMIN_TOKEN"} {
+					if e[v] != "" {
+						t.Errorf("%s: the mapper does not use %s; do not hand it over", owner, v)
+					}
+				}
+			case role == "worker":
+				seen["worker"] = true
+				if got.LineChannelToken != ex.LineChannelToken || got.LineAPIURL != ex.LineAPIURL ||
+					got.PayoutMinCents != ex.PayoutMinCents || got.ConsensusMinVotes != ex.ConsensusMinVotes {
+					t.Errorf("%s: the worker reads token %q, LINE %q, minimum %d, votes %d; the values say %q, %q, %d, %d", owner,
+						got.LineChannelToken, got.LineAPIURL, got.PayoutMinCents, got.ConsensusMinVotes,
+						ex.LineChannelToken, ex.LineAPIURL, ex.PayoutMinCents, ex.ConsensusMinVotes)
+				}
+			case role == "api":
+				if got.ConsensusMinVotes != ex.ConsensusMinVotes {
+					t.Errorf("%s: the API resolves votes with %d, the values say %d", owner, got.ConsensusMinVotes, ex.ConsensusMinVotes)
+				}
+			}
+		}
+	}
+	if !seen["mapper"] || !seen["worker"] {
+		t.Errorf("no mapper or worker pod rendered: %v", seen)
+	}
+
+	off := render(t, "", "mapper: {enabled: false}")
+	if _, ok := off.deployments["portiere-mapper"]; ok {
+		t.Error("mapper.enabled=false still renders portiere-mapper")
+	}
+	_, err = renderFiles(t, "values-production.yaml", "mapper: {enabled: false}")
 	if err == nil || !strings.Contains(err.Error(), "mapper.enabled") {
 		t.Errorf("an Ingress host routing to the disabled mapper renders (err %v); it must fail and say why", err)
 	}
@@ -297,6 +391,15 @@ func TestChartStripe(t *testing.T) {
 					}
 				}
 			case "web":
+				if webApp(c.Args) == "mapper" {
+					// Mappers' payout accounts (Stripe Connect).
+					for _, v := range []string{"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_URL"} {
+						if e[v] == "" {
+							t.Errorf("%s/%s: billing is enabled but the mapper's payout accounts lack %s", owner, c.Name, v)
+						}
+					}
+					continue
+				}
 				for _, v := range []string{"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "JWT_SECRET", "ADMIN_TOKEN"} {
 					if e[v] != "" {
 						t.Errorf("%s/%s: the dashboard does not use %s; do not hand it over", owner, c.Name, v)
@@ -361,8 +464,13 @@ func TestChartProductionValues(t *testing.T) {
 		t.Errorf("with existingSecret the chart must not create secrets, got %d", len(m.secrets))
 	}
 	cm := m.configMaps["portiere-config"]
-	if cm.Data["CORS_ORIGINS"] != "https://cloud.yourdomain.com" {
-		t.Errorf("CORS_ORIGINS %q: want the cloud host", cm.Data["CORS_ORIGINS"])
+	if cm.Data["CORS_ORIGINS"] != "https://cloud.yourdomain.com,https://mapper.yourdomain.com" {
+		t.Errorf("CORS_ORIGINS %q: want the cloud and mapper hosts", cm.Data["CORS_ORIGINS"])
+	}
+	if !slices.ContainsFunc(ing.Spec.Rules, func(r networkingv1.IngressRule) bool {
+		return r.Host == "mapper.yourdomain.com" && r.HTTP != nil && len(r.HTTP.Paths) > 0 && r.HTTP.Paths[0].Backend.Service.Name == "portiere-mapper"
+	}) {
+		t.Error("production: the Ingress does not route mapper.yourdomain.com to portiere-mapper")
 	}
 	if cm.Data["NEXT_PUBLIC_API_URL"] != "https://api.yourdomain.com" {
 		t.Errorf("NEXT_PUBLIC_API_URL %q: want the API's Ingress host", cm.Data["NEXT_PUBLIC_API_URL"])
@@ -431,7 +539,11 @@ func checkChart(t *testing.T, m *manifest) {
 					t.Errorf("%s/%s sets %s, which config does not read", owner, c.Name, k)
 				}
 			}
-			for _, k := range append(config.RequiredVariables(mode), "DB_HOST", "TEMPORAL_ADDRESS") {
+			need := append(config.RequiredVariables(mode), "DB_HOST", "TEMPORAL_ADDRESS")
+			if role == "web" && webApp(c.Args) == "mapper" {
+				need = append(need, config.MapperRequiredVariables()...)
+			}
+			for _, k := range need {
 				if e[k] == "" {
 					t.Errorf("%s/%s (portiere %s) does not set %s", owner, c.Name, role, k)
 				}
@@ -464,6 +576,9 @@ func checkChart(t *testing.T, m *manifest) {
 			}
 			if role == "web" {
 				checkWebProbes(t, owner, c)
+				if webApp(c.Args) == "mapper" {
+					checkIngressBodySizeKYC(t, m, cfg)
+				}
 			}
 		}
 	}
@@ -557,17 +672,48 @@ func podEnv(t *testing.T, who string, c corev1.Container, m *manifest, secretKey
 			e[v.Name] = v.Value
 		case v.ValueFrom.SecretKeyRef != nil:
 			ref := v.ValueFrom.SecretKeyRef
+			optional := ref.Optional != nil && *ref.Optional
 			if len(m.secrets) > 0 {
-				if s := m.secrets[ref.Name]; s == nil || s.Data[ref.Key] == nil {
-					t.Errorf("%s: %s comes from %s/%s, which the chart's Secret lacks", who, v.Name, ref.Name, ref.Key)
+				s := m.secrets[ref.Name]
+				if s == nil || s.Data[ref.Key] == nil {
+					if !optional {
+						t.Errorf("%s: %s comes from %s/%s, which the chart's Secret lacks", who, v.Name, ref.Name, ref.Key)
+					}
+					continue // an optional key the Secret lacks: unset
 				}
+				e[v.Name] = string(s.Data[ref.Key]) // what the kubelet would set
+				continue
 			}
-			e[v.Name] = strings.Repeat("x", config.MinSecretLength)
+			// An existing Secret the operator brings: a value config accepts.
+			e[v.Name] = secretStandIn(v.Name)
 		default:
 			t.Errorf("%s: %s comes from an unexpected source", who, v.Name)
 		}
 	}
 	return e
+}
+
+// secretStandIn is a value config accepts for a key of an existing Secret
+// the chart cannot see.
+func secretStandIn(name string) string {
+	if name == "MAPPER_KYC_KEYS" {
+		return testKYCKeys
+	}
+	return strings.Repeat("x", config.MinSecretLength)
+}
+
+// checkIngressBodySizeKYC: an nginx Ingress accepts request bodies larger
+// than the biggest KYC document the mapper takes (MAPPER_KYC_MAX_BYTES).
+func checkIngressBodySizeKYC(t *testing.T, m *manifest, cfg config.Config) {
+	t.Helper()
+	for n, ing := range m.ingresses {
+		if ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != "nginx" {
+			continue
+		}
+		if size := ing.Annotations["nginx.ingress.kubernetes.io/proxy-body-size"]; size == "" || nginxSize(t, size) <= cfg.Mapper.KYCMaxBytes {
+			t.Errorf("Ingress %s: proxy-body-size %q is not above MAPPER_KYC_MAX_BYTES %d", n, size, cfg.Mapper.KYCMaxBytes)
+		}
+	}
 }
 
 // checkIndexMount: the FAISS index directory is the shared ReadWriteMany

@@ -196,3 +196,25 @@ func nginxSize(t *testing.T, s string) int64 {
 	}
 	return n * mult
 }
+
+// TestNginxBodySizeAboveKYCDocuments: the mapper host accepts request bodies
+// larger than the biggest KYC document the production mapper takes
+// (MAPPER_KYC_MAX_BYTES as the production compose file sets it), so an
+// allowed upload never meets nginx's 413 first.
+func TestNginxBodySizeAboveKYCDocuments(t *testing.T) {
+	site := readNginx(t, "portiere.conf")
+	m := regexp.MustCompile(`server_name mapper\.yourdomain\.com;[^}]*?client_max_body_size (\S+);`).FindStringSubmatch(site)
+	if m == nil {
+		t.Fatal("the mapper server sets no client_max_body_size (nginx's default, 1m, is below MAPPER_KYC_MAX_BYTES)")
+	}
+	limit := nginxSize(t, m[1])
+	p := loadCompose(t, "docker-compose.prod.yaml", prodEnv)
+	e := env(p.Services["mapper"])
+	cfg, err := config.Load(config.ModeWeb, func(k string) string { return e[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if limit <= cfg.Mapper.KYCMaxBytes {
+		t.Errorf("nginx client_max_body_size %s (%d bytes) on the mapper host is not above MAPPER_KYC_MAX_BYTES %d", m[1], limit, cfg.Mapper.KYCMaxBytes)
+	}
+}

@@ -103,6 +103,24 @@ env:
     valueFrom: {secretKeyRef: {name: {{ include "portiere.secretName" . }}, key: API_KEY_SALT}}
 {{- end -}}
 
+{{/* The mapper app's secrets beside portiere.webEnv: its KYC keys and, for
+     payout accounts (Stripe Connect), Stripe's keys (the binary refuses the
+     key without the webhook secret). */}}
+{{- define "portiere.mapperEnv" -}}
+- name: MAPPER_KYC_KEYS
+  valueFrom: {secretKeyRef: {name: {{ include "portiere.secretName" . }}, key: MAPPER_KYC_KEYS}}
+{{- include "portiere.stripeEnv" . }}
+{{- end -}}
+
+{{/* The workers' LINE Messaging API token (payout messages): optional, so a
+     Secret without it starts the workers without messages. */}}
+{{- define "portiere.lineTokenEnv" -}}
+{{- if .Values.mapper.enabled }}
+- name: LINE_CHANNEL_ACCESS_TOKEN
+  valueFrom: {secretKeyRef: {name: {{ include "portiere.secretName" . }}, key: LINE_CHANNEL_ACCESS_TOKEN, optional: true}}
+{{- end }}
+{{- end -}}
+
 {{/* NEXT_PUBLIC_API_URL: config.publicAPIURL, else https://<host> of the
      first Ingress host routing to the api, else empty (the binary's default). */}}
 {{- define "portiere.publicAPIURL" -}}
