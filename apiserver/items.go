@@ -68,13 +68,33 @@ func voteOf(v *mappingjob.Vote) *voteDTO {
 	return d
 }
 
+// sdkMethod is the item's method in the SDK's ConceptMappingMethod enum,
+// which has no "crowd": the SDK's pydantic model refuses an item carrying
+// it. An item the Portiere Mapper crowd decided reads as a reviewed item —
+// "override" when the crowd chose another concept, otherwise the band the
+// engine put it in (its inference method) — with the crowd's votes in
+// provenance["crowd"]; `?method=crowd` still finds it.
+func sdkMethod(it mappingjob.Item) mappingjob.Method {
+	if it.Method != mappingjob.MethodCrowd {
+		return it.Method
+	}
+	switch {
+	case it.Review == mappingjob.ReviewOverridden:
+		return mappingjob.MethodOverride
+	case it.InferenceMethod != "" && it.InferenceMethod != mappingjob.MethodCrowd:
+		return it.InferenceMethod
+	default:
+		return mappingjob.MethodReview
+	}
+}
+
 // conceptItemOf is the response DTO of it.
 func conceptItemOf(it mappingjob.Item) conceptItem {
 	v := conceptItem{
 		ID: strconv.FormatInt(it.ID, 10), Source: it.Source, SourceCode: it.Code,
 		SourceDescription: nullable(it.Description), SourceColumn: nullable(it.SourceColumn), SourceCount: it.SourceCount,
 		TargetConceptName: nullable(it.TargetName), TargetVocabularyID: nullable(it.TargetVocabulary), TargetDomainID: nullable(it.TargetDomain),
-		Confidence: it.Confidence, Method: string(it.Method), InferenceMethod: nullable(string(it.InferenceMethod)),
+		Confidence: it.Confidence, Method: string(sdkMethod(it)), InferenceMethod: nullable(string(it.InferenceMethod)),
 		ReviewDecision: nullable(string(it.Review)), Candidates: it.Candidates, Provenance: it.Provenance,
 		Revision: it.Revision, DecidedBy: nullable(it.DecidedBy), DecidedAt: it.DecidedAt, Error: nullable(it.Error),
 		ReviewState: string(it.State()), Flagged: it.Flagged, FirstDecision: voteOf(it.FirstDecision), SecondDecision: voteOf(it.SecondDecision),
@@ -96,7 +116,7 @@ func conceptItemOf(it mappingjob.Item) conceptItem {
 func conceptItemSchema() openapi.Schema {
 	str := openapi.Schema{"type": "string"}
 	nstr := openapi.Schema{"type": "string", "nullable": true}
-	methods := []string{"auto", "review", "manual", "override", "unmapped", "crowd"}
+	methods := []string{"auto", "review", "manual", "override", "unmapped"}
 	return openapi.Schema{"type": "object", "required": []string{"id", "source_code", "method", "candidates", "revision"},
 		"properties": map[string]any{
 			"id": str, "source": str, "source_code": str, "source_description": nstr, "source_column": nstr,

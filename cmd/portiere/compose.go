@@ -21,8 +21,6 @@ import (
 	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/crossmap/crossmapstore"
 	"github.com/portiere/portiere/crowd"
-	"github.com/portiere/portiere/crowd/crowdstore"
-	"github.com/portiere/portiere/mapper/mapperstore"
 	"github.com/portiere/portiere/mappingjob"
 	"github.com/portiere/portiere/mappingjob/mappingjobstore"
 	"github.com/portiere/portiere/platform/cache"
@@ -109,10 +107,7 @@ func openBackends(cfg config.Config, pool *pgxpool.Pool, tc client.Client, versi
 		return nil, err
 	}
 	b.cdm = cdm
-	rules := crowd.DefaultRules()
-	rules.MinVotes = cfg.Mapper.ConsensusMinVotes
-	rules.MaxVotes = max(rules.MaxVotes, rules.MinVotes+2)
-	if b.crowd, err = crowd.NewService(crowdstore.New(pool), mapperstore.New(pool), b.jobs, crowd.Config{Consensus: rules}); err != nil {
+	if b.crowd, err = newCrowd(cfg, pool); err != nil {
 		return nil, err
 	}
 	if cfg.Mapper.LineChannelToken != "" {

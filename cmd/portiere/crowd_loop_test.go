@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -153,13 +154,21 @@ func TestCrowdLoopThroughTheComposition(t *testing.T) {
 	}
 	var items struct {
 		Items []struct {
-			Method         string `json:"method"`
-			ReviewDecision string `json:"review_decision"`
+			Method          string         `json:"method"`
+			InferenceMethod string         `json:"inference_method"`
+			ReviewDecision  string         `json:"review_decision"`
+			Provenance      map[string]any `json:"provenance"`
 		} `json:"items"`
 	}
 	api.json("read the item", "GET", "/projects/"+project.ID+"/concept-mappings?method=crowd", "", 200, &items)
-	if len(items.Items) != 1 || items.Items[0].ReviewDecision != "approved" {
+	if len(items.Items) != 1 || items.Items[0].ReviewDecision != "approved" || items.Items[0].Provenance["crowd"] == nil {
 		t.Fatalf("step item after consensus: %+v", items)
+	}
+	// The SDK's ConceptMappingMethod has no "crowd": on the wire the
+	// approved item keeps the engine's band.
+	if sdk := []string{"auto", "review", "manual", "override", "unmapped"}; !slices.Contains(sdk, items.Items[0].Method) ||
+		items.Items[0].Method != items.Items[0].InferenceMethod {
+		t.Errorf("step item after consensus: method %q (inference %q), want the SDK's enum", items.Items[0].Method, items.Items[0].InferenceMethod)
 	}
 
 	// Each mapper earned 20 + round(30 × 0.38) + 10 bonus = 41 cents,

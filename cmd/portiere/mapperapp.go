@@ -113,8 +113,12 @@ the mapper app serves, and to run again after an interruption.`,
 	return cmd
 }
 
-// newCrowd is the crowd service `portiere web --app=mapper` builds on its
-// pool (portiere dev and the API share openBackends').
-func newCrowd(pool *pgxpool.Pool) (*crowd.Service, error) {
-	return crowd.NewService(crowdstore.New(pool), mapperstore.New(pool), mappingjobstore.New(pool), crowd.Config{})
+// newCrowd is the crowd service on pool with the deployment's consensus
+// rules (MAPPER_CONSENSUS_MIN_VOTES): the API, the worker and the mapper
+// app all resolve votes by the same rules.
+func newCrowd(cfg config.Config, pool *pgxpool.Pool) (*crowd.Service, error) {
+	rules := crowd.DefaultRules()
+	rules.MinVotes = cfg.Mapper.ConsensusMinVotes
+	rules.MaxVotes = max(rules.MaxVotes, rules.MinVotes+2)
+	return crowd.NewService(crowdstore.New(pool), mapperstore.New(pool), mappingjobstore.New(pool), crowd.Config{Consensus: rules})
 }

@@ -62,7 +62,7 @@ SESSION_COOKIE_SECURE=false.`,
 			}
 			defer pool.Close()
 			if app == web.AppMapper {
-				crowdSvc, err := newCrowd(pool)
+				crowdSvc, err := newCrowd(cfg, pool)
 				if err != nil {
 					return err
 				}
