@@ -9,6 +9,7 @@
 package devstack
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -30,6 +31,7 @@ import (
 	"github.com/portiere/portiere/platform/pgcluster"
 	"github.com/portiere/portiere/platform/ports"
 	"github.com/portiere/portiere/platform/postgres"
+	"github.com/portiere/portiere/platform/stripemock"
 	"github.com/portiere/portiere/platform/temporal"
 	"github.com/portiere/portiere/platform/temporaldev"
 	"github.com/portiere/portiere/workflows"
@@ -96,7 +98,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		}
 	}
 
-	secrets, err := devSecrets(filepath.Join(o.DataDir, secretsFile), "JWT_SECRET", "API_KEY_SALT", "ADMIN_TOKEN", "DB_PASSWORD", devAPIKey, devPassword, devKYCKey)
+	secrets, err := devSecrets(filepath.Join(o.DataDir, secretsFile), "JWT_SECRET", "API_KEY_SALT", "ADMIN_TOKEN", "DB_PASSWORD", devAPIKey, devPassword, devKYCKey, devStripeWebhook)
 	if err != nil {
 		return err
 	}
@@ -207,6 +209,22 @@ func Run(ctx context.Context, o Options) (err error) {
 		}
 	}
 
+	var fakeStripe string
+	if !cfg.Stripe.Configured() {
+		// Billing's checkout and the mappers' payouts against stripe-mock
+		// when make tools installed it: a demo of the whole loop that moves
+		// no money. Without it the stack runs without payments.
+		if bin, err := stripemock.Find("."); err == nil {
+			sm, err := stripemock.Start(ctx, bin, io.Discard)
+			if err != nil {
+				return err
+			}
+			stops = append(stops, func() { sm.Stop() })
+			cfg.Stripe = devStripe(cfg.Stripe, sm.URL(), secrets[devStripeWebhook])
+			fakeStripe = sm.URL()
+		}
+	}
+
 	tc, err := temporal.Dial(ctx, cfg.Temporal.Address, cfg.Temporal.Namespace, log, time.Minute)
 	if err != nil {
 		return err
@@ -250,6 +268,9 @@ func Run(ctx context.Context, o Options) (err error) {
 	fmt.Fprintf(o.Out, "  Temporal       %s (namespace %s)\n", cfg.Temporal.Address, cfg.Temporal.Namespace)
 	if cfg.Elasticsearch.Configured() {
 		fmt.Fprintf(o.Out, "  Elasticsearch  %s (alias %s)\n", cfg.Elasticsearch.URL, workflows.ElasticsearchAlias)
+	}
+	if fakeStripe != "" {
+		fmt.Fprintf(o.Out, "  Stripe         %s  (stripe-mock: checkout and mapper payouts succeed, no money moves)\n", fakeStripe)
 	}
 	fmt.Fprintf(o.Out, "  PostgreSQL     postgres://%s@%s:%d/%s\n", cfg.DB.User, cfg.DB.Host, cfg.DB.Port, cfg.DB.Name)
 	fmt.Fprintf(o.Out, "  Admin token    %s  (Authorization: Bearer …, operator routes /api/v1/workflows)\n", cfg.Auth.AdminToken)
@@ -321,4 +342,14 @@ func mapperSignIn(m config.Mapper) string {
 		return "LINE sign-in"
 	}
 	return "no sign-in configured: set MAPPER_DEV_LOGIN=true, or LINE_CHANNEL_ID and NEXT_PUBLIC_LIFF_ID"
+}
+
+// devStripe is s pointed at a local stripe-mock at url: a test key, the
+// dev webhook secret and placeholder prices where none are set.
+func devStripe(s config.Stripe, url, webhookSecret string) config.Stripe {
+	s.SecretKey, s.APIURL, s.WebhookSecret = "sk_test_portiere_dev", url, webhookSecret
+	s.PricePro = cmp.Or(s.PricePro, "price_dev_pro")
+	s.PriceEnterprise = cmp.Or(s.PriceEnterprise, "price_dev_enterprise")
+	s.PriceMappedItems = cmp.Or(s.PriceMappedItems, "price_dev_mapped_items")
+	return s
 }

@@ -26,6 +26,9 @@ const devAPIKey = "DEV_API_KEY"
 // readable across restarts.
 const devKYCKey = "MAPPER_KYC_KEY"
 
+// devStripeWebhook signs the webhooks of the dev stack's stripe-mock.
+const devStripeWebhook = "STRIPE_WEBHOOK_SECRET"
+
 // devSecrets loads path (KEY=VALUE lines), adds a random value for each of
 // names it lacks, and writes the file back (mode 0600) when it changed.
 func devSecrets(path string, names ...string) (map[string]string, error) {

@@ -1,6 +1,7 @@
 // Package stripemock runs stripe-mock (Stripe's official API mock, built
 // from its OpenAPI specification) as a child process on 127.0.0.1, for the
-// tests of the billing integration. make tools installs it as
+// tests of the billing integration and `portiere dev` (a demo of checkout
+// and the mappers' payouts that moves no money). make tools installs it as
 // ./bin/stripe-mock.
 package stripemock
 
