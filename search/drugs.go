@@ -346,3 +346,38 @@ func rewriteDoseForms(text string) string {
 	}
 	return text + " " + strings.Join(add, " ")
 }
+
+// packSizeRe finds how many units a pack holds, as drug labels write it:
+// "x 28", "28's", "pack of 30", "28 tablets". A count before a dose form
+// keeps the form ("28 tablets" → "tablets").
+var packSizeRe = regexp.MustCompile(`(?i)(\bx\s*\d+\b|\b\d+\s*'s\b|\b(pack|box|bottle|carton) of \d+\b|\b\d+\s*(tabs?|tablets?|caps?|capsules?|ampoules?|ampules?|amps?|vials?|sachets?|pcs|pieces)\b)`)
+
+// stripPackSize removes pack sizes from a drug term: RxNorm's products do
+// not have them, and their number would read as a strength. A count that
+// is the term's only number ("Tylenol 2 tablets") is kept, as is "x 5" or
+// "28" followed by a unit ("2 x 5 mL", "28 mg").
+func stripPackSize(text string) string {
+	locs := packSizeRe.FindAllStringSubmatchIndex(text, -1)
+	if len(locs) == 0 {
+		return text
+	}
+	var b strings.Builder
+	last := 0
+	for _, l := range locs {
+		rest := strings.TrimSpace(text[l[1]:])
+		if u := wordRe.FindString(rest); u != "" && strings.HasPrefix(rest, u) && drugUnitWords[strings.ToLower(u)] {
+			continue // "x 5 mL": a volume, not a count
+		}
+		b.WriteString(text[last:l[0]])
+		if l[6] >= 0 { // the dose form after the count
+			b.WriteString(text[l[6]:l[7]])
+		}
+		last = l[1]
+	}
+	b.WriteString(text[last:])
+	out := b.String()
+	if !strings.ContainsAny(out, "0123456789") {
+		return text
+	}
+	return out
+}

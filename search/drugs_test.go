@@ -216,3 +216,24 @@ func TestFormularyDoseForms(t *testing.T) {
 		}
 	}
 }
+
+func TestStripPackSize(t *testing.T) {
+	for in, want := range map[string]string{
+		"metformin 500 mg tab x 28":       "metformin 500 mg tab ",
+		"metformin 500 mg 28 tablets":     "metformin 500 mg tablets",
+		"Amoxil 250mg caps 21's":          "Amoxil 250mg caps ",
+		"paracetamol 500 mg, pack of 100": "paracetamol 500 mg, ",
+		"sodium chloride 0.9% 2 x 5 mL":   "sodium chloride 0.9% 2 x 5 mL",
+		"Tylenol 2 tablets":               "Tylenol 2 tablets",
+		"heparin 5000 units/mL 10 vials":  "heparin 5000 units/mL vials",
+	} {
+		if got := stripPackSize(in); got != want {
+			t.Errorf("stripPackSize(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// In a search: the pack size does not count against the strength.
+	e := NewEngine(drugCorpus(t), Options{})
+	if _, got := top(t, e, Query{Text: "adapalene 0.1% gel 30 g x 2"}); got != 2 {
+		t.Errorf("adapalene 0.1%% gel 30 g x 2: top %d, want 2", got)
+	}
+}
