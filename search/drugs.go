@@ -211,7 +211,8 @@ func newBrandIndex(c *Corpus, an *Analyzer, formTerms map[string]bool) *brandInd
 // ingredientsInName reads the ingredients of an RxNorm drug name
 // ("amlodipine 5 MG / benazepril 10 MG Oral Capsule [Lotrel]" → amlodipine,
 // benazepril): each " / " part up to its first number, past a leading
-// quantity ("1 ML epoetin alfa …"). Packs ("{…} Pack") are not read.
+// quantity ("1 ML epoetin alfa …", "Abuse-Deterrent 12 HR oxycodone …").
+// Packs ("{…} Pack") are not read.
 func ingredientsInName(name string) []string {
 	if strings.HasPrefix(name, "{") {
 		return nil
@@ -222,8 +223,14 @@ func ingredientsInName(name string) []string {
 	var out []string
 	for _, part := range strings.Split(name, " / ") {
 		words := strings.Fields(part)
-		if len(out) == 0 && len(words) > 2 && startsWithDigit(words[0]) && strings.ToUpper(words[1]) == words[1] {
-			words = words[2:] // a quantity: "1 ML", "72 HR"
+		for len(out) == 0 && len(words) > 2 {
+			if startsWithDigit(words[0]) && strings.ToUpper(words[1]) == words[1] {
+				words = words[2:] // a quantity: "1 ML", "72 HR"
+			} else if strings.EqualFold(words[0], "Abuse-Deterrent") {
+				words = words[1:] // RxNorm's prefix, not an ingredient
+			} else {
+				break
+			}
 		}
 		var ing []string
 		for _, w := range words {

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -235,5 +236,19 @@ func TestStripPackSize(t *testing.T) {
 	e := NewEngine(drugCorpus(t), Options{})
 	if _, got := top(t, e, Query{Text: "adapalene 0.1% gel 30 g x 2"}); got != 2 {
 		t.Errorf("adapalene 0.1%% gel 30 g x 2: top %d, want 2", got)
+	}
+}
+
+func TestIngredientsInName(t *testing.T) {
+	for name, want := range map[string][]string{
+		"acetaminophen 325 MG Oral Tablet [Tylenol]":                                                     {"acetaminophen"},
+		"amlodipine 5 MG / benazepril hydrochloride 10 MG Oral Capsule [Lotrel]":                         {"amlodipine", "benazepril hydrochloride"},
+		"1 ML epoetin alfa 4000 UNT/ML Injection [Epogen]":                                               {"epoetin alfa"},
+		"Abuse-Deterrent 12 HR oxycodone hydrochloride 10 MG Extended Release Oral Tablet [Oxycontin]":   {"oxycodone hydrochloride"},
+		"{7 (ethinyl estradiol 0.01 MG Oral Tablet) / 84 (ethinyl estradiol 0.03 MG Oral Tablet) } Pack": nil,
+	} {
+		if got := ingredientsInName(name); !slices.Equal(got, want) {
+			t.Errorf("ingredientsInName(%q) = %q, want %q", name, got, want)
+		}
 	}
 }
