@@ -252,3 +252,21 @@ func TestIngredientsInName(t *testing.T) {
 		}
 	}
 }
+
+// TestFrequencyAbbreviations: hospital frequency codes meet SNOMED's
+// qualifier values.
+func TestFrequencyAbbreviations(t *testing.T) {
+	b := NewCorpusBuilder()
+	for i, name := range []string{"Once a day", "Twice a day", "Three times a day", "Four times a day", "As required", "At night", "In the morning"} {
+		b.AddConcept(Concept{ID: int32(i + 1), Name: name, Domain: "Observation", Vocabulary: "SNOMED", Class: "Qualifier Value", Standard: "S", Code: strconv.Itoa(i + 1)})
+	}
+	for i := int32(0); i < 300; i++ {
+		b.AddConcept(Concept{ID: 1000 + i, Name: "Unrelated finding " + strconv.Itoa(int(i)), Domain: "Observation", Vocabulary: "SNOMED", Class: "Observable Entity", Standard: "S", Code: strconv.Itoa(int(1000 + i))})
+	}
+	e := NewEngine(b.Build(), Options{})
+	for text, want := range map[string]int32{"BID": 2, "tid": 3, "QDS": 4, "prn": 5, "nocte": 6, "mane": 7} {
+		if res, got := top(t, e, Query{Text: text}); got != want {
+			t.Errorf("%q: top %s, want %d", text, res.Candidates[0].Concept.Name, want)
+		}
+	}
+}
