@@ -443,6 +443,13 @@ var clinicalAbbreviations = map[string][]string{
 	"sq": {"subcutaneous"}, "pr": {"rectal"}, "sl": {"sublingual"}, "top": {"topical"},
 	"ophth": {"ophthalmic"}, "er": {"extended", "release"}, "xr": {"extended", "release"},
 	"sr": {"extended", "release"},
+	// Dose frequencies: the Latin prescription abbreviations (bis, ter,
+	// quater in die; pro re nata; quaque hora somni; nocte, mane). "od" and
+	// "qd" are left out: "od" is also the right eye, and both are on
+	// safety lists of error-prone abbreviations.
+	"bid": {"twice", "day"}, "tid": {"three", "times", "day"}, "tds": {"three", "times", "day"},
+	"qid": {"four", "times", "day"}, "qds": {"four", "times", "day"}, "prn": {"required", "needed"},
+	"qhs": {"night", "bedtime"}, "nocte": {"night"}, "mane": {"morning"},
 }
 
 // operationWords are the actions that make a term a procedure ("excision

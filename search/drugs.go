@@ -211,7 +211,8 @@ func newBrandIndex(c *Corpus, an *Analyzer, formTerms map[string]bool) *brandInd
 // ingredientsInName reads the ingredients of an RxNorm drug name
 // ("amlodipine 5 MG / benazepril 10 MG Oral Capsule [Lotrel]" → amlodipine,
 // benazepril): each " / " part up to its first number, past a leading
-// quantity ("1 ML epoetin alfa …"). Packs ("{…} Pack") are not read.
+// quantity ("1 ML epoetin alfa …", "Abuse-Deterrent 12 HR oxycodone …").
+// Packs ("{…} Pack") are not read.
 func ingredientsInName(name string) []string {
 	if strings.HasPrefix(name, "{") {
 		return nil
@@ -222,8 +223,14 @@ func ingredientsInName(name string) []string {
 	var out []string
 	for _, part := range strings.Split(name, " / ") {
 		words := strings.Fields(part)
-		if len(out) == 0 && len(words) > 2 && startsWithDigit(words[0]) && strings.ToUpper(words[1]) == words[1] {
-			words = words[2:] // a quantity: "1 ML", "72 HR"
+		for len(out) == 0 && len(words) > 2 {
+			if startsWithDigit(words[0]) && strings.ToUpper(words[1]) == words[1] {
+				words = words[2:] // a quantity: "1 ML", "72 HR"
+			} else if strings.EqualFold(words[0], "Abuse-Deterrent") {
+				words = words[1:] // RxNorm's prefix, not an ingredient
+			} else {
+				break
+			}
 		}
 		var ing []string
 		for _, w := range words {
@@ -345,4 +352,39 @@ func rewriteDoseForms(text string) string {
 		return text
 	}
 	return text + " " + strings.Join(add, " ")
+}
+
+// packSizeRe finds how many units a pack holds, as drug labels write it:
+// "x 28", "28's", "pack of 30", "28 tablets". A count before a dose form
+// keeps the form ("28 tablets" → "tablets").
+var packSizeRe = regexp.MustCompile(`(?i)(\bx\s*\d+\b|\b\d+\s*'s\b|\b(pack|box|bottle|carton) of \d+\b|\b\d+\s*(tabs?|tablets?|caps?|capsules?|ampoules?|ampules?|amps?|vials?|sachets?|pcs|pieces)\b)`)
+
+// stripPackSize removes pack sizes from a drug term: RxNorm's products do
+// not have them, and their number would read as a strength. A count that
+// is the term's only number ("Tylenol 2 tablets") is kept, as is "x 5" or
+// "28" followed by a unit ("2 x 5 mL", "28 mg").
+func stripPackSize(text string) string {
+	locs := packSizeRe.FindAllStringSubmatchIndex(text, -1)
+	if len(locs) == 0 {
+		return text
+	}
+	var b strings.Builder
+	last := 0
+	for _, l := range locs {
+		rest := strings.TrimSpace(text[l[1]:])
+		if u := wordRe.FindString(rest); u != "" && strings.HasPrefix(rest, u) && drugUnitWords[strings.ToLower(u)] {
+			continue // "x 5 mL": a volume, not a count
+		}
+		b.WriteString(text[last:l[0]])
+		if l[6] >= 0 { // the dose form after the count
+			b.WriteString(text[l[6]:l[7]])
+		}
+		last = l[1]
+	}
+	b.WriteString(text[last:])
+	out := b.String()
+	if !strings.ContainsAny(out, "0123456789") {
+		return text
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -211,6 +212,59 @@ func TestFormularyDoseForms(t *testing.T) {
 		"etanercept;25mg;Subcutaneous;solution for injection in pre-filled syringe": 5,
 		"fentanyl;25mcg/h;;transdermal patch":                                       6,
 	} {
+		if res, got := top(t, e, Query{Text: text}); got != want {
+			t.Errorf("%q: top %s, want %d", text, res.Candidates[0].Concept.Name, want)
+		}
+	}
+}
+
+func TestStripPackSize(t *testing.T) {
+	for in, want := range map[string]string{
+		"metformin 500 mg tab x 28":       "metformin 500 mg tab ",
+		"metformin 500 mg 28 tablets":     "metformin 500 mg tablets",
+		"Amoxil 250mg caps 21's":          "Amoxil 250mg caps ",
+		"paracetamol 500 mg, pack of 100": "paracetamol 500 mg, ",
+		"sodium chloride 0.9% 2 x 5 mL":   "sodium chloride 0.9% 2 x 5 mL",
+		"Tylenol 2 tablets":               "Tylenol 2 tablets",
+		"heparin 5000 units/mL 10 vials":  "heparin 5000 units/mL vials",
+	} {
+		if got := stripPackSize(in); got != want {
+			t.Errorf("stripPackSize(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// In a search: the pack size does not count against the strength.
+	e := NewEngine(drugCorpus(t), Options{})
+	if _, got := top(t, e, Query{Text: "adapalene 0.1% gel 30 g x 2"}); got != 2 {
+		t.Errorf("adapalene 0.1%% gel 30 g x 2: top %d, want 2", got)
+	}
+}
+
+func TestIngredientsInName(t *testing.T) {
+	for name, want := range map[string][]string{
+		"acetaminophen 325 MG Oral Tablet [Tylenol]":                                                     {"acetaminophen"},
+		"amlodipine 5 MG / benazepril hydrochloride 10 MG Oral Capsule [Lotrel]":                         {"amlodipine", "benazepril hydrochloride"},
+		"1 ML epoetin alfa 4000 UNT/ML Injection [Epogen]":                                               {"epoetin alfa"},
+		"Abuse-Deterrent 12 HR oxycodone hydrochloride 10 MG Extended Release Oral Tablet [Oxycontin]":   {"oxycodone hydrochloride"},
+		"{7 (ethinyl estradiol 0.01 MG Oral Tablet) / 84 (ethinyl estradiol 0.03 MG Oral Tablet) } Pack": nil,
+	} {
+		if got := ingredientsInName(name); !slices.Equal(got, want) {
+			t.Errorf("ingredientsInName(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestFrequencyAbbreviations: hospital frequency codes meet SNOMED's
+// qualifier values.
+func TestFrequencyAbbreviations(t *testing.T) {
+	b := NewCorpusBuilder()
+	for i, name := range []string{"Once a day", "Twice a day", "Three times a day", "Four times a day", "As required", "At night", "In the morning"} {
+		b.AddConcept(Concept{ID: int32(i + 1), Name: name, Domain: "Observation", Vocabulary: "SNOMED", Class: "Qualifier Value", Standard: "S", Code: strconv.Itoa(i + 1)})
+	}
+	for i := int32(0); i < 300; i++ {
+		b.AddConcept(Concept{ID: 1000 + i, Name: "Unrelated finding " + strconv.Itoa(int(i)), Domain: "Observation", Vocabulary: "SNOMED", Class: "Observable Entity", Standard: "S", Code: strconv.Itoa(int(1000 + i))})
+	}
+	e := NewEngine(b.Build(), Options{})
+	for text, want := range map[string]int32{"BID": 2, "tid": 3, "QDS": 4, "prn": 5, "nocte": 6, "mane": 7} {
 		if res, got := top(t, e, Query{Text: text}); got != want {
 			t.Errorf("%q: top %s, want %d", text, res.Candidates[0].Concept.Name, want)
 		}

@@ -352,7 +352,7 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	// to the searched words: clinical drugs name ingredients, not brands.
 	brand := false
 	if kind == TermDrug {
-		if rw := rewriteDoseForms(lq.text); rw != lq.text {
+		if rw := rewriteDoseForms(stripPackSize(lq.text)); rw != lq.text {
 			lq.text = rw
 			terms = e.an.Terms(lq.text)
 		}

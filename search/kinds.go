@@ -198,6 +198,7 @@ type labQuery struct {
 	count    bool   // "#": a number of things (LOINC "[#/volume]")
 	quant    bool   // "Qn": a quantity, not a presence or an identifier
 	property string // the LOINC property a result unit implies ("[Moles/"), "" when none
+	usual    string // the system a row's category implies when the name gives none ("serum or plasma" for chemistry)
 	titer    bool   // "Titr": a titer
 	text     string // the name with specimen abbreviations spelled out and noise dropped
 }
@@ -327,7 +328,8 @@ var usualSpecimens = map[string]bool{"serum or plasma": true, "blood": true, "se
 
 // labEvidence scores how a LOINC candidate's system and property agree with
 // the query: +1 same specimen, -1 another one; without a specimen in the
-// query, the usual ones score 0 and others -0.5. A ratio of two analytes
+// query, the one its category implies (chemistry: serum or plasma) +0.5,
+// the usual ones 0 and others -0.5. A ratio of two analytes
 // ("X in fluid/X in serum") the query does not ask for is -1.
 func labEvidence(lq labQuery, c *Concept) float64 {
 	if c.Vocabulary != "LOINC" {
@@ -341,6 +343,8 @@ func labEvidence(lq labQuery, c *Concept) float64 {
 		s += 1
 	case lq.specimen != "":
 		s -= 1
+	case lq.usual != "" && sameSpecimen(lq.usual, sys):
+		s += 0.5 // the system the row's category runs its tests on
 	case !usualSpecimens[sys]:
 		s -= 0.5
 	}
@@ -537,6 +541,16 @@ var categoryWords = map[string]TermKind{
 	"unit": TermUnit, "units": TermUnit,
 }
 
+// categorySpecimens are the systems a lab category runs its tests on
+// when a name does not say: chemistry on serum or plasma, hematology on
+// blood, urinalysis on urine.
+var categorySpecimens = map[string]string{
+	"chemistry": "serum or plasma", "biochemistry": "serum or plasma", "immunology": "serum or plasma",
+	"serology": "serum or plasma", "endocrinology": "serum or plasma",
+	"hematology": "blood", "haematology": "blood",
+	"urinalysis": "urine", "urine": "urine",
+}
+
 // categoryKind is the kind a row's context implies: its category, or a
 // lab test when it names a specimen.
 func categoryKind(c Context) TermKind {
@@ -557,6 +571,14 @@ func categoryKind(c Context) TermKind {
 func (lq labQuery) withContext(text string, c Context) labQuery {
 	if lq.text == text && lq.specimen == "" && lq.property == "" {
 		lq = rewriteLab(text) // read as a lab name only from the context
+	}
+	if lq.specimen == "" && c.Specimen == "" {
+		for _, w := range wordRe.FindAllString(c.Category, -1) {
+			if sp, ok := categorySpecimens[strings.ToLower(w)]; ok {
+				lq.usual = sp
+				break
+			}
+		}
 	}
 	if lq.specimen == "" && c.Specimen != "" {
 		for _, w := range wordRe.FindAllString(c.Specimen, -1) {

@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"slices"
 	"testing"
 )
 
@@ -125,5 +126,17 @@ func TestMultiPartCell(t *testing.T) {
 	// A unit string alone stays the term.
 	if _, got := top(t, e, Query{Text: "mcmol/L | "}); got != 8 {
 		t.Errorf("a lone unit part: top %d, want 8", got)
+	}
+}
+
+// TestCategoryChoosesTheUsualSpecimen: a name without a specimen takes
+// the system its row's category runs tests on.
+func TestCategoryChoosesTheUsualSpecimen(t *testing.T) {
+	e := NewEngine(kindsCorpus(t), Options{})
+	for category, want := range map[string][]int32{"Chemistry": {1, 2}, "Haematology": {4}, "Urinalysis": {3}} {
+		res, got := top(t, e, Query{Text: "Sodium", Context: Context{Category: category}})
+		if res.Kind != TermLab || !slices.Contains(want, got) {
+			t.Errorf("Sodium in %s: top %d kind %q, want one of %v", category, got, res.Kind, want)
+		}
 	}
 }
