@@ -13,8 +13,8 @@ help: ## list the targets
 
 run: tools build ## fresh machine → the whole stack on this machine (Ctrl-C stops it)
 	@echo "make: starting portiere dev (data in ./.portiere)"
-	@echo "make: local demo of the Mapper app (:3001): development sign-in with any LINE user id (MAPPER_DEV_LOGIN=true), admin LINE id 'demo-admin' (ADMIN_LINE_USER_IDS), consensus at 2 votes (MAPPER_CONSENSUS_MIN_VOTES); set any of them to change it"
-	MAPPER_DEV_LOGIN=$${MAPPER_DEV_LOGIN:-true} ADMIN_LINE_USER_IDS=$${ADMIN_LINE_USER_IDS:-demo-admin} MAPPER_CONSENSUS_MIN_VOTES=$${MAPPER_CONSENSUS_MIN_VOTES:-2} ./bin/portiere dev
+	@echo "make: local demo of the Mapper app (:3001): development sign-in with any LINE user id (MAPPER_DEV_LOGIN=true), admin LINE id 'demo-admin' (ADMIN_LINE_USER_IDS), consensus at 2 votes (MAPPER_CONSENSUS_MIN_VOTES), payouts from 10 cents (MAPPER_PAYOUT_MIN_CENTS); set any of them to change it"
+	MAPPER_DEV_LOGIN=$${MAPPER_DEV_LOGIN:-true} ADMIN_LINE_USER_IDS=$${ADMIN_LINE_USER_IDS:-demo-admin} MAPPER_CONSENSUS_MIN_VOTES=$${MAPPER_CONSENSUS_MIN_VOTES:-2} MAPPER_PAYOUT_MIN_CENTS=$${MAPPER_PAYOUT_MIN_CENTS:-10} ./bin/portiere dev
 
 test: tools vet ## fresh machine → go vet and every test, against real PostgreSQL, Temporal and Elasticsearch
 	@echo "make: running all tests (a private PostgreSQL cluster and an Elasticsearch node are started for the run)"
