@@ -35,6 +35,8 @@ vet: ## go vet
 bench: tools ## quality and speed benchmarks (results recorded in docs/benchmarks.md)
 	@echo "make: quality on the development gold sets (lexical, dense, RRF and weighted hybrid)"
 	PORTIERE_QUALITY=1 PORTIERE_DENSE=1 $(GO) test -count=1 -run 'TestQualityReport' -v ./search/ | grep -E 'fusion|top1='
+	@echo "make: the figures are reproducible (two engines, sequential and concurrent, answer every gold term alike)"
+	PORTIERE_QUALITY=1 $(GO) test -count=1 -run 'TestSearchIsRepeatable' ./search/
 	@if [ -f lib/minilm/model.onnx ]; then \
 		echo "make: quality with all-MiniLM-L6-v2 (lib/minilm, from scripts/bootstrap.sh) as the dense tier"; \
 		ONNXRUNTIME_LIB=$(CURDIR)/lib/libonnxruntime.so.1 PORTIERE_EMBED_MODEL=$(CURDIR)/lib/minilm PORTIERE_QUALITY=1 PORTIERE_DENSE=1 PORTIERE_FUSION=weighted \

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"runtime"
@@ -182,6 +183,12 @@ func NewBM25Index(c *Corpus, an *Analyzer) *BM25Index {
 			}
 		}
 	}
+	// The lists above come from map iteration: in id order, a query's
+	// scores are summed in the same order on every run (float addition is
+	// not associative, and a last-bit difference can break a tie).
+	for _, es := range ix.related {
+		slices.SortFunc(es, func(a, b expansion) int { return cmp.Compare(a.id, b.id) })
+	}
 	ix.mined = ix.mineRelated()
 	ix.scratch = make(chan *accumulator, 2*runtime.GOMAXPROCS(0))
 	return ix
@@ -272,7 +279,7 @@ func (ix *BM25Index) completions(t string, n int) []expansion {
 		}
 		cands = append(cands, ix.byText[i])
 	}
-	slices.SortFunc(cands, func(a, b uint32) int { return int(ix.df[b]) - int(ix.df[a]) })
+	slices.SortFunc(cands, func(a, b uint32) int { return cmp.Or(cmp.Compare(ix.df[b], ix.df[a]), cmp.Compare(a, b)) })
 	var out []expansion
 	for _, id := range cands[:min(n, len(cands))] {
 		out = append(out, expansion{id: id, weight: 0.9})
@@ -332,7 +339,12 @@ func (ix *BM25Index) fuzzy(t string, n int, minDice float32) []expansion {
 		if cands[i].weight != cands[j].weight {
 			return cands[i].weight > cands[j].weight
 		}
-		return ix.df[cands[i].id] > ix.df[cands[j].id]
+		if ix.df[cands[i].id] != ix.df[cands[j].id] {
+			return ix.df[cands[i].id] > ix.df[cands[j].id]
+		}
+		// cands came from a map: without a last key, equally similar and
+		// frequent words would change places from one call to the next.
+		return cands[i].id < cands[j].id
 	})
 	if len(cands) > n {
 		cands = cands[:n]
