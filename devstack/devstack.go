@@ -347,7 +347,7 @@ func mapperSignIn(m config.Mapper) string {
 // devStripe is s pointed at a local stripe-mock at url: a test key, the
 // dev webhook secret and placeholder prices where none are set.
 func devStripe(s config.Stripe, url, webhookSecret string) config.Stripe {
-	s.SecretKey, s.APIURL, s.WebhookSecret = "sk_test_portiere_dev", url, webhookSecret
+	s.SecretKey, s.APIURL, s.WebhookSecret = "sk_test_PortiereDevStripeMock", url, webhookSecret
 	s.PricePro = cmp.Or(s.PricePro, "price_dev_pro")
 	s.PriceEnterprise = cmp.Or(s.PriceEnterprise, "price_dev_enterprise")
 	s.PriceMappedItems = cmp.Or(s.PriceMappedItems, "price_dev_mapped_items")
