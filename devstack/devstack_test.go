@@ -12,8 +12,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portiere/portiere/config"
 	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/platform/postgres/dbtest"
+	"github.com/portiere/portiere/platform/stripeconnect"
+	"github.com/portiere/portiere/platform/stripemock/stripetest"
 	"github.com/portiere/portiere/tenancy/tenancystore"
 	"github.com/portiere/portiere/vocab/vocabstore"
 )
@@ -159,5 +162,22 @@ func TestSeedDemoAccessOnce(t *testing.T) {
 	rec, err := tenancystore.New(pool).Keys().KeyByHash(ctx, hasher.Hash(secrets[devAPIKey]))
 	if err != nil || rec.Role != credential.RoleOwner || rec.Scope != credential.ScopeWrite || rec.OrganizationID != first.OrganizationID {
 		t.Fatalf("dev key resolves to %+v, %v", rec, err)
+	}
+}
+
+// The dev stack's Stripe settings are ones stripe-mock accepts: its key
+// must look like a test key (it refused "sk_test_portiere_dev").
+func TestDevStripeWorksWithStripeMock(t *testing.T) {
+	cfg := devStripe(config.Stripe{PricePro: "price_mine"}, stripetest.URL(t), "whsec")
+	if cfg.PricePro != "price_mine" || cfg.PriceEnterprise == "" || cfg.PriceMappedItems == "" || cfg.WebhookSecret != "whsec" {
+		t.Errorf("devStripe = %+v: keep set prices, fill the others, use the dev webhook secret", cfg)
+	}
+	c, err := stripeconnect.New(stripeconnect.Config{SecretKey: cfg.SecretKey, URL: cfg.APIURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := c.CreateExpressAccount(context.Background(), stripeconnect.AccountRequest{Email: "m@example.org", Reference: "m", IdempotencyKey: "dev-stripe-test"})
+	if err != nil || acct == "" {
+		t.Fatalf("stripe-mock refused the dev stack's key %q: %v", cfg.SecretKey, err)
 	}
 }
