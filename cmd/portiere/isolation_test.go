@@ -55,6 +55,9 @@ type isolationWorld struct {
 	rawKeyA  string
 	itemA    mappingjob.Item
 	writeB   string
+	// otherProjectA is a write key of A's owner restricted to another
+	// project of A.
+	otherProjectA string
 }
 
 // TestEveryProjectRouteIsolatesOrganizations calls every operation of the
@@ -115,36 +118,19 @@ func TestEveryProjectRouteIsolatesOrganizations(t *testing.T) {
 			if method == "parameters" {
 				continue
 			}
-			var op struct {
-				RequestBody struct {
-					Content map[string]struct {
-						Schema map[string]any `json:"schema"`
-					} `json:"content"`
-				} `json:"requestBody"`
-			}
+			var op operation
 			if err := json.Unmarshal(raw, &op); err != nil {
 				t.Fatal(err)
 			}
 			before := digestTables(t, w.pool)
 			history := historyLength(t, w.temporal, run)
-			req := httptest.NewRequest(strings.ToUpper(method), concrete, nil)
-			for ct, media := range op.RequestBody.Content {
-				setBody(req, ct, example(media.Schema, doc.Components.Schemas, 0))
-				break
-			}
-			req.Header.Set("Authorization", "Bearer "+w.writeB)
-			res, err := w.srv.App().Test(req, -1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(res.Body)
-			res.Body.Close()
+			status, body := w.send(t, method, concrete, op.RequestBody.Content, doc.Components.Schemas, w.writeB)
 			var e struct {
 				Detail string `json:"detail"`
 			}
 			name := strings.ToUpper(method) + " " + path
-			if res.StatusCode != 404 || json.Unmarshal(body, &e) != nil || e.Detail == "" {
-				t.Errorf("%s with another organization's owner key (%s): %d %s, want 404 {detail}", name, concrete, res.StatusCode, body)
+			if status != 404 || json.Unmarshal(body, &e) != nil || e.Detail == "" {
+				t.Errorf("%s with another organization's owner key (%s): %d %s, want 404 {detail}", name, concrete, status, body)
 			}
 			// Last-used writes of B's key run in the background; let them land
 			// so a write of the route itself is not hidden behind them.
@@ -170,6 +156,46 @@ func TestEveryProjectRouteIsolatesOrganizations(t *testing.T) {
 	}
 	t.Logf("%d organization-scoped operations checked", tested)
 
+	// Within A: every operation on A's project with A's owner's write key
+	// restricted to another project of A is 403 {detail} and writes nothing.
+	t.Run("key of another project", func(t *testing.T) {
+		checked := 0
+		for _, path := range paths {
+			params := pathParam.FindAllStringSubmatchIndex(path, -1)
+			concrete, _ := w.fill(path, params)
+			if !strings.Contains(concrete, "/projects/"+w.projectA.ID) {
+				continue
+			}
+			for method, raw := range doc.Paths[path] {
+				if method == "parameters" {
+					continue
+				}
+				var op operation
+				if err := json.Unmarshal(raw, &op); err != nil {
+					t.Fatal(err)
+				}
+				before := digestTables(t, w.pool)
+				status, body := w.send(t, method, concrete, op.RequestBody.Content, doc.Components.Schemas, w.otherProjectA)
+				var e struct {
+					Detail string `json:"detail"`
+				}
+				name := strings.ToUpper(method) + " " + path
+				if status != 403 || json.Unmarshal(body, &e) != nil || e.Detail == "" {
+					t.Errorf("%s with a key restricted to another project (%s): %d %s, want 403 {detail}", name, concrete, status, body)
+				}
+				time.Sleep(20 * time.Millisecond)
+				if changed := diffDigests(before, digestTables(t, w.pool)); len(changed) > 0 {
+					t.Errorf("%s with a key restricted to another project changed tables %v", name, changed)
+				}
+				checked++
+			}
+		}
+		if checked < 20 {
+			t.Fatalf("only %d project operations checked", checked)
+		}
+		t.Logf("%d project operations refuse a key of another project", checked)
+	})
+
 	// A's own key still reaches A's project: the 404s were isolation, not
 	// routes that fail for everyone.
 	req := httptest.NewRequest("GET", "/api/v1/workflows/"+run, nil)
@@ -177,6 +203,38 @@ func TestEveryProjectRouteIsolatesOrganizations(t *testing.T) {
 	if res, err := w.srv.App().Test(req, -1); err != nil || res.StatusCode != 200 {
 		t.Errorf("A's owner reading A's bulk mapping: %v %v", res, err)
 	}
+}
+
+// operation is what the tests read of an OpenAPI operation: its body's
+// schema per content type.
+type operation struct {
+	RequestBody struct {
+		Content map[string]mediaType `json:"content"`
+	} `json:"requestBody"`
+}
+
+type mediaType struct {
+	Schema map[string]any `json:"schema"`
+}
+
+// send calls method on concrete with key and, when the operation takes a
+// body, an example of its first content type; it returns the status and
+// the body of the answer.
+func (w *isolationWorld) send(t *testing.T, method, concrete string, content map[string]mediaType, schemas map[string]any, key string) (int, []byte) {
+	t.Helper()
+	req := httptest.NewRequest(strings.ToUpper(method), concrete, nil)
+	for ct, media := range content {
+		setBody(req, ct, example(media.Schema, schemas, 0))
+		break
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := w.srv.App().Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return res.StatusCode, body
 }
 
 // expectNothingOfA reads path with B's key and fails if the answer holds
@@ -325,6 +383,18 @@ func newIsolationWorld(t *testing.T) *isolationWorld {
 	if res, err := w.srv.App().Test(req, -1); err != nil || res.StatusCode != 202 {
 		t.Fatalf("start A's bulk mapping: %v %v", res, err)
 	}
+
+	// A second project of A and a write key restricted to it.
+	projectA2, err := b.tenants.CreateProject(ctx, tenancy.Project{OrganizationID: w.orgA.ID, Name: "isolation-other-project-of-a", CreatedBy: ownerA.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued := hasher.Issue()
+	if _, err := b.tenants.CreateAPIKey(ctx, tenancy.APIKey{OrganizationID: w.orgA.ID, UserID: ownerA.ID, ProjectID: projectA2.ID, Name: "isolation-other-project",
+		Prefix: issued.Prefix, Hash: issued.Hash.String(), Scopes: []string{string(credential.ScopeWrite)}}); err != nil {
+		t.Fatal(err)
+	}
+	w.otherProjectA = issued.Key
 
 	// Organization B: an owner with an organization-wide write key, the
 	// strongest credential short of the operator's.
