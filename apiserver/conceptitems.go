@@ -171,18 +171,25 @@ func itemFilterOf(c *fiber.Ctx) (f mappingjob.ItemFilter, after int64, limit int
 	if len(f.Text) > MaxQueryBytes {
 		return f, 0, 0, badParam("q", "is %d bytes long, over the limit of %d bytes", len(f.Text), MaxQueryBytes)
 	}
+	after, limit, err = pageOf(c)
+	return f, after, limit, err
+}
+
+// pageOf validates an item listing's `cursor` (the id after which the page
+// starts) and `limit` (defaultItemsLimit, at most maxItemsLimit).
+func pageOf(c *fiber.Ctx) (after int64, limit int, err error) {
 	if v := c.Query("cursor"); v != "" {
 		if after, err = strconv.ParseInt(v, 10, 64); err != nil || after < 0 {
-			return f, 0, 0, badParam("cursor", "%q is not a cursor this listing returned", v)
+			return 0, 0, badParam("cursor", "%q is not a cursor this listing returned", v)
 		}
 	}
 	limit = defaultItemsLimit
 	if v := c.Query("limit"); v != "" {
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxItemsLimit {
-			return f, 0, 0, badParam("limit", "%q is not an integer between 1 and %d", v, maxItemsLimit)
+			return 0, 0, badParam("limit", "%q is not an integer between 1 and %d", v, maxItemsLimit)
 		}
 	}
-	return f, after, limit, nil
+	return after, limit, nil
 }
 
 type itemPage struct {
@@ -204,6 +211,12 @@ func (h *ConceptItems) list(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	return c.JSON(pageOfItems(items, limit))
+}
+
+// pageOfItems is the answer for items read with limit+1: at most limit of
+// them, and the cursor of the next page when there was one more.
+func pageOfItems(items []mappingjob.Item, limit int) itemPage {
 	page := itemPage{Items: make([]conceptItem, 0, min(len(items), limit))}
 	if len(items) > limit {
 		items = items[:limit]
@@ -213,7 +226,7 @@ func (h *ConceptItems) list(c *fiber.Ctx) error {
 	for _, it := range items {
 		page.Items = append(page.Items, conceptItemOf(it))
 	}
-	return c.JSON(page)
+	return page
 }
 
 // pullTimeout bounds the streaming of one pull after its first page.

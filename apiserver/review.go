@@ -29,7 +29,7 @@ type ReviewStore interface {
 	Comment(ctx context.Context, project string, id int64, actor, comment string) (mappingjob.Event, error)
 	History(ctx context.Context, project, kind string, id int64) ([]mappingjob.Event, error)
 	Decisions(ctx context.Context, project string) ([]mappingjob.Event, error)
-	Queue(ctx context.Context, project string, st mappingjob.ReviewState) ([]mappingjob.Item, error)
+	Queue(ctx context.Context, project string, st mappingjob.ReviewState, after int64, limit int) ([]mappingjob.Item, error)
 }
 
 // Review is the concept-mapping review resource of the SDK's Review API
@@ -153,11 +153,13 @@ func (h *Review) routes(g *Router) {
 	g.Add(fiber.MethodGet, "/:pid/schema-mapping/:mid/history", history("schema", "schema mapping"), h.history(mappingjob.KindSchema))
 	g.Add(fiber.MethodGet, "/:pid/review/queue", openapi.Operation{
 		Summary: "Items awaiting a second reviewer, or flagged", Tags: tags,
-		Description: "`state=awaiting_second_review` (the default) lists the items whose first decision waits for a second, different reviewer; `state=flagged` the items whose two reviewers disagreed, for a project admin to resolve.",
+		Description: "`state=awaiting_second_review` (the default) lists the items whose first decision waits for a second, different reviewer; `state=flagged` the items whose two reviewers disagreed, for a project admin to resolve. " +
+			"In id order, `limit` at a time (default 100, at most 1000); pass `next_cursor` back as `cursor` for the next page (null on the last).",
 		Responses: map[int]openapi.Response{
 			200: {Description: "The items", Schema: openapi.Schema{"type": "object", "properties": map[string]any{
-				"state": openapi.Schema{"type": "string"}, "items": openapi.Schema{"type": "array", "items": conceptItemSchema()}}}},
-			404: errResp("No such project"), 422: errResp("Unknown state"),
+				"state": openapi.Schema{"type": "string"}, "items": openapi.Schema{"type": "array", "items": conceptItemSchema()},
+				"next_cursor": openapi.Schema{"type": "string", "nullable": true}}}},
+			404: errResp("No such project"), 422: errResp("Unknown state, or a bad cursor or limit"),
 		},
 	}, h.queue)
 	g.Add(fiber.MethodGet, "/:pid/review/agreement", openapi.Operation{
@@ -453,15 +455,16 @@ func (h *Review) queue(c *fiber.Ctx) error {
 	if st != mappingjob.StateAwaitingSecond && st != mappingjob.StateFlagged {
 		return &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf("state %q: want awaiting_second_review or flagged", st)}
 	}
-	items, err := h.Items.Queue(c.UserContext(), project.ID, st)
+	after, limit, err := pageOf(c)
 	if err != nil {
 		return err
 	}
-	out := make([]conceptItem, len(items))
-	for i, it := range items {
-		out[i] = conceptItemOf(it)
+	items, err := h.Items.Queue(c.UserContext(), project.ID, st, after, limit+1)
+	if err != nil {
+		return err
 	}
-	return c.JSON(fiber.Map{"state": st, "items": out})
+	page := pageOfItems(items, limit)
+	return c.JSON(fiber.Map{"state": st, "items": page.Items, "next_cursor": page.NextCursor})
 }
 
 // pairDTO is the agreement of two reviewers.
@@ -484,11 +487,11 @@ func (h *Review) agreement(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	flagged, err := h.Items.Queue(ctx, project.ID, mappingjob.StateFlagged)
+	flagged, err := h.Items.Queue(ctx, project.ID, mappingjob.StateFlagged, 0, 0)
 	if err != nil {
 		return err
 	}
-	awaiting, err := h.Items.Queue(ctx, project.ID, mappingjob.StateAwaitingSecond)
+	awaiting, err := h.Items.Queue(ctx, project.ID, mappingjob.StateAwaitingSecond, 0, 0)
 	if err != nil {
 		return err
 	}

@@ -629,3 +629,46 @@ func TestSchemaItemHistory(t *testing.T) {
 		t.Fatalf("another organization: %d %s", r.status, r.raw)
 	}
 }
+
+// The review queue pages like the item listing: limit (1..1000) at a time,
+// next_cursor until the last page; a bad limit or cursor is a 422 naming it.
+func TestReviewQueuePages(t *testing.T) {
+	t.Parallel()
+	w := newReviewWorld(t)
+	p, it := w.project(t, tenancy.SecondReviewerAll,
+		item("Q1", 201826, 0.9, mappingjob.MethodReview, 201826),
+		item("Q2", 201826, 0.9, mappingjob.MethodReview, 201826),
+		item("Q3", 201826, 0.9, mappingjob.MethodReview, 201826),
+	)
+	for _, code := range []string{"Q1", "Q2", "Q3"} {
+		if r := w.call(t, "alice", "POST", fmt.Sprintf("/api/v1/projects/%s/concept-mapping/%d/approve", p.ID, it[code].ID), ""); r.status != 200 {
+			t.Fatalf("first approval of %s: %d %s", code, r.status, r.raw)
+		}
+	}
+	queue := "/api/v1/projects/" + p.ID + "/review/queue"
+	var codes []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		q := w.call(t, "viewer", "GET", queue+"?limit=2"+cursor, "")
+		if q.status != 200 || pages > 2 {
+			t.Fatalf("queue page %d: %d %s", pages, q.status, q.raw)
+		}
+		for _, i := range q.body["items"].([]any) {
+			codes = append(codes, i.(map[string]any)["source_code"].(string))
+		}
+		next, _ := q.body["next_cursor"].(string)
+		if next == "" {
+			break
+		}
+		cursor = "&cursor=" + next
+	}
+	if strings.Join(codes, ",") != "Q1,Q2,Q3" {
+		t.Errorf("pages held %v, want Q1, Q2, Q3 once each", codes)
+	}
+	for _, bad := range []string{"?limit=0", "?limit=1001", "?cursor=abc"} {
+		r := w.call(t, "viewer", "GET", queue+bad, "")
+		if r.status != 422 || !strings.Contains(r.body["detail"].(string), strings.SplitN(bad[1:], "=", 2)[0]) {
+			t.Errorf("queue%s: %d %s, want 422 naming the parameter", bad, r.status, r.raw)
+		}
+	}
+}

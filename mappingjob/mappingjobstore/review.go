@@ -247,9 +247,10 @@ func (s *Store) Decisions(ctx context.Context, project string) ([]mappingjob.Eve
 	return s.events(ctx, q, project)
 }
 
-// Queue returns project's items in review state st: awaiting a second
-// reviewer or flagged, in id order.
-func (s *Store) Queue(ctx context.Context, project string, st mappingjob.ReviewState) ([]mappingjob.Item, error) {
+// Queue returns project's items in review state st (awaiting a second
+// reviewer or flagged) with an id above after, in id order, at most limit
+// of them (0: all).
+func (s *Store) Queue(ctx context.Context, project string, st mappingjob.ReviewState, after int64, limit int) ([]mappingjob.Item, error) {
 	var cond string
 	switch st {
 	case mappingjob.StateFlagged:
@@ -259,8 +260,9 @@ func (s *Store) Queue(ctx context.Context, project string, st mappingjob.ReviewS
 	default:
 		return nil, fmt.Errorf("%w: review queue %q (want %s or %s)", mappingjob.ErrInvalid, st, mappingjob.StateAwaitingSecond, mappingjob.StateFlagged)
 	}
-	q := `select ` + itemColumns + ` from concept_mapping_items where project_id = $1 and (` + cond + `) order by id`
-	rows, err := s.pool.Query(ctx, q, project)
+	q := `select ` + itemColumns + ` from concept_mapping_items where project_id = $1 and id > $2 and (` + cond + `) order by id
+		limit nullif($3, 0)`
+	rows, err := s.pool.Query(ctx, q, project, after, limit)
 	if err != nil {
 		return nil, translate(err)
 	}

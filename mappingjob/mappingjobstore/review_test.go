@@ -73,7 +73,7 @@ func TestSecondReviewStored(t *testing.T) {
 		t.Fatalf("re-proposed: A %+v B %+v C %+v", a, b, c)
 	}
 	for st, want := range map[mappingjob.ReviewState]string{mappingjob.StateAwaitingSecond: "A", mappingjob.StateFlagged: "B"} {
-		q, err := s.Queue(ctx, p.ID, st)
+		q, err := s.Queue(ctx, p.ID, st, 0, 0)
 		if err != nil || len(q) != 1 || q[0].Code != want {
 			t.Errorf("queue %s: %+v %v", st, q, err)
 		}
