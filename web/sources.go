@@ -377,9 +377,12 @@ func (s *Server) uploadFailed(w http.ResponseWriter, r *http.Request, v *visitor
 	return s.answerUpload(w, r, v, project, pe.Status, &uploadResult{FileName: filename, Error: pe.Message})
 }
 
-// previewSource parses an uploaded CSV and shows what it holds. It stores
-// nothing: the confirmation sends the file again to importSource.
-func (s *Server) previewSource(w http.ResponseWriter, r *http.Request, v *visitor) error {
+// withUpload runs fn on the route's project (the visitor must be able to
+// write to it) and the uploaded file, parsed, while holding one of the
+// organization's upload slots; a file that does not parse, or no free slot,
+// is shown on the sources page.
+func (s *Server) withUpload(w http.ResponseWriter, r *http.Request, v *visitor,
+	fn func(project tenancy.Project, name, filename string, res *sourcefile.Result) error) error {
 	project, err := s.writableProject(r, v)
 	if err != nil {
 		return err
@@ -396,53 +399,47 @@ func (s *Server) previewSource(w http.ResponseWriter, r *http.Request, v *visito
 	if err != nil {
 		return s.uploadFailed(w, r, v, project, filename, err)
 	}
-	p := previewOf(res)
-	list, err := s.cfg.Sources.Sources(r.Context(), project.ID)
-	if err != nil {
-		return err
-	}
-	for _, src := range list {
-		p.Exists = p.Exists || src.Name == name
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	return s.answerUpload(w, r, v, project, http.StatusOK, &uploadResult{Name: name, FileName: filename, Preview: p})
+	return fn(project, name, filename, res)
+}
+
+// previewSource parses an uploaded CSV and shows what it holds. It stores
+// nothing: the confirmation sends the file again to importSource.
+func (s *Server) previewSource(w http.ResponseWriter, r *http.Request, v *visitor) error {
+	return s.withUpload(w, r, v, func(project tenancy.Project, name, filename string, res *sourcefile.Result) error {
+		p := previewOf(res)
+		list, err := s.cfg.Sources.Sources(r.Context(), project.ID)
+		if err != nil {
+			return err
+		}
+		for _, src := range list {
+			p.Exists = p.Exists || src.Name == name
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		return s.answerUpload(w, r, v, project, http.StatusOK, &uploadResult{Name: name, FileName: filename, Preview: p})
+	})
 }
 
 // importSource parses an uploaded CSV and stores it as a source of the
 // project with its codes, in one transaction; a bad file stores nothing.
 func (s *Server) importSource(w http.ResponseWriter, r *http.Request, v *visitor) error {
-	project, err := s.writableProject(r, v)
-	if err != nil {
-		return err
-	}
-	if s.cfg.Sources == nil {
-		return &pageError{Status: http.StatusNotFound}
-	}
-	release, err := s.uploadSlot(project)
-	if err != nil {
-		return s.uploadFailed(w, r, v, project, "", err)
-	}
-	defer release()
-	name, filename, res, err := s.uploadFile(r)
-	if err != nil {
-		return s.uploadFailed(w, r, v, project, filename, err)
-	}
-	src, codes := mappingjob.UploadedSource(project.ID, name, v.User.ID, res)
-	src, err = s.cfg.Sources.CreateSource(r.Context(), src, codes)
-	if errors.Is(err, mappingjob.ErrSourceExists) {
-		return s.uploadFailed(w, r, v, project, filename, &pageError{Status: http.StatusConflict,
-			Message: "The project has a source called “" + name + "” already: give this one another name."})
-	}
-	if err != nil {
-		return err
-	}
-	s.cfg.Logger.Info("web source imported", "project_id", project.ID, "source_id", src.ID, "codes", len(codes), "user_id", v.User.ID)
-	to := "/projects/" + project.ID + "/sources?imported=" + url.QueryEscape(src.Name)
-	if isHTMX(r) {
-		w.Header().Set("HX-Redirect", to)
-		w.WriteHeader(http.StatusNoContent)
+	return s.withUpload(w, r, v, func(project tenancy.Project, name, filename string, res *sourcefile.Result) error {
+		src, codes := mappingjob.UploadedSource(project.ID, name, v.User.ID, res)
+		src, err := s.cfg.Sources.CreateSource(r.Context(), src, codes)
+		if errors.Is(err, mappingjob.ErrSourceExists) {
+			return s.uploadFailed(w, r, v, project, filename, &pageError{Status: http.StatusConflict,
+				Message: "The project has a source called “" + name + "” already: give this one another name."})
+		}
+		if err != nil {
+			return err
+		}
+		s.cfg.Logger.Info("web source imported", "project_id", project.ID, "source_id", src.ID, "codes", len(codes), "user_id", v.User.ID)
+		to := "/projects/" + project.ID + "/sources?imported=" + url.QueryEscape(src.Name)
+		if isHTMX(r) {
+			w.Header().Set("HX-Redirect", to)
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
 		return nil
-	}
-	http.Redirect(w, r, to, http.StatusSeeOther)
-	return nil
+	})
 }
