@@ -37,12 +37,12 @@ func TestVerify(t *testing.T) {
 	}
 
 	refused := map[string]struct{ token, nonce, why string }{
-		"forged":         {iss.Forge(linetest.Token{Subject: user, Nonce: "n"}), "n", "Signature"},
-		"expired":        {iss.Issue(linetest.Token{Subject: user, Nonce: "n", ExpiresAt: time.Now().Add(-time.Minute)}), "n", "expired"},
-		"other channel":  {iss.Issue(linetest.Token{Subject: user, Nonce: "n", Audience: "1669999999"}), "n", "Audience"},
-		"other nonce":    {iss.Issue(linetest.Token{Subject: user, Nonce: "n"}), "m", "Nonce"},
-		"nonce missing":  {iss.Issue(linetest.Token{Subject: user}), "n", "Nonce"},
-		"not a JWT":      {"hello", "n", "JWT"},
+		"forged":        {iss.Forge(linetest.Token{Subject: user, Nonce: "n"}), "n", "Signature"},
+		"expired":       {iss.Issue(linetest.Token{Subject: user, Nonce: "n", ExpiresAt: time.Now().Add(-time.Minute)}), "n", "expired"},
+		"other channel": {iss.Issue(linetest.Token{Subject: user, Nonce: "n", Audience: "1669999999"}), "n", "Audience"},
+		"other nonce":   {iss.Issue(linetest.Token{Subject: user, Nonce: "n"}), "m", "Nonce"},
+		"nonce missing": {iss.Issue(linetest.Token{Subject: user}), "n", "Nonce"},
+		"not a JWT":     {"hello", "n", "JWT"},
 		"tampered": {func() string {
 			tok := iss.Issue(linetest.Token{Subject: user, Nonce: "n"})
 			parts := strings.Split(tok, ".")
@@ -74,11 +74,11 @@ func TestVerifyChecksTheAnswer(t *testing.T) {
 	exp := time.Now().Add(time.Hour).Unix()
 	tok := "a.b.c"
 	cases := map[string]string{
-		"issuer":   `{"iss":"https://evil.example","sub":"U1","aud":"` + channel + `","exp":` + itoa(exp) + `,"nonce":"n"}`,
-		"channel":  `{"iss":"https://access.line.me","sub":"U1","aud":"other","exp":` + itoa(exp) + `,"nonce":"n"}`,
-		"expired":  `{"iss":"https://access.line.me","sub":"U1","aud":"` + channel + `","exp":` + itoa(time.Now().Add(-time.Second).Unix()) + `,"nonce":"n"}`,
-		"nonce":    `{"iss":"https://access.line.me","sub":"U1","aud":"` + channel + `","exp":` + itoa(exp) + `,"nonce":"x"}`,
-		"subject":  `{"iss":"https://access.line.me","sub":"","aud":"` + channel + `","exp":` + itoa(exp) + `,"nonce":"n"}`,
+		"issuer":       `{"iss":"https://evil.example","sub":"U1","aud":"` + channel + `","exp":` + itoa(exp) + `,"nonce":"n"}`,
+		"channel":      `{"iss":"https://access.line.me","sub":"U1","aud":"other","exp":` + itoa(exp) + `,"nonce":"n"}`,
+		"expired":      `{"iss":"https://access.line.me","sub":"U1","aud":"` + channel + `","exp":` + itoa(time.Now().Add(-time.Second).Unix()) + `,"nonce":"n"}`,
+		"nonce":        `{"iss":"https://access.line.me","sub":"U1","aud":"` + channel + `","exp":` + itoa(exp) + `,"nonce":"x"}`,
+		"subject":      `{"iss":"https://access.line.me","sub":"","aud":"` + channel + `","exp":` + itoa(exp) + `,"nonce":"n"}`,
 		"nonce absent": `{"iss":"https://access.line.me","sub":"U1","aud":"` + channel + `","exp":` + itoa(exp) + `}`,
 	}
 	for name, a := range cases {
