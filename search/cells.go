@@ -41,18 +41,9 @@ func (e *Engine) splitCell(text string, ctx Context) (terms []string, out Contex
 		if part == "" {
 			continue
 		}
-		_, isSpecimen := labSpecimens[strings.ToLower(part)]
-		switch {
-		case isSpecimen && out.Specimen == "":
-			out.Specimen = part
+		if e.asContext(part, &out, i > 0) {
 			contextParts++
-		case categoryKind(Context{Category: part}) != TermUnknown && len(wordRe.FindAllString(part, -1)) == 1 && out.Category == "":
-			out.Category = part
-			contextParts++
-		case i > 0 && out.Unit == "" && e.isUnit(part):
-			out.Unit = part
-			contextParts++
-		default:
+		} else {
 			terms = append(terms, part)
 		}
 	}

@@ -615,20 +615,31 @@ func (e *Engine) splitParts(text string, ctx Context) (string, Context) {
 		if part == "" {
 			continue
 		}
-		lw := strings.ToLower(part)
-		_, isSpecimen := labSpecimens[lw]
-		switch {
-		case isSpecimen && ctx.Specimen == "":
-			ctx.Specimen = part
-		case categoryKind(Context{Category: part}) != TermUnknown && len(wordRe.FindAllString(part, -1)) == 1 && ctx.Category == "":
-			ctx.Category = part
-		case ctx.Unit == "" && len(rest) > 0 && e.isUnit(part):
-			ctx.Unit = part // a unit after the name, not a unit string on its own
-		default:
+		// A unit after the name, not a unit string on its own.
+		if !e.asContext(part, &ctx, len(rest) > 0) {
 			rest = append(rest, part)
 		}
 	}
 	return strings.Join(rest, " "), ctx
+}
+
+// asContext puts part into ctx when it names a specimen, a one-word
+// category or, when afterName, a unit — each only while ctx has none — and
+// reports whether it did: the roles splitParts and splitCell give the
+// parts of a cell besides its terms.
+func (e *Engine) asContext(part string, ctx *Context, afterName bool) bool {
+	_, isSpecimen := labSpecimens[strings.ToLower(part)]
+	switch {
+	case isSpecimen && ctx.Specimen == "":
+		ctx.Specimen = part
+	case categoryKind(Context{Category: part}) != TermUnknown && len(wordRe.FindAllString(part, -1)) == 1 && ctx.Category == "":
+		ctx.Category = part
+	case afterName && ctx.Unit == "" && e.isUnit(part):
+		ctx.Unit = part
+	default:
+		return false
+	}
+	return true
 }
 
 // isUnit reports whether text parses as a unit some UCUM concept has.
