@@ -18,6 +18,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/portiere/portiere/billing"
+	"github.com/portiere/portiere/platform/stripeapi"
 )
 
 // Config is the Stripe account's settings.
@@ -56,24 +57,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.SecretKey == "" {
 		return nil, errors.New("billingstripe: STRIPE_SECRET_KEY is empty")
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
-	}
-	bc := &stripe.BackendConfig{
-		HTTPClient:    cfg.HTTPClient,
-		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelError},
-		// Retries of creations are safe: each carries an idempotency key.
-		MaxNetworkRetries: stripe.Int64(2),
-	}
-	if cfg.URL != "" {
-		bc.URL = stripe.String(cfg.URL)
-	}
-	backends := &stripe.Backends{
-		API:     stripe.GetBackendWithConfig(stripe.APIBackend, bc),
-		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, bc),
-		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, bc),
-	}
-	return &Client{api: client.New(cfg.SecretKey, backends), cfg: cfg}, nil
+	return &Client{api: stripeapi.New(stripeapi.Options{SecretKey: cfg.SecretKey, URL: cfg.URL, HTTPClient: cfg.HTTPClient}), cfg: cfg}, nil
 }
 
 func params(ctx context.Context, key string) stripe.Params {

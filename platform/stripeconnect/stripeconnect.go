@@ -12,8 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
+	"github.com/portiere/portiere/platform/stripeapi"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
 )
@@ -49,27 +49,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.SecretKey == "" {
 		return nil, errors.New("stripeconnect: STRIPE_SECRET_KEY is empty")
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
-	}
-	retries := int64(2)
-	if cfg.NetworkRetries != 0 {
-		retries = max(0, int64(cfg.NetworkRetries))
-	}
-	bc := &stripe.BackendConfig{
-		HTTPClient:        cfg.HTTPClient,
-		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelError},
-		MaxNetworkRetries: stripe.Int64(retries),
-	}
-	if cfg.URL != "" {
-		bc.URL = stripe.String(cfg.URL)
-	}
-	backends := &stripe.Backends{
-		API:     stripe.GetBackendWithConfig(stripe.APIBackend, bc),
-		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, bc),
-		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, bc),
-	}
-	return &Client{api: client.New(cfg.SecretKey, backends)}, nil
+	return &Client{api: stripeapi.New(stripeapi.Options{SecretKey: cfg.SecretKey, URL: cfg.URL, HTTPClient: cfg.HTTPClient, NetworkRetries: cfg.NetworkRetries})}, nil
 }
 
 // classify wraps err with ErrRefused when Stripe refused the request for
