@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -94,18 +93,8 @@ func TestCrowdLoopThroughTheComposition(t *testing.T) {
 	key := strings.TrimSpace(runOK(t, "", "apikey", "create", "--org", "crowd-hospital", "--user", "owner@crowd.example", "--scope", "write", "--name", "crowd"))
 
 	b := startWorkerStack(t, dev, config.ModeAPI, slog.LevelError)
-	srv, err := b.api()
-	if err != nil {
-		t.Fatalf("step api: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln, time.Second) }()
-	t.Cleanup(func() { cancel(); <-served })
-	api := &loopClient{t: t, base: "http://" + ln.Addr().String() + "/api/v1", key: key}
+	baseURL := serveAPI(t, ctx, cancel, b, time.Second)
+	api := &loopClient{t: t, base: baseURL + "/api/v1", key: key}
 
 	var project struct {
 		ID string `json:"id"`

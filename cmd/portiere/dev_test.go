@@ -124,6 +124,37 @@ func startWorkerStack(t *testing.T, dev *testsuite.DevServer, mode config.Mode, 
 	return b
 }
 
+// serveAPI serves b's API on a free port of 127.0.0.1 until the test ends
+// (cleanup: cancel, then wait for the server to drain within drain) and
+// returns its base URL.
+func serveAPI(t *testing.T, ctx context.Context, cancel context.CancelFunc, b *backends, drain time.Duration) string {
+	t.Helper()
+	srv, err := b.api()
+	if err != nil {
+		t.Fatalf("step api: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln, drain) }()
+	t.Cleanup(func() { cancel(); <-served })
+	return "http://" + ln.Addr().String()
+}
+
+// waitSearch waits until b's search index is loaded, at most timeout.
+func waitSearch(t *testing.T, ctx context.Context, b *backends, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for b.search.Check(ctx) != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("search index not loaded: %v", b.search.Check(ctx))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // devEnv is the environment of a `portiere dev` under test: nothing
 // inherited that could point it at other servers.
 func devEnv(cli string, apiPort int) []string {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -108,25 +107,8 @@ func TestElasticsearchStoppedUnderSearchLoad(t *testing.T) {
 	if b.searchCfg.Lexical == nil {
 		t.Fatal("the API does not use Elasticsearch as its lexical tier")
 	}
-	srv, err := b.api()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln, time.Second) }()
-	t.Cleanup(func() { cancel(); <-served })
-	base := "http://" + ln.Addr().String()
-	deadline := time.Now().Add(30 * time.Second)
-	for b.search.Check(ctx) != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("search index not loaded: %v", b.search.Check(ctx))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	base := serveAPI(t, ctx, cancel, b, time.Second)
+	waitSearch(t, ctx, b, 30*time.Second)
 
 	org, err := b.tenants.CreateOrganization(ctx, tenancy.Organization{Name: "ES faults", Slug: "es-faults"})
 	if err != nil {

@@ -86,25 +86,8 @@ func TestRedisStoppedAndRestarted(t *testing.T) {
 	}
 	t.Cleanup(b.Close)
 	b.startSearch(ctx)
-	srv, err := b.api()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln, time.Second) }()
-	t.Cleanup(func() { cancel(); <-served })
-	base := "http://" + ln.Addr().String()
-	deadline := time.Now().Add(30 * time.Second)
-	for b.search.Check(ctx) != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("search index not loaded: %v", b.search.Check(ctx))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	base := serveAPI(t, ctx, cancel, b, time.Second)
+	waitSearch(t, ctx, b, 30*time.Second)
 
 	// One organization; each phase uses a key of its own so each starts
 	// with a full allowance.
@@ -241,7 +224,7 @@ func TestRedisStoppedAndRestarted(t *testing.T) {
 	// Redis back, on the same port; the API is not restarted.
 	rs.Restart()
 	restarted := time.Now()
-	deadline = time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		code, s := ready()
 		if code == 200 && s == "degraded=[] redis=ok" {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -77,21 +76,8 @@ func TestWholeLoopThroughTheAPI(t *testing.T) {
 	// as `portiere dev` composes them.
 	b := startWorkerStack(t, dev, config.ModeAPI, slog.LevelError)
 	b.startSearch(ctx)
-	srv, err := b.api()
-	if err != nil {
-		t.Fatalf("step api: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln, time.Second) }()
-	t.Cleanup(func() {
-		cancel()
-		<-served
-	})
-	api := &loopClient{t: t, base: "http://" + ln.Addr().String() + "/api/v1", key: key}
+	baseURL := serveAPI(t, ctx, cancel, b, time.Second)
+	api := &loopClient{t: t, base: baseURL + "/api/v1", key: key}
 
 	// The demo vocabulary, imported as `portiere vocab import` does it: the
 	// import starts the index build on the worker.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -132,25 +131,8 @@ func TestSoak(t *testing.T) {
 		}()
 		t.Cleanup(func() { wcancel(); <-done })
 	}
-	srv, err := b.api()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln, 5*time.Second) }()
-	t.Cleanup(func() { cancel(); <-served })
-	base := "http://" + ln.Addr().String()
-	deadline := time.Now().Add(2 * time.Minute)
-	for b.search.Check(ctx) != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("search index not loaded: %v", b.search.Check(ctx))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	base := serveAPI(t, ctx, cancel, b, 5*time.Second)
+	waitSearch(t, ctx, b, 2*time.Minute)
 
 	// Queries and concept ids: the gold sets' descriptions and targets, or
 	// the vocabulary's own names without gold sets.
