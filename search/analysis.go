@@ -2,6 +2,7 @@ package search
 
 import (
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -434,6 +435,12 @@ var clinicalAbbreviations = map[string][]string{
 	"cabg": {"coronary", "artery", "bypass"}, "pci": {"percutaneous", "coronary", "intervention"},
 	"ecg": {"electrocardiogram"}, "ekg": {"electrocardiogram"}, "mri": {"magnetic", "resonance"},
 	"tkr": {"total", "knee", "replacement"}, "thr": {"total", "hip", "replacement"},
+	// Vital signs and ventilator settings of ICU flowsheets, as LOINC
+	// names them.
+	"gcs": {"glasgow", "coma", "score"}, "peep": {"positive", "end", "expiratory", "pressure"},
+	"temp": {"temperature"}, "rr": {"respiratory", "rate"}, "bp": {"blood", "pressure"},
+	"sbp": {"systolic", "blood", "pressure"}, "dbp": {"diastolic", "blood", "pressure"},
+	"cvp": {"central", "venous", "pressure"}, "bmi": {"body", "mass", "index"},
 	// Formularies.
 	"tab": {"tablet"}, "tabs": {"tablet"}, "cap": {"capsule"}, "caps": {"capsule"},
 	"inj": {"injection", "injectable"}, "susp": {"suspension"}, "soln": {"solution"},
@@ -450,6 +457,23 @@ var clinicalAbbreviations = map[string][]string{
 	"bid": {"twice", "day"}, "tid": {"three", "times", "day"}, "tds": {"three", "times", "day"},
 	"qid": {"four", "times", "day"}, "qds": {"four", "times", "day"}, "prn": {"required", "needed"},
 	"qhs": {"night", "bedtime"}, "nocte": {"night"}, "mane": {"morning"},
+}
+
+// gasAbbreviationRe finds the gas abbreviations of flowsheets and blood
+// gas reports, whose digit the analyzer would read as a number ("SpO2" →
+// "spo", "2").
+var gasAbbreviationRe = regexp.MustCompile(`(?i)\b(spo2|sao2|fio2|etco2|pao2|paco2|pvo2|svo2)\b`)
+
+var gasSpelledOut = map[string]string{
+	"spo2": "oxygen saturation by pulse oximetry", "sao2": "oxygen saturation in arterial blood",
+	"fio2": "inhaled oxygen concentration", "etco2": "end tidal carbon dioxide",
+	"pao2": "oxygen partial pressure in arterial blood", "paco2": "carbon dioxide partial pressure in arterial blood",
+	"pvo2": "oxygen partial pressure in venous blood", "svo2": "oxygen saturation in mixed venous blood",
+}
+
+// spellGases replaces gas abbreviations in text by their words.
+func spellGases(text string) string {
+	return gasAbbreviationRe.ReplaceAllStringFunc(text, func(m string) string { return gasSpelledOut[strings.ToLower(m)] })
 }
 
 // operationWords are the actions that make a term a procedure ("excision

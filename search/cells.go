@@ -52,7 +52,8 @@ func (e *Engine) splitCell(text string, ctx Context) (terms []string, out Contex
 		return terms, out, true
 	case len(terms) >= 2:
 		for _, t := range terms {
-			if k, _ := e.classify(t); k == TermUnknown {
+			// A body site qualifies the part before it ("...; radial").
+			if k, _ := e.classify(t); k == TermUnknown || k == TermSite {
 				return nil, ctx, false
 			}
 		}

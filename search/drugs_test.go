@@ -66,6 +66,38 @@ func TestPercentStrengths(t *testing.T) {
 	}
 }
 
+// TestRouteAndWeightPerWeight: a term's route rules out products that go
+// elsewhere, and a cream's mass strength is per gram (1 mg = 0.001 MG/MG).
+func TestRouteAndWeightPerWeight(t *testing.T) {
+	b := NewCorpusBuilder()
+	concepts := []Concept{
+		{ID: 11, Name: "tacrolimus 1 MG Oral Capsule", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "11"},
+		{ID: 12, Name: "tacrolimus 0.001 MG/MG Topical Ointment", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "12"},
+	}
+	// Other products, so that an ingredient is as rare as in a real
+	// vocabulary (retrieval lets words in over 1% of texts only add to
+	// what rarer words found).
+	for i := range 200 {
+		name := string(rune('a'+i%26)) + string(rune('a'+i/26)) + "zine"
+		concepts = append(concepts, Concept{ID: int32(100 + i), Name: name + " 10 MG Oral Tablet", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: name})
+	}
+	for _, c := range concepts {
+		if err := b.AddConcept(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := NewEngine(b.Build(), Options{})
+	for text, want := range map[string]int32{
+		"tacrolimus; 1mg; Cutaneous route": 12,
+		"tacrolimus 1 mg/g ointment":       12,
+		"tacrolimus 1 mg capsule":          11,
+	} {
+		if _, got := top(t, e, Query{Text: text}); got != want {
+			t.Errorf("%q: top %d, want %d", text, got, want)
+		}
+	}
+}
+
 // brandCorpus is a slice of RxNorm as Athena exports it: a Brand Name
 // linked to branded drugs, which are tradenames of clinical drugs, which
 // consist of components that have ingredients.

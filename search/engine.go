@@ -89,8 +89,9 @@ type Result struct {
 // that route with their own (a request's auto and review thresholds).
 func (r Result) RouteWith(t Thresholds) Route {
 	route := t.Route(r.Confidence)
-	if route == RouteAuto && (r.Kind == TermUnknown || r.Conflict || len(r.Parts) > 1) {
-		// Without knowing what the term is, when its text and its context
+	if route == RouteAuto && (!r.Kind.calibrated() || r.Conflict || len(r.Parts) > 1) {
+		// Without knowing what the term is (or for a kind whose confidence
+		// no gold set has checked), when its text and its context
 		// disagree, or when one cell names several things, a person
 		// confirms.
 		route = RouteReview
@@ -141,6 +142,8 @@ type Engine struct {
 	brands *brandIndex
 	// doseFormTerms are the analysed dose forms and routes among them.
 	doseFormTerms map[string]bool
+	// entities reads routes, frequencies, organisms, specimens and sites.
+	entities *entityReader
 }
 
 // rerankDepth is how many leading candidates get a dense score computed
@@ -200,6 +203,7 @@ func NewEngine(c *Corpus, opts Options) *Engine {
 		e.vocab[c.Concepts[i].Vocabulary] = true
 	}
 	e.brands = newBrandIndex(c, an, e.drugFormTerms)
+	e.entities = newEntityReader(c)
 	return e
 }
 
@@ -317,7 +321,7 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	if q.Limit <= 0 {
 		q.Limit = 10
 	}
-	text := strings.TrimSpace(q.Text)
+	text := strings.TrimSpace(spellGases(q.Text))
 	if strings.Contains(text, "|") {
 		text, q.Context = e.splitParts(text, q.Context)
 	} else if parts, c, ok := e.splitCell(text, q.Context); ok {
@@ -449,8 +453,12 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 
 	keep := cf.keepFunc(e.corpus)
 	qterms, slots := e.lex.expand(terms)
+	var routes routeSet // where the drug the term names goes
 	if kind == TermDrug {
 		qterms = e.percentStrengths(terms, qterms)
+		if routes = routesOf(lq.text); routes&semiSolidRoutes != 0 {
+			qterms = e.perGramStrengths(terms, qterms)
+		}
 	}
 	if e.opts.Fusion != FusionDense {
 		hits, err := e.lexical(ctx, lq.text, q.Filter, qterms, keep)
@@ -584,7 +592,7 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 			ev.features.Parts += e.drugPairsAgree(pairs, con.Name)
 		}
 		if kind == TermDrug && con.Domain == "Drug" {
-			ev.features.Parts += drugGranularity(dq, con)
+			ev.features.Parts += drugGranularity(dq, con) + routeAgreement(routes, con)
 		}
 		if analyte != 0 && ev.features.slots&analyte == 0 && !ev.codeHit {
 			// Only the specimen of a lab name matched, or only the strength

@@ -76,6 +76,12 @@ func contextKind(f Filter) TermKind {
 				dk = TermProcedure
 			case "Unit":
 				dk = TermUnit
+			case "Route":
+				dk = TermRoute
+			case "Specimen":
+				dk = TermSpecimen
+			case "Spec Anatomic Site":
+				dk = TermSite
 			}
 			if k != TermUnknown && dk != k {
 				return TermUnknown
@@ -217,6 +223,9 @@ func (e *Engine) Classify(text string) TermKind {
 // classify returns the kind of a source term from its text alone, and for
 // lab tests the name rewritten with LOINC's words.
 func (e *Engine) classify(text string) (TermKind, labQuery) {
+	if k, rw := e.entities.read(text); k != TermUnknown {
+		return k, labQuery{text: rw}
+	}
 	lq := labQuery{text: text}
 	words := wordRe.FindAllString(text, -1)
 	lab := false
@@ -395,6 +404,9 @@ func sameSpecimen(want, sys string) bool {
 // kindPrior is +1 when a candidate is of the kind the query is, -1 when it
 // plainly is not (a drug for a lab test name, a unit for a drug).
 func kindPrior(k TermKind, c *Concept) float64 {
+	if p, ok := entityPrior(k, c); ok {
+		return p
+	}
 	switch k {
 	case TermLab:
 		switch {
@@ -539,6 +551,9 @@ var categoryWords = map[string]TermKind{
 	"condition": TermDiagnosis, "conditions": TermDiagnosis, "disease": TermDiagnosis,
 	"procedure": TermProcedure, "procedures": TermProcedure, "operation": TermProcedure, "surgery": TermProcedure,
 	"unit": TermUnit, "units": TermUnit,
+	"route": TermRoute, "routes": TermRoute, "frequency": TermFrequency, "frequencies": TermFrequency,
+	"organism": TermOrganism, "organisms": TermOrganism, "microorganism": TermOrganism, "specimen": TermSpecimen,
+	"specimens": TermSpecimen, "sample": TermSpecimen, "site": TermSite, "sites": TermSite, "anatomy": TermSite,
 }
 
 // categorySpecimens are the systems a lab category runs its tests on
