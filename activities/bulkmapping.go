@@ -136,7 +136,7 @@ func (a *BulkMapping) MapChunk(ctx context.Context, in MapChunkInput) (MapChunkR
 	res.EngineVersion, res.IndexVersion = a.engineVersion, info.Version
 	terms := make([]mapping.SourceTerm, len(codes))
 	for i, c := range codes {
-		terms[i] = termOf(i+1, c)
+		terms[i] = c.Term(i + 1)
 	}
 	start := time.Now()
 	ms := mapping.Map(ctx, e, terms, mapping.Options{TopK: in.TopK})
@@ -199,22 +199,6 @@ func (a *BulkMapping) meter(ctx context.Context, in MapChunkInput, n int) error 
 		return temporal.NewNonRetryableApplicationError(qe.Error(), "QuotaExceeded", err)
 	}
 	return err
-}
-
-// termOf is the term the engine searches for c: its description (or
-// code) with the row's context. The source's domain hint stands in for a
-// missing category: the engine reads OMOP domain names (Measurement, Drug,
-// Condition, Procedure) as categories, a soft preference, where a domain
-// filter would hide the right concept behind a wrong hint.
-func termOf(line int, c mappingjob.SourceCode) mapping.SourceTerm {
-	category := c.Category
-	if category == "" {
-		category = c.DomainHint
-	}
-	return mapping.SourceTerm{
-		Line: line, Code: c.Code, Description: c.Description, Vocabularies: c.Vocabularies, Domains: c.Domains,
-		Context: search.Context{Category: category, Specimen: c.Specimen, Unit: c.Unit},
-	}
 }
 
 func itemOf(c mappingjob.SourceCode, m mapping.Mapping, prov mappingjob.Provenance) mappingjob.Item {

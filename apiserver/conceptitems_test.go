@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/portiere/portiere/apiserver"
 	"github.com/portiere/portiere/credential"
 	"github.com/portiere/portiere/mappingjob"
@@ -55,7 +57,9 @@ func itemsAuth(t *testing.T, store *tenancystore.Store) (apiserver.Authenticator
 	return a, hasher
 }
 
-// itemsCorpus is the small vocabulary the engine searches.
+// itemsCorpus is the small vocabulary the engine searches. Its glucose
+// tests differ only by specimen, as LOINC's do, so that a row's context
+// decides between them.
 func itemsCorpus() *search.Corpus {
 	b := search.NewCorpusBuilder()
 	for _, c := range []search.Concept{
@@ -65,12 +69,22 @@ func itemsCorpus() *search.Corpus {
 		{ID: 201826, Name: "Type 2 diabetes mellitus", Domain: "Condition", Vocabulary: "SNOMED", Class: "Clinical Finding", Standard: "S", Code: "44054006"},
 		{ID: 320128, Name: "Essential hypertension", Domain: "Condition", Vocabulary: "SNOMED", Class: "Clinical Finding", Standard: "S", Code: "59621000"},
 		{ID: 3004410, Name: "Hemoglobin A1c/Hemoglobin.total in Blood", Domain: "Measurement", Vocabulary: "LOINC", Class: "Lab Test", Standard: "S", Code: "4548-4"},
+		{ID: glucoseBlood, Name: "Glucose [Mass/volume] in Blood", Domain: "Measurement", Vocabulary: "LOINC", Class: "Lab Test", Standard: "S", Code: "2339-0"},
+		{ID: glucoseSerum, Name: "Glucose [Mass/volume] in Serum or Plasma", Domain: "Measurement", Vocabulary: "LOINC", Class: "Lab Test", Standard: "S", Code: "2345-7"},
+		{ID: glucoseUrine, Name: "Glucose [Mass/volume] in Urine by Test strip", Domain: "Measurement", Vocabulary: "LOINC", Class: "Lab Test", Standard: "S", Code: "5792-7"},
 	} {
 		b.AddConcept(c)
 	}
 	b.AddRelationship(45576876, 201826, "Maps to", "")
 	return b.Build()
 }
+
+// The glucose tests of itemsCorpus.
+const (
+	glucoseBlood = 3000483
+	glucoseSerum = 3004501
+	glucoseUrine = 3024629
+)
 
 func newItemsWorld(t *testing.T, maxCodes int) *itemsWorld {
 	t.Helper()
@@ -266,6 +280,110 @@ func TestConceptMapOverTheLimitIs413(t *testing.T) {
 	}
 	if st, body := w.call(t, "POST", "/api/v1/concepts/map", w.readA, `{"codes": [`+strings.Join(codes[:3], ",")+`]}`); st != 200 {
 		t.Fatalf("3 codes: %d %v", st, body)
+	}
+}
+
+// TestConceptMapReadsEachCodesContext: a code's category, specimen and
+// unit reach the engine as that code's context, as `portiere map` and
+// bulk mapping pass them. "Glucose" alone ranks the blood test first; a
+// urine specimen or a chemistry category choose another, and the other
+// tests stay candidates (hints, not filters).
+func TestConceptMapReadsEachCodesContext(t *testing.T) {
+	t.Parallel()
+	w := newItemsWorld(t, 0)
+	st, body := w.call(t, "POST", "/api/v1/concepts/map", w.readA, `{"column": "lab", "codes": [
+		{"code": "GLU", "description": "Glucose"},
+		{"code": "GLU-U", "description": "Glucose", "specimen": "Urine"},
+		{"code": "GLU-C", "description": "Glucose", "category": "Chemistry"},
+		{"code": "GLU-NULL", "description": "Glucose", "category": null, "specimen": null, "unit": null},
+		{"code": "GLU-BLANK", "description": "Glucose", "category": " ", "specimen": "  ", "unit": ""},
+		{"code": "GLU-MG", "description": "Glucose", "category": "Lab", "unit": "mg/dL"},
+		{"code": "GLU-MMOL", "description": "Glucose", "category": "Lab", "unit": "mmol/L"}]}`)
+	if st != 200 {
+		t.Fatalf("map: %d %v", st, body)
+	}
+	items := itemsOf(t, body)
+	candidates := func(i int) []map[string]any {
+		t.Helper()
+		checkSDKItem(t, items[i])
+		raw := items[i]["candidates"].([]any)
+		if len(raw) == 0 {
+			t.Fatalf("%v: no candidates", items[i]["source_code"])
+		}
+		out := make([]map[string]any, len(raw))
+		for j, c := range raw {
+			out[j] = c.(map[string]any)
+		}
+		return out
+	}
+	first := func(i int) float64 { return candidates(i)[0]["concept_id"].(float64) }
+
+	if got := first(0); got != glucoseBlood {
+		t.Fatalf("without context: %v first, want the blood test %d", got, glucoseBlood)
+	}
+	if got := first(1); got != glucoseUrine {
+		t.Errorf("specimen Urine: %v first, want the urine test %d", got, glucoseUrine)
+	}
+	blood := false
+	for _, c := range candidates(1) {
+		blood = blood || c["concept_id"].(float64) == glucoseBlood
+	}
+	if !blood {
+		t.Errorf("specimen Urine hides the blood test: %v", candidates(1))
+	}
+	if got := first(2); got != glucoseSerum {
+		t.Errorf("category Chemistry: %v first, want the serum or plasma test %d", got, glucoseSerum)
+	}
+	// null and blank fields are no context at all.
+	for _, i := range []int{3, 4} {
+		if !reflect.DeepEqual(candidates(i), candidates(0)) || items[i]["confidence"] != items[0]["confidence"] {
+			t.Errorf("%v: %v, want what no context gives: %v", items[i]["source_code"], candidates(i), candidates(0))
+		}
+	}
+	// A unit of amount of substance asks for a moles test: every glucose
+	// test here measures mass, so each scores lower than with mg/dL.
+	mg, mmol := candidates(5)[0], candidates(6)[0]
+	if mg["concept_id"] != mmol["concept_id"] || mmol["score"].(float64) >= mg["score"].(float64) {
+		t.Errorf("unit mmol/L %v should score the mass test below unit mg/dL %v", mmol, mg)
+	}
+}
+
+// TestConceptMapContextValidation: a context field that is not a string
+// (or null) is a 422 naming the field and the code's index, as a wrong
+// code is.
+func TestConceptMapContextValidation(t *testing.T) {
+	t.Parallel()
+	w := newItemsWorld(t, 0)
+	for bad, want := range map[string]string{
+		`{"specimen": 5}`:                   "codes[1].specimen must be a string or null, not number",
+		`{"category": ["Chemistry"]}`:       "codes[1].category must be a string or null, not array",
+		`{"unit": true}`:                    "codes[1].unit must be a string or null, not bool",
+		`{"unit": {"ucum": "mmol/L"}}`:      "codes[1].unit must be a string or null, not object",
+		`{"specimen": "Serum", "unit": 12}`: "codes[1].unit must be a string or null, not number",
+	} {
+		item := `{"code": "K", "description": "Potassium", ` + strings.TrimPrefix(bad, "{")
+		st, body := w.call(t, "POST", "/api/v1/concepts/map", w.readA, `{"codes": [{"code": "GLU", "description": "Glucose"}, `+item+`]}`)
+		if st != 422 || detail(body) != want {
+			t.Errorf("%s: %d %v, want 422 %q", bad, st, body, want)
+		}
+	}
+
+	// The fields are documented, in a valid request schema.
+	_, doc := w.call(t, "GET", "/openapi.json", w.readA, "")
+	raw, _ := json.Marshal(doc)
+	spec, err := openapi3.NewLoader().LoadFromData(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	request := spec.Paths.Find("/api/v1/concepts/map").Post.RequestBody.Value.Content.Get("application/json").Schema.Value
+	if err := request.Validate(context.Background()); err != nil {
+		t.Fatalf("invalid request schema: %v", err)
+	}
+	code := request.Properties["codes"].Value.Items.Value
+	for _, field := range []string{"category", "specimen", "unit"} {
+		if f := code.Properties[field]; f == nil || !f.Value.Type.Is("string") || !f.Value.Nullable || f.Value.Description == "" {
+			t.Errorf("codes[].%s is not documented as a nullable string: %+v", field, f)
+		}
 	}
 }
 

@@ -43,11 +43,80 @@ type ConceptMapping struct {
 
 // mapCode is one code of a /concepts/map request. The SDK sends a code
 // column's raw cell value, so Code may be a JSON number; it is kept as
-// the number's text.
+// the number's text. Category, Specimen and Unit are the row's optional
+// context columns, as `portiere map` and uploads read them: hints to the
+// engine, never filters. They stay raw until sourceCode reads them, so
+// that a value of the wrong type is reported with the code's index.
 type mapCode struct {
 	Code        json.RawMessage `json:"code"`
 	Description *string         `json:"description"`
 	Count       *int64          `json:"count"`
+	Category    json.RawMessage `json:"category"`
+	Specimen    json.RawMessage `json:"specimen"`
+	Unit        json.RawMessage `json:"unit"`
+}
+
+// sourceCode reads codes[i] of a request whose source is source: the code
+// to map and its count (1, the SDK's default source_count, when absent).
+func (rc mapCode) sourceCode(i int, source string) (mappingjob.SourceCode, int64, error) {
+	code, ok := codeText(rc.Code)
+	if !ok {
+		return mappingjob.SourceCode{}, 0, &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf("codes[%d].code must be a non-empty string or a number", i)}
+	}
+	desc := ""
+	if rc.Description != nil {
+		desc = *rc.Description
+	}
+	if len(code) > sourcefile.DefaultMaxFieldBytes || len(desc) > sourcefile.DefaultMaxFieldBytes {
+		return mappingjob.SourceCode{}, 0, &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf(
+			"codes[%d]: a code or description is longer than %d bytes, the limit of one field (as in an uploaded CSV)", i, sourcefile.DefaultMaxFieldBytes)}
+	}
+	sc := mappingjob.SourceCode{Source: source, Code: code, Description: desc}
+	for _, f := range []struct {
+		name string
+		raw  json.RawMessage
+		into *string
+	}{{"category", rc.Category, &sc.Category}, {"specimen", rc.Specimen, &sc.Specimen}, {"unit", rc.Unit, &sc.Unit}} {
+		v, err := contextText(i, f.name, f.raw)
+		if err != nil {
+			return mappingjob.SourceCode{}, 0, err
+		}
+		*f.into = v
+	}
+	count := int64(1)
+	if rc.Count != nil {
+		if *rc.Count < 0 {
+			return mappingjob.SourceCode{}, 0, &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf("codes[%d].count must not be negative", i)}
+		}
+		count = *rc.Count
+	}
+	return sc, count, nil
+}
+
+// contextText reads the context field name of codes[i]: "" when absent or
+// null, else a string within the length limit of an uploaded field. It is
+// trimmed as an uploaded cell is, so that a blank specimen is no specimen
+// (the engine would read any specimen as a lab test).
+func contextText(i int, name string, raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		// The body decoded, so raw is valid JSON of another type.
+		got := "another type"
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			got = te.Value
+		}
+		return "", &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf("codes[%d].%s must be a string or null, not %s", i, name, got)}
+	}
+	if len(s) > sourcefile.DefaultMaxFieldBytes {
+		return "", &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf(
+			"codes[%d].%s is longer than %d bytes, the limit of one field (as in an uploaded CSV)", i, name, sourcefile.DefaultMaxFieldBytes)}
+	}
+	return strings.TrimSpace(s), nil
 }
 
 type mapRequest struct {
@@ -115,10 +184,15 @@ func (h *ConceptMapping) Routes(r *Router) {
 		h.MaxCodes = DefaultMapSyncMaxCodes
 	}
 	r.Schema("ConceptItem", conceptItemSchema())
+	contextField := func(what, example string) openapi.Schema {
+		return openapi.Schema{"type": "string", "nullable": true, "example": example, "description": fmt.Sprintf(
+			"%s A hint the engine weighs, never a filter; null or absent: none. At most %d bytes.", what, sourcefile.DefaultMaxFieldBytes)}
+	}
 	r.Protected().Add(fiber.MethodPost, "/concepts/map", openapi.Operation{
 		Summary: "Map a column's source codes synchronously",
 		Description: fmt.Sprintf("Maps up to %d codes (MAP_SYNC_MAX_CODES) and returns one item per code, in order, with stats by method. "+
-			"Codes may be JSON strings or numbers. Thresholds absent, null or 0 take 0.95 (auto) and 0.70 (review). "+
+			"Codes may be JSON strings or numbers; each may carry its row's context (category, specimen, unit), as `portiere map` and uploaded sources do. "+
+			"Thresholds absent, null or 0 take 0.95 (auto) and 0.70 (review). "+
 			"An organization's approved and overridden decisions with the same code and description (normalised) are proposed first: "+
 			"method `auto`, confidence 1, provenance `{method: \"memory\", project, project_name, reviewer, decided_at, mapping_id}`. "+
 			"Nothing is stored (items have an empty id and revision 0); any credential of an organization may call it (read scope is enough).", h.MaxCodes),
@@ -130,6 +204,9 @@ func (h *ConceptMapping) Routes(r *Router) {
 				"code":        openapi.Schema{"oneOf": []any{openapi.Schema{"type": "string"}, openapi.Schema{"type": "number"}}},
 				"description": openapi.Schema{"type": "string", "nullable": true},
 				"count":       openapi.Schema{"type": "integer", "nullable": true},
+				"category":    contextField("The row's local category (Chemistry, Hematology, Medication, Diagnosis, or an OMOP domain name).", "Chemistry"),
+				"specimen":    contextField("The specimen of a lab test; it makes the term read as a lab test.", "Serum"),
+				"unit":        contextField("The unit the row's results come in; for a lab test it chooses the LOINC property (moles or mass).", "mmol/L"),
 			}}},
 			"vocabularies":     openapi.Schema{"type": "array", "items": openapi.Schema{"type": "string"}, "nullable": true},
 			"domains":          openapi.Schema{"type": "array", "items": openapi.Schema{"type": "string"}, "nullable": true},
@@ -146,7 +223,7 @@ func (h *ConceptMapping) Routes(r *Router) {
 			}}},
 			403: errResp("Not a member of an organization"),
 			413: errResp("More codes than MAP_SYNC_MAX_CODES: use bulk mapping"),
-			422: errResp("Invalid body (the detail names the field)"),
+			422: errResp("Invalid body (the detail names the field, and the code's index for a field of codes)"),
 			503: errResp("The search index is not loaded yet"),
 		},
 	}, h.mapCodes)
@@ -207,25 +284,8 @@ func (h *ConceptMapping) mapCodes(c *fiber.Ctx) error {
 	codes := make([]mappingjob.SourceCode, len(req.Codes))
 	counts := make([]int64, len(req.Codes))
 	for i, rc := range req.Codes {
-		code, ok := codeText(rc.Code)
-		if !ok {
-			return &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf("codes[%d].code must be a non-empty string or a number", i)}
-		}
-		desc := ""
-		if rc.Description != nil {
-			desc = *rc.Description
-		}
-		if len(code) > sourcefile.DefaultMaxFieldBytes || len(desc) > sourcefile.DefaultMaxFieldBytes {
-			return &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf(
-				"codes[%d]: a code or description is longer than %d bytes, the limit of one field (as in an uploaded CSV)", i, sourcefile.DefaultMaxFieldBytes)}
-		}
-		codes[i] = mappingjob.SourceCode{Source: source, Code: code, Description: desc}
-		counts[i] = 1 // the SDK's default source_count
-		if rc.Count != nil {
-			if *rc.Count < 0 {
-				return &Error{Status: fiber.StatusUnprocessableEntity, Detail: fmt.Sprintf("codes[%d].count must not be negative", i)}
-			}
-			counts[i] = *rc.Count
+		if codes[i], counts[i], err = rc.sourceCode(i, source); err != nil {
+			return err
 		}
 	}
 	e, err := h.Search.Engine()

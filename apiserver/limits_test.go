@@ -53,10 +53,19 @@ func TestQueryAndFieldLengthLimits(t *testing.T) {
 	for name, item := range map[string]string{
 		"description": `{"code": "c1", "description": "` + long + `"}`,
 		"code":        `{"code": "` + long + `", "description": "hemodialysis"}`,
+		"category":    `{"code": "c1", "description": "Glucose", "category": "` + long + `"}`,
+		"specimen":    `{"code": "c1", "description": "Glucose", "specimen": "` + long + `"}`,
+		"unit":        `{"code": "c1", "description": "Glucose", "unit": "` + long + `"}`,
 	} {
 		st, body := w.call(t, "POST", "/api/v1/concepts/map", w.readA, `{"codes": [{"code": "c0", "description": "hemodialysis"}, `+item+`]}`)
-		if st != 422 || !strings.Contains(detail(body), "codes[1]") || !strings.Contains(detail(body), "4096 bytes") {
+		if st != 422 || !strings.Contains(detail(body), "codes[1]") || !strings.Contains(detail(body), name) || !strings.Contains(detail(body), "4096 bytes") {
 			t.Errorf("sync map with a %s over the field limit: %d %v", name, st, body)
+		}
+	}
+	for _, field := range []string{"category", "specimen", "unit"} {
+		st, body := w.call(t, "POST", "/api/v1/concepts/map", w.readA, `{"codes": [{"code": "c0", "description": "Glucose", "`+field+`": "`+long[1:]+`"}]}`)
+		if st != 200 {
+			t.Errorf("sync map with a %s at the field limit: %d %v", field, st, body)
 		}
 	}
 }

@@ -82,14 +82,33 @@ func ProposalOf(c SourceCode, m mapping.Mapping) Item {
 	return it
 }
 
+// Term is the term the engine searches for c, at line in its input: its
+// description (or code) with the row's context. The source's domain hint
+// stands in for a missing category: the engine reads OMOP domain names
+// (Measurement, Drug, Condition, Procedure) as categories, a soft
+// preference, where a domain filter would hide the right concept behind a
+// wrong hint. Bulk mapping and Propose both search with it, so a code maps
+// the same way through either.
+func (c SourceCode) Term(line int) mapping.SourceTerm {
+	category := c.Category
+	if category == "" {
+		category = c.DomainHint
+	}
+	return mapping.SourceTerm{
+		Line: line, Code: c.Code, Description: c.Description, Vocabularies: c.Vocabularies, Domains: c.Domains,
+		Context: search.Context{Category: category, Specimen: c.Specimen, Unit: c.Unit},
+	}
+}
+
 // Propose maps codes with e (mapping.Map with opts) and, for each code
 // that scope's memory of reviewed decisions recalls and whose reviewed
 // concept fits the code's vocabularies and domains (else opts.Filter's),
 // proposes that concept ahead of search (Recollection.Apply). Items come
-// back in the order of codes, not stored. The engine's per-term errors are
-// on the items (Error set, method manual), except an unknown vocabulary in
-// the filter, returned as *search.UnknownVocabularyError; an error of the
-// memory is returned.
+// back in the order of codes, not stored; each code is searched with its
+// context (Term). The engine's per-term errors are on the items (Error
+// set, method manual), except an unknown vocabulary in the filter,
+// returned as *search.UnknownVocabularyError; an error of the memory is
+// returned.
 func Propose(ctx context.Context, e *search.Engine, mem Memory, scope MemoryScope, codes []SourceCode, opts mapping.Options) ([]Item, error) {
 	var recalled []*Recollection
 	if mem != nil {
@@ -100,7 +119,7 @@ func Propose(ctx context.Context, e *search.Engine, mem Memory, scope MemoryScop
 	}
 	terms := make([]mapping.SourceTerm, len(codes))
 	for i, c := range codes {
-		terms[i] = mapping.SourceTerm{Line: i + 1, Code: c.Code, Description: c.Description, Vocabularies: c.Vocabularies, Domains: c.Domains}
+		terms[i] = c.Term(i + 1)
 	}
 	ms := mapping.Map(ctx, e, terms, opts)
 	if err := ctx.Err(); err != nil {
