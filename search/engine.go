@@ -75,6 +75,7 @@ type Candidate struct {
 type Result struct {
 	Kind       TermKind // what the term was read as; TermUnknown when neither text nor filter says
 	Conflict   bool     // the text reads as one kind and the filter asks for another
+	Inferred   bool     // the kind is a likely reading (a bare analyte name as a lab test), not a certain one
 	Candidates []Candidate
 	Confidence float64 // calibrated probability that Candidates[0] is right
 	Route      Route
@@ -89,7 +90,7 @@ type Result struct {
 // that route with their own (a request's auto and review thresholds).
 func (r Result) RouteWith(t Thresholds) Route {
 	route := t.Route(r.Confidence)
-	if route == RouteAuto && (!r.Kind.calibrated() || r.Conflict || len(r.Parts) > 1) {
+	if route == RouteAuto && (!r.Kind.calibrated() || r.Conflict || r.Inferred || len(r.Parts) > 1) {
 		// Without knowing what the term is (or for a kind whose confidence
 		// no gold set has checked), when its text and its context
 		// disagree, or when one cell names several things, a person
@@ -144,6 +145,8 @@ type Engine struct {
 	doseFormTerms map[string]bool
 	// entities reads routes, frequencies, organisms, specimens and sites.
 	entities *entityReader
+	// analytes are what the vocabulary's lab tests measure.
+	analytes *analyteIndex
 }
 
 // rerankDepth is how many leading candidates get a dense score computed
@@ -204,6 +207,7 @@ func NewEngine(c *Corpus, opts Options) *Engine {
 	}
 	e.brands = newBrandIndex(c, an, e.drugFormTerms)
 	e.entities = newEntityReader(c)
+	e.analytes = newAnalyteIndex(c, an)
 	return e
 }
 
@@ -348,6 +352,12 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		}
 	}
 	kind, conflict := resolveKind(textKind, ctxKind)
+	// A bare analyte name with nothing else to say what it is: a lab test
+	// more likely than a drug, but only likely, so never auto.
+	inferred := false
+	if kind == TermUnknown && e.analytes.names(e.an.Terms(text)) {
+		kind, inferred = TermLab, true
+	}
 	if kind == TermLab {
 		lq = lq.withContext(text, q.Context)
 	}
@@ -651,7 +661,7 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		}
 		out = append(out, c)
 	}
-	res := Result{Kind: kind, Conflict: conflict}
+	res := Result{Kind: kind, Conflict: conflict, Inferred: inferred}
 	res.Confidence = e.cal.confidence(out, kind)
 	res.Route = res.RouteWith(e.opts.Thresholds)
 	if len(out) > q.Limit {

@@ -330,6 +330,56 @@ func loincSystem(name string) string {
 	return strings.ToLower(strings.TrimSpace(s))
 }
 
+// loincComponent returns what a LOINC long name measures, the text before
+// its property ("Potassium [Moles/volume] in Serum or Plasma" →
+// "Potassium"); "" when the name has no bracketed property.
+func loincComponent(name string) string {
+	i := strings.Index(name, " [")
+	if i <= 0 {
+		return ""
+	}
+	return name[:i]
+}
+
+// analyteIndex holds what the vocabulary's lab tests measure, analysed,
+// so that a bare analyte name ("Potassium", "Troponin I") reads as a lab
+// test. Hospital lab lists write analytes without specimen or method; a
+// drug list writes its ingredients with a strength or a form.
+type analyteIndex struct {
+	components map[string]bool // terms joined by spaces
+	prefixes   map[string]bool // every leading run of a component's terms
+}
+
+func newAnalyteIndex(c *Corpus, an *Analyzer) *analyteIndex {
+	ix := &analyteIndex{components: map[string]bool{}, prefixes: map[string]bool{}}
+	for i := range c.Concepts {
+		con := &c.Concepts[i]
+		if con.Vocabulary != "LOINC" || con.Domain != "Measurement" {
+			continue
+		}
+		comp := loincComponent(con.Name)
+		if comp == "" {
+			continue
+		}
+		terms := an.Terms(comp)
+		ix.components[strings.Join(terms, " ")] = true
+		for n := 1; n < len(terms); n++ {
+			ix.prefixes[strings.Join(terms[:n], " ")] = true
+		}
+	}
+	return ix
+}
+
+// names reports whether terms are a lab test's analyte, or the start of
+// one ("troponin i" of "Troponin I.cardiac").
+func (ix *analyteIndex) names(terms []string) bool {
+	if len(terms) == 0 {
+		return false
+	}
+	k := strings.Join(terms, " ")
+	return ix.components[k] || ix.prefixes[k] && len(terms) > 1
+}
+
 // usualSpecimens are the systems a lab test is most often run on, used when
 // a name does not say: serum or plasma for chemistry, blood for hematology
 // and blood gases.

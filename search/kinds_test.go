@@ -140,3 +140,20 @@ func TestCategoryChoosesTheUsualSpecimen(t *testing.T) {
 		}
 	}
 }
+
+// TestBareAnalyteReadsAsLabTest: "Sodium" alone is a lab test's analyte;
+// a drug context still makes it the ingredient, and the reading, being
+// only likely, is never auto.
+func TestBareAnalyteReadsAsLabTest(t *testing.T) {
+	e := NewEngine(kindsCorpus(t), Options{})
+	res, got := top(t, e, Query{Text: "Sodium"})
+	if c := res.Candidates[0].Concept; c.Vocabulary != "LOINC" || !res.Inferred || res.Kind != TermLab || res.Route == RouteAuto {
+		t.Errorf("Sodium: top %d %q kind %q inferred %v route %s, want a LOINC test, an inferred lab kind, not auto", got, c.Name, res.Kind, res.Inferred, res.Route)
+	}
+	if _, got := top(t, e, Query{Text: "Sodium", Filter: Filter{Domains: []string{"Drug"}}}); got != 5 {
+		t.Errorf("Sodium among drugs: top %d, want the ingredient 5", got)
+	}
+	if res, _ := top(t, e, Query{Text: "tramadol"}); res.Inferred || res.Kind == TermLab {
+		t.Errorf("tramadol: kind %q inferred %v; no lab test measures it here", res.Kind, res.Inferred)
+	}
+}
