@@ -422,6 +422,7 @@ var clinicalAbbreviations = map[string][]string{
 	"tg": {"triglyceride"}, "trig": {"triglyceride"}, "chol": {"cholesterol"},
 	"gluc": {"glucose"}, "alb": {"albumin"}, "bili": {"bilirubin"},
 	"fbc": {"blood", "count"}, "cbc": {"blood", "count"}, "ua": {"urinalysis"},
+	"egfr": {"glomerular", "filtration", "rate"},
 	// Problem lists.
 	"copd": {"chronic", "obstructive", "pulmonary"}, "chf": {"congestive", "heart", "failure"},
 	"mi": {"myocardial", "infarction"}, "htn": {"hypertension"}, "dm": {"diabetes", "mellitus"},
@@ -462,12 +463,13 @@ var clinicalAbbreviations = map[string][]string{
 // gasAbbreviationRe finds the gas abbreviations of flowsheets and blood
 // gas reports, whose digit the analyzer would read as a number ("SpO2" →
 // "spo", "2").
-var gasAbbreviationRe = regexp.MustCompile(`(?i)\b(spo2|sao2|fio2|etco2|pao2|paco2|pvo2|svo2)\b`)
+var gasAbbreviationRe = regexp.MustCompile(`(?i)\b(spo2|sao2|fio2|etco2|pao2|paco2|pvo2|svo2|po2|pco2)\b`)
 
 var gasSpelledOut = map[string]string{
 	"spo2": "oxygen saturation by pulse oximetry", "sao2": "oxygen saturation in arterial blood",
 	"fio2": "inhaled oxygen concentration", "etco2": "end tidal carbon dioxide",
 	"pao2": "oxygen partial pressure in arterial blood", "paco2": "carbon dioxide partial pressure in arterial blood",
+	"po2": "oxygen partial pressure", "pco2": "carbon dioxide partial pressure",
 	"pvo2": "oxygen partial pressure in venous blood", "svo2": "oxygen saturation in mixed venous blood",
 }
 

@@ -355,8 +355,14 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	// A bare analyte name with nothing else to say what it is: a lab test
 	// more likely than a drug, but only likely, so never auto.
 	inferred := false
-	if kind == TermUnknown && e.analytes.names(e.an.Terms(text)) {
-		kind, inferred = TermLab, true
+	if kind == TermUnknown {
+		// "cL" is centilitres before it is chloride.
+		if ok, spelled := e.analytes.names(e.an, e.an.Terms(text)); ok && !e.isUnit(text) {
+			kind, inferred = TermLab, true
+			if spelled != "" {
+				text, lq = spelled, labQuery{text: spelled}
+			}
+		}
 	}
 	if kind == TermLab {
 		lq = lq.withContext(text, q.Context)

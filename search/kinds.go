@@ -332,13 +332,16 @@ func loincSystem(name string) string {
 
 // loincComponent returns what a LOINC long name measures, the text before
 // its property ("Potassium [Moles/volume] in Serum or Plasma" →
-// "Potassium"); "" when the name has no bracketed property.
+// "Potassium") or, without one, before its system ("INR in Blood by
+// Coagulation assay" → "INR"); "" when the name has neither.
 func loincComponent(name string) string {
-	i := strings.Index(name, " [")
-	if i <= 0 {
-		return ""
+	if i := strings.Index(name, " ["); i > 0 {
+		return name[:i]
 	}
-	return name[:i]
+	if i := strings.Index(name, " in "); i > 0 {
+		return name[:i]
+	}
+	return ""
 }
 
 // analyteIndex holds what the vocabulary's lab tests measure, analysed,
@@ -371,13 +374,26 @@ func newAnalyteIndex(c *Corpus, an *Analyzer) *analyteIndex {
 }
 
 // names reports whether terms are a lab test's analyte, or the start of
-// one ("troponin i" of "Troponin I.cardiac").
-func (ix *analyteIndex) names(terms []string) bool {
+// one ("troponin i" of "Troponin I.cardiac"). A one-word abbreviation
+// counts by what it stands for ("TSH", "CRP", "eGFR"), returned as
+// spelled: the words to search, all of them, where the abbreviation's
+// expansion alone lets any one of them match ("rate" is not "eGFR").
+func (ix *analyteIndex) names(an *Analyzer, terms []string) (ok bool, spelled string) {
 	if len(terms) == 0 {
-		return false
+		return false, ""
 	}
 	k := strings.Join(terms, " ")
-	return ix.components[k] || ix.prefixes[k] && len(terms) > 1
+	if ix.components[k] || ix.prefixes[k] && len(terms) > 1 {
+		return true, ""
+	}
+	if exp, found := clinicalAbbreviations[k]; found && len(terms) == 1 {
+		spelled = strings.Join(exp, " ")
+		k = strings.Join(an.Terms(spelled), " ")
+		if ix.components[k] || ix.prefixes[k] {
+			return true, spelled
+		}
+	}
+	return false, ""
 }
 
 // usualSpecimens are the systems a lab test is most often run on, used when

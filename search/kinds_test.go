@@ -157,3 +157,35 @@ func TestBareAnalyteReadsAsLabTest(t *testing.T) {
 		t.Errorf("tramadol: kind %q inferred %v; no lab test measures it here", res.Kind, res.Inferred)
 	}
 }
+
+// TestAbbreviatedAnalyte: a lab abbreviation alone reads as the analyte it
+// stands for, searched with all its words; a unit spelled like one stays
+// a unit.
+func TestAbbreviatedAnalyte(t *testing.T) {
+	b := NewCorpusBuilder()
+	concepts := []Concept{
+		{ID: 1, Name: "Thyrotropin [Units/volume] in Serum or Plasma", Domain: "Measurement", Vocabulary: "LOINC", Class: "Lab Test", Standard: "S", Code: "3016-3"},
+		{ID: 2, Name: "thyrotropin", Domain: "Drug", Vocabulary: "RxNorm", Class: "Ingredient", Standard: "S", Code: "10598"},
+		{ID: 3, Name: "Heart rate", Domain: "Measurement", Vocabulary: "LOINC", Class: "Clinical Observation", Standard: "S", Code: "8867-4"},
+		{ID: 4, Name: "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum or Plasma by Creatinine-based formula (MDRD)", Domain: "Measurement", Vocabulary: "LOINC", Class: "Lab Test", Standard: "S", Code: "33914-3"},
+		{ID: 5, Name: "Chloride [Moles/volume] in Serum or Plasma", Domain: "Measurement", Vocabulary: "LOINC", Class: "Lab Test", Standard: "S", Code: "2075-0"},
+		{ID: 6, Name: "centiliter", Domain: "Unit", Vocabulary: "UCUM", Class: "Unit", Standard: "S", Code: "cL"},
+	}
+	// Other tests, so that a LOINC name's property and system words are as
+	// common as in a real vocabulary.
+	for i := range 300 {
+		name := string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + "ase"
+		concepts = append(concepts, Concept{ID: int32(100 + i), Name: name + " [Units/volume] in Serum or Plasma", Domain: "Measurement", Vocabulary: "LOINC", Class: "Lab Test", Standard: "S", Code: name})
+	}
+	for _, c := range concepts {
+		if err := b.AddConcept(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := NewEngine(b.Build(), Options{})
+	for text, want := range map[string]int32{"TSH": 1, "eGFR": 4, "cL": 6} {
+		if res, got := top(t, e, Query{Text: text}); got != want {
+			t.Errorf("%q: top %d %q (kind %q), want %d", text, got, res.Candidates[0].Concept.Name, res.Kind, want)
+		}
+	}
+}
