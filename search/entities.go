@@ -304,6 +304,13 @@ func readRoute(words []string) (TermKind, []string) {
 // readFrequency: a frequency abbreviation, a "q6h" or a frequency cue, with
 // nothing beside it but frequency words and numbers.
 func readFrequency(text string) (TermKind, string) {
+	// Most terms have a word no frequency has: say so before any regexp.
+	for _, w := range lowerWords(text) {
+		if !(frequencyAbbreviations[w] != "" || frequencyCues[w] || frequencyWords[w] || isNumber(w) ||
+			w[0] == 'q' || strings.HasSuffix(w, "x")) {
+			return TermUnknown, text
+		}
+	}
 	cue := false
 	rw := quaqueRe.ReplaceAllStringFunc(text, func(m string) string {
 		cue = true
@@ -354,14 +361,17 @@ func spellCount(n string) string {
 // an organism word, and no word of a disorder or of a test for it.
 func (r *entityReader) readOrganism(text string) (TermKind, string) {
 	cue := false
-	rw := abbreviatedBinomialRe.ReplaceAllStringFunc(text, func(m string) string {
-		sub := abbreviatedBinomialRe.FindStringSubmatch(m)
-		if g, ok := r.binomials[strings.ToLower(sub[1])+" "+sub[2]]; ok {
-			cue = true
-			return g + " " + sub[2]
-		}
-		return m
-	})
+	rw := text
+	if strings.Contains(text, ".") {
+		rw = abbreviatedBinomialRe.ReplaceAllStringFunc(text, func(m string) string {
+			sub := abbreviatedBinomialRe.FindStringSubmatch(m)
+			if g, ok := r.binomials[strings.ToLower(sub[1])+" "+sub[2]]; ok {
+				cue = true
+				return g + " " + sub[2]
+			}
+			return m
+		})
+	}
 	words := lowerWords(rw)
 	if len(words) == 0 || len(words) > 6 {
 		return TermUnknown, text
