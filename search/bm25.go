@@ -331,7 +331,7 @@ func (ix *BM25Index) fuzzy(t string, n int, minDice float32) []expansion {
 		}
 		other := len(ix.terms[id]) + 2 - 2 // trigram count of "^w$" is len(w)
 		dice := 2 * float32(shared) / float32(len(qg)+other)
-		if dice >= minDice && ix.terms[id] != t {
+		if dice >= minDice && ix.terms[id] != t && !swapsPrefix(t, ix.terms[id]) {
 			cands = append(cands, expansion{id: id, weight: dice})
 		}
 	}
@@ -350,6 +350,30 @@ func (ix *BM25Index) fuzzy(t string, n int, minDice float32) []expansion {
 		cands = cands[:n]
 	}
 	return cands
+}
+
+// boundPrefixes are the Latin and Greek prefixes that turn a word into
+// another, often its opposite: "intracapsular" / "extracapsular",
+// "incision" / "excision", "hypotension" / "hypertension", "abduction" /
+// "adduction", "unilateral" / "bilateral".
+var boundPrefixes = []string{"intra", "extra", "inter", "infra", "supra", "super", "sub", "trans", "retro", "peri",
+	"para", "endo", "exo", "ecto", "epi", "hypo", "hyper", "ante", "anti", "post", "pre", "pro", "uni", "bi",
+	"tri", "multi", "in", "ex", "ab", "ad", "de", "re", "dis", "dys"}
+
+// swapsPrefix reports whether a and b are one word with two different
+// bound prefixes: never a misspelling of each other, however similar.
+func swapsPrefix(a, b string) bool {
+	for _, pa := range boundPrefixes {
+		if !strings.HasPrefix(a, pa) {
+			continue
+		}
+		for _, pb := range boundPrefixes {
+			if pb != pa && strings.HasPrefix(b, pb) && a[len(pa):] == b[len(pb):] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // textHit is a scored text.
