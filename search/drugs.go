@@ -1,8 +1,10 @@
 package search
 
 import (
+	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -312,6 +314,12 @@ var doseFormPhrases = []struct {
 	{regexp.MustCompile(`inhalation powder`), "dry powder inhaler"},
 	{regexp.MustCompile(`transdermal patch`), "transdermal system"},
 	{regexp.MustCompile(`rectal (suspension|solution)`), "enema"},
+	// US formulary abbreviations of dose forms.
+	{regexp.MustCompile(`\bodt\b`), "disintegrating oral tablet"},
+	{regexp.MustCompile(`\b(dr|ec)\b`), "delayed release"},
+	{regexp.MustCompile(`\bmdi\b`), "metered dose inhaler"},
+	{regexp.MustCompile(`\bneb\b`), "inhalation solution"},
+	{regexp.MustCompile(`\b(ivpb|ivp)\b`), "injection"},
 }
 
 // routeWords name a route other than by mouth: a tablet or capsule
@@ -433,6 +441,9 @@ var (
 		"epidural": routeParenteral, "intravitreal": routeParenteral, "intradermal": routeParenteral,
 		"intraarticular": routeParenteral, "intralesional": routeParenteral, "intracavernous": routeParenteral,
 		"syringe": routeParenteral, "injector": routeParenteral, "cartridge": routeParenteral,
+		// Formulary abbreviations of the same (see clinicalAbbreviations).
+		"inj": routeParenteral, "ivpb": routeParenteral, "ivp": routeParenteral, "sq": routeParenteral,
+		"subq": routeParenteral, "subcut": routeParenteral, "neb": routeLung, "mdi": routeLung, "odt": routeOral,
 	}
 	formRoute = map[string]routeSet{
 		"cream": routeSkin, "ointment": routeSkin, "gel": routeSkin, "lotion": routeSkin, "patch": routeSkin,
@@ -496,4 +507,98 @@ func (e *Engine) perGramStrengths(terms []string, qterms []queryTerm) []queryTer
 		}
 	}
 	return qterms
+}
+
+// perVolumeStrengths reads the strengths written as an amount in a volume
+// ("furosemide 40 mg/4 mL", "albuterol 2.5 mg/3 mL") as the concentrations
+// RxNorm names (10 MG/ML, 0.833 MG/ML). The quotient joins the amount's
+// slot, rounded as RxNorm rounds (three significant digits, or three
+// decimals), and is returned for concentrationAgreement. "5000 units/mL"
+// has no volume number and is left alone.
+func (e *Engine) perVolumeStrengths(terms []string, qterms []queryTerm) ([]queryTerm, []float64) {
+	slotOf := map[string]int{}
+	for _, t := range terms {
+		if _, ok := slotOf[t]; !ok {
+			slotOf[t] = len(slotOf)
+		}
+	}
+	var concentrations []float64
+	for i := 0; i+3 < len(terms); i++ {
+		amount, unit, volume := terms[i], terms[i+1], terms[i+2]
+		if !isNumber(amount) || !drugAmountUnits[unit] || !isNumber(volume) || terms[i+3] != "ml" {
+			continue
+		}
+		a, err1 := strconv.ParseFloat(amount, 64)
+		v, err2 := strconv.ParseFloat(volume, 64)
+		if err1 != nil || err2 != nil || v <= 0 || v == 1 {
+			continue
+		}
+		q := a / v
+		concentrations = append(concentrations, q)
+		for _, r := range []string{strconv.FormatFloat(q, 'g', 3, 64), strconv.FormatFloat(math.Round(q*1000)/1000, 'f', -1, 64)} {
+			if id, ok := e.lex.dict[canonicalNumber(r)]; ok {
+				qterms = append(qterms, queryTerm{id: id, weight: 1, slot: slotOf[amount]})
+				break
+			}
+		}
+	}
+	return qterms, concentrations
+}
+
+// concentrationRe finds the concentrations of an RxNorm name ("10 MG/ML").
+var concentrationRe = regexp.MustCompile(`(\d+(?:\.\d+)?) (?:MG|UNT|MEQ|MMOL)/ML\b`)
+
+// concentrationAgreement compares a candidate's concentrations with those
+// the term gives as an amount in a volume: +1 when one is the same, −1
+// when it names only others (the amount read as a concentration: "40
+// MG/ML" for "40 mg/4 mL"), 0 when it names none.
+func concentrationAgreement(want []float64, c *Concept) float64 {
+	if len(want) == 0 || c.Domain != "Drug" {
+		return 0
+	}
+	found := concentrationRe.FindAllStringSubmatch(c.Name, -1)
+	if len(found) == 0 {
+		return 0
+	}
+	for _, m := range found {
+		have, err := strconv.ParseFloat(m[1], 64)
+		if err != nil {
+			continue
+		}
+		for _, w := range want {
+			if math.Abs(have-w) <= 0.01*max(have, w) {
+				return 1
+			}
+		}
+	}
+	return -1
+}
+
+// drugAmountUnits are the analysed units of an amount of drug.
+var drugAmountUnits = map[string]bool{"mg": true, "unt": true, "meq": true, "mmol": true}
+
+// drugNameAbbreviations are the drug-name abbreviations of US formularies
+// and order sets, spelled out as RxNorm names the ingredients. Their
+// meanings are those the ISMP List of Error-Prone Abbreviations, Symbols,
+// and Dose Designations gives (a list of abbreviations to avoid, which is
+// why labels still carry them); ambiguous ones ("MS", "MSO4", "HCT",
+// "INH", "LR") are left out.
+var drugNameAbbreviations = map[string]string{
+	"apap": "acetaminophen", "asa": "aspirin", "hctz": "hydrochlorothiazide", "kcl": "potassium chloride",
+	"ns": "sodium chloride 0.9%", "d5w": "glucose 5%", "d10w": "glucose 10%", "d50w": "glucose 50%",
+	"mgso4": "magnesium sulfate", "nahco3": "sodium bicarbonate", "ntg": "nitroglycerin", "mvi": "multivitamin",
+	"mtx": "methotrexate", "ptu": "propylthiouracil", "pcn": "penicillin", "tmp": "trimethoprim",
+	"smx": "sulfamethoxazole", "5fu": "fluorouracil", "6mp": "mercaptopurine", "azt": "zidovudine",
+	"tpa": "alteplase", "epo": "epoetin", "vit": "vitamin", "mag": "magnesium", "kphos": "potassium phosphate",
+}
+
+// drugNameAbbreviationRe finds them as whole words ("5-FU" and "6-MP"
+// with or without the hyphen).
+var drugNameAbbreviationRe = regexp.MustCompile(`(?i)\b(apap|asa|hctz|kcl|ns|d5w|d10w|d50w|mgso4|nahco3|ntg|mvi|mtx|ptu|pcn|tmp|smx|5-?fu|6-?mp|azt|tpa|epo|vit|mag|kphos)\b`)
+
+// spellDrugAbbreviations rewrites a drug term's abbreviated ingredients.
+func spellDrugAbbreviations(text string) string {
+	return drugNameAbbreviationRe.ReplaceAllStringFunc(text, func(m string) string {
+		return drugNameAbbreviations[strings.ReplaceAll(strings.ToLower(m), "-", "")]
+	})
 }

@@ -69,24 +69,10 @@ func TestPercentStrengths(t *testing.T) {
 // TestRouteAndWeightPerWeight: a term's route rules out products that go
 // elsewhere, and a cream's mass strength is per gram (1 mg = 0.001 MG/MG).
 func TestRouteAndWeightPerWeight(t *testing.T) {
-	b := NewCorpusBuilder()
-	concepts := []Concept{
-		{ID: 11, Name: "tacrolimus 1 MG Oral Capsule", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "11"},
-		{ID: 12, Name: "tacrolimus 0.001 MG/MG Topical Ointment", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "12"},
-	}
-	// Other products, so that an ingredient is as rare as in a real
-	// vocabulary (retrieval lets words in over 1% of texts only add to
-	// what rarer words found).
-	for i := range 200 {
-		name := string(rune('a'+i%26)) + string(rune('a'+i/26)) + "zine"
-		concepts = append(concepts, Concept{ID: int32(100 + i), Name: name + " 10 MG Oral Tablet", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: name})
-	}
-	for _, c := range concepts {
-		if err := b.AddConcept(c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e := NewEngine(b.Build(), Options{})
+	e := NewEngine(withOtherProducts(t,
+		Concept{ID: 11, Name: "tacrolimus 1 MG Oral Capsule", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "11"},
+		Concept{ID: 12, Name: "tacrolimus 0.001 MG/MG Topical Ointment", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "12"},
+	), Options{})
 	for text, want := range map[string]int32{
 		"tacrolimus; 1mg; Cutaneous route": 12,
 		"tacrolimus 1 mg/g ointment":       12,
@@ -96,6 +82,50 @@ func TestRouteAndWeightPerWeight(t *testing.T) {
 			t.Errorf("%q: top %d, want %d", text, got, want)
 		}
 	}
+}
+
+// TestFormularyLabels: an amount in a volume is a concentration ("40
+// mg/4 mL" = 10 MG/ML), "inj" is a route, and the drug-name abbreviations
+// of US formularies ("KCl", "NS") are spelled out.
+func TestFormularyLabels(t *testing.T) {
+	e := NewEngine(withOtherProducts(t,
+		Concept{ID: 11, Name: "furosemide 40 MG Oral Tablet", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "11"},
+		Concept{ID: 12, Name: "furosemide 10 MG/ML Injectable Solution", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "12"},
+		Concept{ID: 13, Name: "potassium chloride 20 MEQ Extended Release Oral Tablet", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "13"},
+		Concept{ID: 14, Name: "citalopram 20 MG Oral Tablet", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "14"},
+		Concept{ID: 15, Name: "sodium chloride 9 MG/ML Injectable Solution", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "15"},
+		Concept{ID: 16, Name: "heparin 1000 UNT/ML Injectable Solution", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "16"},
+		Concept{ID: 17, Name: "furosemide 40 MG/ML Injectable Solution", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "17"},
+	), Options{})
+	for text, want := range map[string]int32{
+		"Furosemide 40mg/4mL inj": 12,
+		"Furosemide 40 mg tab":    11,
+		"KCl 20 mEq ER tab":       13,
+		"NS 1000 mL IV":           15,
+	} {
+		if _, got := top(t, e, Query{Text: text}); got != want {
+			t.Errorf("%q: top %d, want %d", text, got, want)
+		}
+	}
+}
+
+// withOtherProducts is a corpus of the given concepts among 600 other
+// products, so that an ingredient is as rare as in a real vocabulary
+// (retrieval lets words in over 1% of texts only add to what rarer words
+// found).
+func withOtherProducts(t *testing.T, concepts ...Concept) *Corpus {
+	t.Helper()
+	b := NewCorpusBuilder()
+	for i := range 600 {
+		name := string(rune('a'+i%26)) + string(rune('a'+i/26)) + "zine"
+		concepts = append(concepts, Concept{ID: int32(1000 + i), Name: name + " 10 MG Oral Tablet", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: name})
+	}
+	for _, c := range concepts {
+		if err := b.AddConcept(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.Build()
 }
 
 // brandCorpus is a slice of RxNorm as Athena exports it: a Brand Name

@@ -372,7 +372,7 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 	// to the searched words: clinical drugs name ingredients, not brands.
 	brand := false
 	if kind == TermDrug {
-		if rw := rewriteDoseForms(stripPackSize(lq.text)); rw != lq.text {
+		if rw := rewriteDoseForms(stripPackSize(spellDrugAbbreviations(lq.text))); rw != lq.text {
 			lq.text = rw
 			terms = e.an.Terms(lq.text)
 		}
@@ -469,9 +469,11 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 
 	keep := cf.keepFunc(e.corpus)
 	qterms, slots := e.lex.expand(terms)
-	var routes routeSet // where the drug the term names goes
+	var routes routeSet          // where the drug the term names goes
+	var concentrations []float64 // its strengths written as an amount in a volume
 	if kind == TermDrug {
 		qterms = e.percentStrengths(terms, qterms)
+		qterms, concentrations = e.perVolumeStrengths(terms, qterms)
 		if routes = routesOf(lq.text); routes&semiSolidRoutes != 0 {
 			qterms = e.perGramStrengths(terms, qterms)
 		}
@@ -608,7 +610,7 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 			ev.features.Parts += e.drugPairsAgree(pairs, con.Name)
 		}
 		if kind == TermDrug && con.Domain == "Drug" {
-			ev.features.Parts += drugGranularity(dq, con) + routeAgreement(routes, con)
+			ev.features.Parts += drugGranularity(dq, con) + routeAgreement(routes, con) + concentrationAgreement(concentrations, con)
 		}
 		if analyte != 0 && ev.features.slots&analyte == 0 && !ev.codeHit {
 			// Only the specimen of a lab name matched, or only the strength
