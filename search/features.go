@@ -43,7 +43,7 @@ type Weights struct {
 }
 
 // DefaultWeights are used when Options.Weights is zero.
-var DefaultWeights = Weights{QueryCoverage: 0.45, TextCoverage: 0.25, BM25: 0.10, Dense: 0.20, Numbers: 0.15, Intent: 0.08, Kind: 0.10, Parts: 0.08}
+var DefaultWeights = Weights{QueryCoverage: 0.45, TextCoverage: 0.25, BM25: 0.10, Dense: 0.20, Numbers: 0.15, Intent: 0.08, Kind: 0.20, Parts: 0.08}
 
 func (w Weights) combine(f Evidence, withDense bool) float64 {
 	s := w.QueryCoverage*f.QueryCoverage + w.TextCoverage*f.TextCoverage + w.BM25*f.BM25Relative + w.Numbers*(f.Numbers-1) -
