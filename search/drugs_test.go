@@ -66,27 +66,11 @@ func TestPercentStrengths(t *testing.T) {
 	}
 }
 
-// TestRouteAndWeightPerWeight: a term's route rules out products that go
-// elsewhere, and a cream's mass strength is per gram (1 mg = 0.001 MG/MG).
-func TestRouteAndWeightPerWeight(t *testing.T) {
-	e := NewEngine(withOtherProducts(t,
-		Concept{ID: 11, Name: "tacrolimus 1 MG Oral Capsule", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "11"},
-		Concept{ID: 12, Name: "tacrolimus 0.001 MG/MG Topical Ointment", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "12"},
-	), Options{})
-	for text, want := range map[string]int32{
-		"tacrolimus; 1mg; Cutaneous route": 12,
-		"tacrolimus 1 mg/g ointment":       12,
-		"tacrolimus 1 mg capsule":          11,
-	} {
-		if _, got := top(t, e, Query{Text: text}); got != want {
-			t.Errorf("%q: top %d, want %d", text, got, want)
-		}
-	}
-}
-
-// TestFormularyLabels: an amount in a volume is a concentration ("40
-// mg/4 mL" = 10 MG/ML), "inj" is a route, and the drug-name abbreviations
-// of US formularies ("KCl", "NS") are spelled out.
+// TestFormularyLabels: a term's route rules out products that go
+// elsewhere; a cream's mass strength is per gram (1 mg = 0.001 MG/MG); an
+// amount in a volume is a concentration ("40 mg/4 mL" = 10 MG/ML); "inj"
+// is a route; and the drug-name abbreviations of US formularies ("KCl",
+// "NS") are spelled out.
 func TestFormularyLabels(t *testing.T) {
 	e := NewEngine(withOtherProducts(t,
 		Concept{ID: 11, Name: "furosemide 40 MG Oral Tablet", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "11"},
@@ -96,12 +80,17 @@ func TestFormularyLabels(t *testing.T) {
 		Concept{ID: 15, Name: "sodium chloride 9 MG/ML Injectable Solution", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "15"},
 		Concept{ID: 16, Name: "heparin 1000 UNT/ML Injectable Solution", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "16"},
 		Concept{ID: 17, Name: "furosemide 40 MG/ML Injectable Solution", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "17"},
+		Concept{ID: 18, Name: "tacrolimus 1 MG Oral Capsule", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "18"},
+		Concept{ID: 19, Name: "tacrolimus 0.001 MG/MG Topical Ointment", Domain: "Drug", Vocabulary: "RxNorm", Class: "Clinical Drug", Standard: "S", Code: "19"},
 	), Options{})
 	for text, want := range map[string]int32{
-		"Furosemide 40mg/4mL inj": 12,
-		"Furosemide 40 mg tab":    11,
-		"KCl 20 mEq ER tab":       13,
-		"NS 1000 mL IV":           15,
+		"tacrolimus; 1mg; Cutaneous route": 19,
+		"tacrolimus 1 mg/g ointment":       19,
+		"tacrolimus 1 mg capsule":          18,
+		"Furosemide 40mg/4mL inj":          12,
+		"Furosemide 40 mg tab":             11,
+		"KCl 20 mEq ER tab":                13,
+		"NS 1000 mL IV":                    15,
 	} {
 		if _, got := top(t, e, Query{Text: text}); got != want {
 			t.Errorf("%q: top %d, want %d", text, got, want)

@@ -273,32 +273,40 @@ func lowerWords(text string) []string {
 	})
 }
 
-// readRoute: every word a route, an abbreviation of one or a filler, and
-// at least one route.
-func readRoute(words []string) (TermKind, []string) {
-	var out []string
-	routes := 0
+// readAll reads words that must all belong to one kind: read gives each
+// word's spelling, whether it names the kind itself (a route, a specimen, a
+// body part) and whether it belongs at all (a filler or a position does).
+// At least one word must name the kind.
+func readAll(words []string, k TermKind, read func(i int, w string) (spelled string, names, belongs bool)) (TermKind, []string) {
+	out := make([]string, 0, len(words))
+	named := false
 	for i, w := range words {
-		switch {
-		case routeAbbreviations[w] != "":
-			out = append(out, routeAbbreviations[w])
-			routes++
-		case routeWords[w]:
-			out = append(out, w)
-			routes++
-		case routeNouns[w] != "" && i > 0:
-			out = append(out, routeNouns[w])
-			routes++
-		case routeFillers[w]:
-			out = append(out, w)
-		default:
+		spelled, names, belongs := read(i, w)
+		if !belongs {
 			return TermUnknown, nil
 		}
+		out = append(out, spelled)
+		named = named || names
 	}
-	if routes == 0 {
+	if !named {
 		return TermUnknown, nil
 	}
-	return TermRoute, out
+	return k, out
+}
+
+// readRoute: routes, their abbreviations and the words route entries use.
+func readRoute(words []string) (TermKind, []string) {
+	return readAll(words, TermRoute, func(i int, w string) (string, bool, bool) {
+		switch {
+		case routeAbbreviations[w] != "":
+			return routeAbbreviations[w], true, true
+		case routeWords[w]:
+			return w, true, true
+		case routeNouns[w] != "" && i > 0: // "by mouth", not "Mouth"
+			return routeNouns[w], true, true
+		}
+		return w, false, routeFillers[w]
+	})
 }
 
 // readFrequency: a frequency abbreviation, a "q6h" or a frequency cue, with
@@ -407,52 +415,30 @@ func (r *entityReader) readOrganism(text string) (TermKind, string) {
 	return TermOrganism, strings.Join(out, " ")
 }
 
-// readSpecimen: specimens and the words that place them, at least one
-// specimen.
+// readSpecimen: specimens and the words that place them.
 func readSpecimen(words []string) (TermKind, []string) {
-	var out []string
-	core := 0
-	for _, w := range words {
+	return readAll(words, TermSpecimen, func(_ int, w string) (string, bool, bool) {
 		switch {
 		case specimenAbbreviations[w] != "":
-			out = append(out, specimenAbbreviations[w])
-			core++
+			return specimenAbbreviations[w], true, true
 		case specimenWords[w]:
-			out = append(out, w)
-			core++
-		case specimenModifiers[w] || siteWords[w]:
-			out = append(out, w)
-		default:
-			return TermUnknown, nil
+			return w, true, true
 		}
-	}
-	if core == 0 {
-		return TermUnknown, nil
-	}
-	return TermSpecimen, out
+		return w, false, specimenModifiers[w] || siteWords[w]
+	})
 }
 
-// readSite: body parts and positions, at least one body part.
+// readSite: body parts and positions.
 func readSite(words []string) (TermKind, []string) {
-	var out []string
-	parts := 0
-	for _, w := range words {
+	return readAll(words, TermSite, func(_ int, w string) (string, bool, bool) {
 		switch {
 		case siteWords[w]:
-			out = append(out, w)
-			parts++
-		case siteAbbreviations[w] != "" && len(words) > 1:
-			out = append(out, siteAbbreviations[w])
-		case sitePositions[w]:
-			out = append(out, w)
-		default:
-			return TermUnknown, nil
+			return w, true, true
+		case siteAbbreviations[w] != "" && len(words) > 1: // "Rt arm", not "R"
+			return siteAbbreviations[w], false, true
 		}
-	}
-	if parts == 0 {
-		return TermUnknown, nil
-	}
-	return TermSite, out
+		return w, false, sitePositions[w]
+	})
 }
 
 // entityPrior is kindPrior for the entity kinds: +1 for a concept of the
