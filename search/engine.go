@@ -360,7 +360,7 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 		if ok, spelled := e.analytes.names(e.an, e.an.Terms(text)); ok && !e.isUnit(text) {
 			kind, inferred = TermLab, true
 			if spelled != "" {
-				text, lq = spelled, labQuery{text: spelled}
+				lq = labQuery{text: spelled} // searched; an exact code is still looked up as written
 			}
 		}
 	}
