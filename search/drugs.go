@@ -98,18 +98,26 @@ func drugGranularity(dq drugQuery, c *Concept) float64 {
 	return s
 }
 
-// percentStrengths lets a strength written as a percentage ("dorzolamide
-// 2%", "imiquimod 5% cream") match the way RxNorm writes it: weight per
-// volume for liquids (1% = 10 MG/ML) and weight per weight for creams,
-// ointments and gels (1% = 0.01 MG/MG). Both readings join the number's
-// slot; the dose form decides between the candidates.
-func (e *Engine) percentStrengths(terms []string, qterms []queryTerm) []queryTerm {
+// termSlots numbers the distinct terms of a query in order, as
+// BM25Index.expand numbers its slots: another reading of a term joins the
+// term's slot.
+func termSlots(terms []string) map[string]int {
 	slotOf := map[string]int{}
 	for _, t := range terms {
 		if _, ok := slotOf[t]; !ok {
 			slotOf[t] = len(slotOf)
 		}
 	}
+	return slotOf
+}
+
+// percentStrengths lets a strength written as a percentage ("dorzolamide
+// 2%", "imiquimod 5% cream") match the way RxNorm writes it: weight per
+// volume for liquids (1% = 10 MG/ML) and weight per weight for creams,
+// ointments and gels (1% = 0.01 MG/MG). Both readings join the number's
+// slot; the dose form decides between the candidates.
+func (e *Engine) percentStrengths(terms []string, qterms []queryTerm) []queryTerm {
+	slotOf := termSlots(terms)
 	for i := 0; i+1 < len(terms); i++ {
 		if terms[i+1] != "%" || !isNumber(terms[i]) {
 			continue
@@ -490,12 +498,7 @@ func routeAgreement(want routeSet, c *Concept) float64 {
 // term lacks, ranks first. Measured on the drug packages alone: top-1
 // 0.861 → 0.874.
 func (e *Engine) perGramStrengths(terms []string, qterms []queryTerm) []queryTerm {
-	slotOf := map[string]int{}
-	for _, t := range terms {
-		if _, ok := slotOf[t]; !ok {
-			slotOf[t] = len(slotOf)
-		}
-	}
+	slotOf := termSlots(terms)
 	for i := 0; i+1 < len(terms); i++ {
 		if terms[i+1] != "mg" || !isNumber(terms[i]) || i+2 < len(terms) && terms[i+2] == "ml" {
 			continue
@@ -516,12 +519,7 @@ func (e *Engine) perGramStrengths(terms []string, qterms []queryTerm) []queryTer
 // decimals), and is returned for concentrationAgreement. "5000 units/mL"
 // has no volume number and is left alone.
 func (e *Engine) perVolumeStrengths(terms []string, qterms []queryTerm) ([]queryTerm, []float64) {
-	slotOf := map[string]int{}
-	for _, t := range terms {
-		if _, ok := slotOf[t]; !ok {
-			slotOf[t] = len(slotOf)
-		}
-	}
+	slotOf := termSlots(terms)
 	var concentrations []float64
 	for i := 0; i+3 < len(terms); i++ {
 		amount, unit, volume := terms[i], terms[i+1], terms[i+2]
