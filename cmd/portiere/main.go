@@ -13,9 +13,11 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
 	"github.com/portiere/portiere/config"
+	"github.com/portiere/portiere/platform/postgres"
 )
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
@@ -84,6 +86,21 @@ func loadConfig(mode config.Mode, stderr io.Writer) (config.Config, *slog.Logger
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	return cfg, logger, nil
+}
+
+// loadConfigAndDB is loadConfig followed by opening the pool of DB_*: the
+// prologue of every command that talks to PostgreSQL. The caller closes
+// the pool.
+func loadConfigAndDB(ctx context.Context, mode config.Mode, stderr io.Writer, opts postgres.Options) (config.Config, *slog.Logger, *pgxpool.Pool, error) {
+	cfg, logger, err := loadConfig(mode, stderr)
+	if err != nil {
+		return config.Config{}, nil, nil, err
+	}
+	pool, err := postgres.Open(ctx, cfg.DB.ConnString(), opts)
+	if err != nil {
+		return config.Config{}, nil, nil, err
+	}
+	return cfg, logger, pool, nil
 }
 
 func versionCommand() *cobra.Command {

@@ -92,11 +92,7 @@ rotation). Every key that sealed a document must still be listed. Safe while
 the mapper app serves, and to run again after an interruption.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := loadConfig(config.ModeMigrate, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			pool, err := postgres.Open(ctx, cfg.DB.ConnString(), postgres.Options{})
+			cfg, _, pool, err := loadConfigAndDB(ctx, config.ModeMigrate, cmd.ErrOrStderr(), postgres.Options{})
 			if err != nil {
 				return err
 			}

@@ -83,11 +83,7 @@ func apiCommand(ctx context.Context) *cobra.Command {
 		Short: "Serve the HTTP API (needs DB_PASSWORD, JWT_SECRET, API_KEY_SALT)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, logger, err := loadConfig(config.ModeAPI, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			pool, err := postgres.Open(ctx, cfg.DB.ConnString(), postgres.Options{})
+			cfg, logger, pool, err := loadConfigAndDB(ctx, config.ModeAPI, cmd.ErrOrStderr(), postgres.Options{})
 			if err != nil {
 				return err
 			}
@@ -128,11 +124,7 @@ func workerCommand(ctx context.Context) *cobra.Command {
 		Short: "Run the Temporal worker (needs DB_PASSWORD and a reachable TEMPORAL_ADDRESS)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, logger, err := loadConfig(config.ModeWorker, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			pool, err := postgres.Open(ctx, cfg.DB.ConnString(), postgres.Options{})
+			cfg, logger, pool, err := loadConfigAndDB(ctx, config.ModeWorker, cmd.ErrOrStderr(), postgres.Options{})
 			if err != nil {
 				return err
 			}
@@ -159,11 +151,7 @@ func migrateCommand(ctx context.Context) *cobra.Command {
 		Short: "Apply pending schema migrations (safe to run from several replicas at once)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, logger, err := loadConfig(config.ModeMigrate, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			pool, err := postgres.Open(ctx, cfg.DB.ConnString(), postgres.Options{MaxConns: 2})
+			_, logger, pool, err := loadConfigAndDB(ctx, config.ModeMigrate, cmd.ErrOrStderr(), postgres.Options{MaxConns: 2})
 			if err != nil {
 				return err
 			}

@@ -26,11 +26,7 @@ import (
 // withTenants opens the database of DB_* (migrated) and runs f on its
 // tenancy store.
 func withTenants(ctx context.Context, cmd *cobra.Command, f func(config.Config, *tenancystore.Store) error) error {
-	cfg, _, err := loadConfig(config.ModeMigrate, cmd.ErrOrStderr())
-	if err != nil {
-		return err
-	}
-	pool, err := postgres.Open(ctx, cfg.DB.ConnString(), postgres.Options{MaxConns: 2})
+	cfg, _, pool, err := loadConfigAndDB(ctx, config.ModeMigrate, cmd.ErrOrStderr(), postgres.Options{MaxConns: 2})
 	if err != nil {
 		return err
 	}

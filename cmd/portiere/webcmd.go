@@ -52,11 +52,7 @@ SESSION_COOKIE_SECURE=false.`,
 			if app == web.AppMapper && !cmd.Flags().Changed("port") {
 				port = config.DefaultMapperPort
 			}
-			cfg, logger, err := loadConfig(config.ModeWeb, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			pool, err := postgres.Open(ctx, cfg.DB.ConnString(), postgres.Options{})
+			cfg, logger, pool, err := loadConfigAndDB(ctx, config.ModeWeb, cmd.ErrOrStderr(), postgres.Options{})
 			if err != nil {
 				return err
 			}
