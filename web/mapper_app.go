@@ -115,6 +115,22 @@ func (s *Server) mapperPage(h mapperFunc) http.Handler {
 	})
 }
 
+// mapperWhen admits signed-in mappers for whom admitted holds; anyone else
+// is sent to redirect (a GET) or refused with 403 and message (any other
+// method, where a redirect would drop the form).
+func (s *Server) mapperWhen(admitted func(mapper.Mapper) bool, redirect, message string, h mapperFunc) http.Handler {
+	return s.mapperPage(func(w http.ResponseWriter, r *http.Request, v *visitor, m mapper.Mapper) error {
+		if !admitted(m) {
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, redirect, http.StatusSeeOther)
+				return nil
+			}
+			return &pageError{Status: http.StatusForbidden, Message: message}
+		}
+		return h(w, r, v, m)
+	})
+}
+
 // mapperAdmin requires a signed-in platform admin: anyone else signed in
 // gets 403, on every admin route and method.
 func (s *Server) mapperAdmin(h mapperFunc) http.Handler {

@@ -46,16 +46,7 @@ type PayoutStarter interface {
 // approvedMapper admits approved mappers only; anyone else is sent to
 // their status page (a GET) or refused (403).
 func (s *Server) approvedMapper(h mapperFunc) http.Handler {
-	return s.mapperPage(func(w http.ResponseWriter, r *http.Request, v *visitor, m mapper.Mapper) error {
-		if !m.CanVote() {
-			if r.Method == http.MethodGet {
-				http.Redirect(w, r, "/status", http.StatusSeeOther)
-				return nil
-			}
-			return &pageError{Status: http.StatusForbidden, Message: "Only approved mappers review tasks."}
-		}
-		return h(w, r, v, m)
-	})
+	return s.mapperWhen(mapper.Mapper.CanVote, "/status", "Only approved mappers review tasks.", h)
 }
 
 type feedData struct {
@@ -96,7 +87,12 @@ func taskID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-func (s *Server) voteData(r *http.Request, m mapper.Mapper, id int64) (voteData, error) {
+// voteData is the task of the request's {id} as m may see it.
+func (s *Server) voteData(r *http.Request, m mapper.Mapper) (voteData, error) {
+	id, err := taskID(r)
+	if err != nil {
+		return voteData{}, err
+	}
 	t, err := s.cfg.Crowd.Task(r.Context(), m.ID, id)
 	if err != nil {
 		return voteData{}, err
@@ -108,11 +104,7 @@ func (s *Server) voteData(r *http.Request, m mapper.Mapper, id int64) (voteData,
 }
 
 func (s *Server) votePage(w http.ResponseWriter, r *http.Request, v *visitor, m mapper.Mapper) error {
-	id, err := taskID(r)
-	if err != nil {
-		return err
-	}
-	d, err := s.voteData(r, m, id)
+	d, err := s.voteData(r, m)
 	if err != nil {
 		return err
 	}
@@ -151,11 +143,7 @@ func (s *Server) conceptSearch(r *http.Request, d *voteData) error {
 }
 
 func (s *Server) vote(w http.ResponseWriter, r *http.Request, v *visitor, m mapper.Mapper) error {
-	id, err := taskID(r)
-	if err != nil {
-		return err
-	}
-	d, err := s.voteData(r, m, id)
+	d, err := s.voteData(r, m)
 	if err != nil {
 		return err
 	}
@@ -202,7 +190,7 @@ func (s *Server) vote(w http.ResponseWriter, r *http.Request, v *visitor, m mapp
 	default:
 		return again(http.StatusUnprocessableEntity, "Choose approve, reject or override.")
 	}
-	res, err := s.cfg.Crowd.Vote(r.Context(), m.ID, id, in)
+	res, err := s.cfg.Crowd.Vote(r.Context(), m.ID, d.Task.ID, in)
 	switch {
 	case errors.Is(err, crowd.ErrAlreadyVoted):
 		return again(http.StatusConflict, "You have voted on this task already: one vote per task.")

@@ -29,16 +29,8 @@ func (s *Server) payoutAccountRoutes(mux *http.ServeMux) {
 // payoutMapper admits mappers who have applied: a payout account belongs
 // to an application (pending or decided), not to a bare sign-in.
 func (s *Server) payoutMapper(h mapperFunc) http.Handler {
-	return s.mapperPage(func(w http.ResponseWriter, r *http.Request, v *visitor, m mapper.Mapper) error {
-		if m.Status == mapper.StatusRegistering {
-			if r.Method == http.MethodGet {
-				http.Redirect(w, r, "/register", http.StatusSeeOther)
-				return nil
-			}
-			return &pageError{Status: http.StatusForbidden, Message: "Apply first: the payout account comes with an application."}
-		}
-		return h(w, r, v, m)
-	})
+	applied := func(m mapper.Mapper) bool { return m.Status != mapper.StatusRegistering }
+	return s.mapperWhen(applied, "/register", "Apply first: the payout account comes with an application.", h)
 }
 
 type payoutAccountData struct {
