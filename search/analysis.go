@@ -475,6 +475,9 @@ var gasSpelledOut = map[string]string{
 
 // spellGases replaces gas abbreviations in text by their words.
 func spellGases(text string) string {
+	if !strings.Contains(text, "2") {
+		return text // every gas ends in O2; most terms have no 2 at all
+	}
 	return gasAbbreviationRe.ReplaceAllStringFunc(text, func(m string) string { return gasSpelledOut[strings.ToLower(m)] })
 }
 

@@ -478,15 +478,30 @@ func routesOf(text string) routeSet {
 // routeAgreement is −2 when a drug candidate goes elsewhere than every
 // route the term names (an oral capsule for "tacrolimus 1 mg cutaneous"),
 // 0 otherwise: a product for another route is another product, as wrong
-// as a strength the term does not give.
-func routeAgreement(want routeSet, c *Concept) float64 {
-	if want == 0 || c.Domain != "Drug" {
+// as a strength the term does not give. productRoutes holds each drug
+// concept's routes, read once from its name when the engine is built.
+func (e *Engine) routeAgreement(want routeSet, ordinal int32) float64 {
+	if want == 0 {
 		return 0
 	}
-	if has := routesOf(c.Name); has != 0 && has&want == 0 {
+	if has := e.productRoutes[ordinal]; has != 0 && has&want == 0 {
 		return -2
 	}
 	return 0
+}
+
+// drugRoutes reads the routes of the corpus's drug concepts from their
+// names; concepts whose names say none are left out.
+func drugRoutes(c *Corpus) map[int32]routeSet {
+	m := map[int32]routeSet{}
+	for i := range c.Concepts {
+		if con := &c.Concepts[i]; con.Domain == "Drug" {
+			if r := routesOf(con.Name); r != 0 {
+				m[int32(i)] = r
+			}
+		}
+	}
+	return m
 }
 
 // perGramStrengths lets a mass strength of a cream, ointment, gel, eye

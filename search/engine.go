@@ -147,6 +147,8 @@ type Engine struct {
 	entities *entityReader
 	// analytes are what the vocabulary's lab tests measure.
 	analytes *analyteIndex
+	// productRoutes are where the drug concepts go, by ordinal.
+	productRoutes map[int32]routeSet
 }
 
 // rerankDepth is how many leading candidates get a dense score computed
@@ -208,6 +210,7 @@ func NewEngine(c *Corpus, opts Options) *Engine {
 	e.brands = newBrandIndex(c, an, e.drugFormTerms)
 	e.entities = newEntityReader(c)
 	e.analytes = newAnalyteIndex(c, an)
+	e.productRoutes = drugRoutes(c)
 	return e
 }
 
@@ -610,7 +613,7 @@ func (e *Engine) Search(ctx context.Context, q Query) (Result, error) {
 			ev.features.Parts += e.drugPairsAgree(pairs, con.Name)
 		}
 		if kind == TermDrug && con.Domain == "Drug" {
-			ev.features.Parts += drugGranularity(dq, con) + routeAgreement(routes, con) + concentrationAgreement(concentrations, con)
+			ev.features.Parts += drugGranularity(dq, con) + e.routeAgreement(routes, ev.target) + concentrationAgreement(concentrations, con)
 		}
 		if analyte != 0 && ev.features.slots&analyte == 0 && !ev.codeHit {
 			// Only the specimen of a lab name matched, or only the strength
