@@ -246,15 +246,15 @@ func isLetters(w string) bool {
 // vocabularies name it; TermUnknown and text unchanged when it is none of
 // them.
 func (r *entityReader) read(text string) (TermKind, string) {
-	if k, rw := readFrequency(text); k != TermUnknown {
-		return k, rw
-	}
-	if k, rw := r.readOrganism(text); k != TermUnknown {
-		return k, rw
-	}
 	words := lowerWords(text)
 	if len(words) == 0 {
 		return TermUnknown, text
+	}
+	if k, rw := readFrequency(text, words); k != TermUnknown {
+		return k, rw
+	}
+	if k, rw := r.readOrganism(text, words); k != TermUnknown {
+		return k, rw
 	}
 	for _, read := range []func([]string) (TermKind, []string){readRoute, readSpecimen, readSite} {
 		if k, out := read(words); k != TermUnknown {
@@ -311,9 +311,9 @@ func readRoute(words []string) (TermKind, []string) {
 
 // readFrequency: a frequency abbreviation, a "q6h" or a frequency cue, with
 // nothing beside it but frequency words and numbers.
-func readFrequency(text string) (TermKind, string) {
+func readFrequency(text string, words []string) (TermKind, string) {
 	// Most terms have a word no frequency has: say so before any regexp.
-	for _, w := range lowerWords(text) {
+	for _, w := range words {
 		if !(frequencyAbbreviations[w] != "" || frequencyCues[w] || frequencyWords[w] || isNumber(w) ||
 			w[0] == 'q' || strings.HasSuffix(w, "x")) {
 			return TermUnknown, text
@@ -367,11 +367,10 @@ func spellCount(n string) string {
 
 // readOrganism: a genus, an abbreviated binomial, an organism acronym or
 // an organism word, and no word of a disorder or of a test for it.
-func (r *entityReader) readOrganism(text string) (TermKind, string) {
+func (r *entityReader) readOrganism(text string, words []string) (TermKind, string) {
 	cue := false
-	rw := text
 	if strings.Contains(text, ".") {
-		rw = abbreviatedBinomialRe.ReplaceAllStringFunc(text, func(m string) string {
+		rw := abbreviatedBinomialRe.ReplaceAllStringFunc(text, func(m string) string {
 			sub := abbreviatedBinomialRe.FindStringSubmatch(m)
 			if g, ok := r.binomials[strings.ToLower(sub[1])+" "+sub[2]]; ok {
 				cue = true
@@ -379,8 +378,8 @@ func (r *entityReader) readOrganism(text string) (TermKind, string) {
 			}
 			return m
 		})
+		words = lowerWords(rw)
 	}
-	words := lowerWords(rw)
 	if len(words) == 0 || len(words) > 6 {
 		return TermUnknown, text
 	}
